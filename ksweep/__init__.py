@@ -1,0 +1,1 @@
+"""ksweep: Kconfig-driven hyperparameter sweeps for PyTorch, run from Make."""

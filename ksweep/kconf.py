@@ -1,0 +1,186 @@
+"""The project's Kconfig tree, loaded through kconfiglib, and the value rules it declares.
+
+Kconfig knows bool, int (with `range`), hex and string symbols. Floats are string
+symbols, so the rule for what a string may hold lives in the first line of its help
+text, the one place the generator and the trainer both read:
+
+    Type: float                  any finite number
+    Type: float in [0, 1)        a number in an interval ("(" / ")" exclude the end)
+    Type: one of none, magnitude, state
+
+    >>> kconf = load_kconfig()
+    >>> check_value(kconf.syms["LEARNING_RATE"], "fast")
+    'fast is not a number'
+
+Nothing here imports torch: the generator, the runner and `make help` stay fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import kconfiglib
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PREFIX = "CONFIG_"
+
+_RULE_LINE = re.compile(r"^Type:\s*(?P<rule>.+?)\.?$")
+_FLOAT_INTERVAL = re.compile(
+    r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P<hi>[^\])]+)(?P<hi_br>[\])])"
+)
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """What a symbol's value may be: its kind plus optional bounds or allowed words."""
+
+    kind: str  # bool, int, hex, float, enum or text
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    words: tuple[str, ...] = ()
+
+
+@contextlib.contextmanager
+def _srctree(root: Path):
+    # kconfiglib resolves `source "Kconfig.x"` against $srctree, read at load time.
+    saved = os.environ.get("srctree")
+    os.environ["srctree"] = str(root)
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("srctree", None)
+        else:
+            os.environ["srctree"] = saved
+
+
+def load_kconfig(root: Path | None = None) -> kconfiglib.Kconfig:
+    """Parse the Kconfig tree under `root` (the project by default); warnings collected, not printed."""
+    root = Path(root or PROJECT_ROOT)
+    with _srctree(root):
+        kconf = kconfiglib.Kconfig(str(root / "Kconfig"), warn_to_stderr=False, suppress_traceback=True)
+    return kconf
+
+
+def defined_symbol(kconf: kconfiglib.Kconfig, name: str) -> kconfiglib.Symbol | None:
+    """The symbol `name` (without CONFIG_) if the Kconfig defines it, else None."""
+    sym = kconf.syms.get(name)
+    return sym if sym is not None and sym.nodes else None
+
+
+def help_text(sym: kconfiglib.Symbol) -> str:
+    return next((node.help for node in sym.nodes if node.help), "") or ""
+
+
+def value_rule(sym: kconfiglib.Symbol) -> ValueRule:
+    """The rule a value of `sym` must follow, from its Kconfig type and its help text."""
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        return ValueRule("bool")
+    if sym.orig_type == kconfiglib.INT:
+        return ValueRule("int")
+    if sym.orig_type == kconfiglib.HEX:
+        return ValueRule("hex")
+    first_line = help_text(sym).strip().splitlines()[0] if help_text(sym).strip() else ""
+    match = _RULE_LINE.match(first_line.split(". ")[0] + ".")
+    rule = match.group("rule") if match else "text"
+    if rule == "float":
+        return ValueRule("float")
+    interval = _FLOAT_INTERVAL.match(rule)
+    if interval:
+        return ValueRule(
+            "float",
+            low=float(interval["lo"]),
+            high=float(interval["hi"]),
+            low_open=interval["lo_br"] == "(",
+            high_open=interval["hi_br"] == ")",
+        )
+    if rule.startswith("one of "):
+        words = tuple(w.strip() for w in rule[len("one of ") :].split(","))
+        return ValueRule("enum", words=words)
+    return ValueRule("text")
+
+
+def is_numeric_string(sym: kconfiglib.Symbol) -> bool:
+    """True for the string symbols that hold numbers (learning rate, betas, ...)."""
+    return sym.orig_type == kconfiglib.STRING and value_rule(sym).kind == "float"
+
+
+def int_range(sym: kconfiglib.Symbol) -> tuple[int, int] | None:
+    """The active `range` of an int/hex symbol, or None when it has none."""
+    base = 16 if sym.orig_type == kconfiglib.HEX else 10
+    for low, high, cond in sym.ranges:
+        if kconfiglib.expr_value(cond):
+            return int(low.str_value, base), int(high.str_value, base)
+    return None
+
+
+def check_value(sym: kconfiglib.Symbol, value: str) -> str | None:
+    """Why `value` (unquoted) is not a valid value of `sym`, or None when it is."""
+    rule = value_rule(sym)
+    if rule.kind == "bool":
+        return None if value in ("y", "n") else f"{value} is not y or n"
+    if rule.kind in ("int", "hex"):
+        return _check_int(sym, value, 16 if rule.kind == "hex" else 10)
+    if rule.kind == "float":
+        return _check_float(rule, value)
+    if rule.kind == "enum" and value not in rule.words:
+        return f"{value} is not one of {', '.join(rule.words)}"
+    return None
+
+
+def _check_int(sym: kconfiglib.Symbol, value: str, base: int) -> str | None:
+    try:
+        number = int(value, base)
+    except ValueError:
+        return f"{value} is not an integer"
+    bounds = int_range(sym)
+    if bounds and not bounds[0] <= number <= bounds[1]:
+        return f"{value} is outside the symbol's range {bounds[0]}..{bounds[1]}"
+    return None
+
+
+def _check_float(rule: ValueRule, value: str) -> str | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return f"{value} is not a number"
+    if not math.isfinite(number):
+        return f"{value} is not a finite number"
+    if rule.low is not None:
+        below = number <= rule.low if rule.low_open else number < rule.low
+        above = number >= rule.high if rule.high_open else number > rule.high
+        if below or above:
+            lo_br = "(" if rule.low_open else "["
+            hi_br = ")" if rule.high_open else "]"
+            return f"{value} is outside {lo_br}{rule.low:g}, {rule.high:g}{hi_br}"
+    return None
+
+
+def config_text(kconf: kconfiglib.Kconfig, header: str = "") -> str:
+    """The full .config for the current symbol values, as `write_config` would write it."""
+    # _config_contents is what write_config writes; calling it directly saves a file
+    # round trip per combination, which is most of the generator's time otherwise.
+    return kconf._config_contents(header)
+
+
+def load_config_file(path: Path | str, root: Path | None = None) -> kconfiglib.Kconfig:
+    """A Kconfig with `path` loaded over the defaults (missing symbols take their defaults)."""
+    kconf = load_kconfig(root)
+    kconf.load_config(str(path))
+    return kconf
+
+
+def symbol_values(kconf: kconfiglib.Kconfig) -> dict[str, str]:
+    """Every defined, active symbol's value, keyed by name without the CONFIG_ prefix."""
+    return {
+        sym.name: sym.str_value
+        for sym in kconf.unique_defined_syms
+        if sym.config_string  # empty when the symbol is inactive (unmet dependency)
+    }

@@ -1,0 +1,177 @@
+"""Range defconfig → axes: one axis per symbol, each value keeping its file:line.
+
+A range defconfig is a defconfig whose values may list several choices or a range:
+
+    CONFIG_ADAMWPRUNE_BETA2=0.999             single value
+    CONFIG_ADAMWPRUNE_BETA1=0.85|0.87|0.89    choices, in order
+    CONFIG_WEIGHT_DECAY=0.03:0.02:0.09        range, end inclusive: 0.03 0.05 0.07 0.09
+    CONFIG_LEARNING_RATE=1e-5:*10:1e-2        log range, multiply by the step: 1e-05 ... 0.01
+    # CONFIG_SGD_NESTEROV is not set          kernel spelling of =n
+
+`#` starts a comment, also after a value (outside quotes). Ranges use exact decimal
+arithmetic and print as Python prints the float (`1e-05`, `0.6`), never `0.00` or
+`0.6000000000000001`; ranges whose parts are all integers stay integers.
+
+This module only reads the file. Whether a value suits its symbol is kconf's job;
+what the axes expand to is generate's.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+_ASSIGNMENT = re.compile(r"^CONFIG_(?P<name>[A-Za-z0-9_]+)=(?P<value>.*)$")
+_NOT_SET = re.compile(r"^#\s*CONFIG_(?P<name>[A-Za-z0-9_]+) is not set\s*$")
+_INTEGER = re.compile(r"^[+-]?\d+$")
+MAX_RANGE_VALUES = 100_000
+
+
+class RangeFileError(Exception):
+    """A problem in a range file, located as `file:line: CONFIG_SYMBOL: reason`."""
+
+    def __init__(self, path: str, line: int, symbol: str | None, reason: str):
+        self.path, self.line, self.symbol, self.reason = path, line, symbol, reason
+        where = f"{path}:{line}: " if line else f"{path}: "
+        super().__init__(where + (f"{symbol}: " if symbol else "") + reason)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One symbol of a range file and the values it takes, in file order."""
+
+    name: str  # without CONFIG_
+    values: tuple[str, ...]  # unquoted
+    path: str
+    line: int
+    quoted: bool = False  # the user wrote the values in quotes
+
+    @property
+    def symbol(self) -> str:
+        return "CONFIG_" + self.name
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def is_swept(self) -> bool:
+        return len(self.values) > 1
+
+
+def parse_range_file(path: Path | str) -> list[Axis]:
+    """Read a range defconfig; raise RangeFileError at the first line that is not valid."""
+    path = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RangeFileError(path, 0, None, f"cannot read: {err.strerror or err}") from None
+    return parse_range_text(text, path)
+
+
+def parse_range_text(text: str, path: str = "<range>") -> list[Axis]:
+    axes: dict[str, Axis] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        axis = _parse_line(raw, path, number)
+        if axis is None:
+            continue
+        if axis.name in axes:
+            first = axes[axis.name]
+            raise RangeFileError(path, number, axis.symbol, f"given twice (first at line {first.line})")
+        axes[axis.name] = axis
+    return list(axes.values())
+
+
+def _parse_line(raw: str, path: str, number: int) -> Axis | None:
+    not_set = _NOT_SET.match(raw.strip())
+    if not_set:
+        return Axis(not_set["name"], ("n",), path, number)
+    line = strip_comment(raw).strip()
+    if not line:
+        return None
+    match = _ASSIGNMENT.match(line)
+    if not match:
+        raise RangeFileError(path, number, None, f"expected CONFIG_NAME=value, got {line!r}")
+    symbol = "CONFIG_" + match["name"]
+    values, quoted = _parse_values(match["value"].strip(), path, number, symbol)
+    return Axis(match["name"], values, path, number, quoted)
+
+
+def strip_comment(line: str) -> str:
+    """`line` without a trailing `# comment` (a # inside double quotes is kept)."""
+    in_quotes = False
+    for i, char in enumerate(line):
+        if char == '"' and (i == 0 or line[i - 1] != "\\"):
+            in_quotes = not in_quotes
+        elif char == "#" and not in_quotes:
+            return line[:i]
+    return line
+
+
+def _split_choices(value: str) -> list[str]:
+    parts, current, in_quotes = [], [], False
+    for char in value:
+        if char == '"':
+            in_quotes = not in_quotes
+        if char == "|" and not in_quotes:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tuple[str, ...], bool]:
+    def fail(reason: str) -> RangeFileError:
+        return RangeFileError(path, number, symbol, reason)
+
+    if value == "":
+        raise fail("empty value")
+    parts = _split_choices(value)
+    if any(part == "" for part in parts):
+        raise fail(f"empty choice in {value!r}")
+    quoted = all(len(p) >= 2 and p[0] == p[-1] == '"' for p in parts)
+    if any(p.startswith('"') for p in parts) and not quoted:
+        raise fail(f"unbalanced quotes in {value!r}")
+    if quoted:
+        return tuple(p[1:-1].replace('\\"', '"') for p in parts), True
+    if len(parts) == 1 and parts[0].count(":") == 2:
+        return expand_range(parts[0], fail), False
+    return tuple(parts), False
+
+
+def expand_range(text: str, fail=ValueError) -> tuple[str, ...]:
+    """`start:step:end` (or `start:*factor:end`) → its values, end inclusive."""
+    start_text, step_text, end_text = (part.strip() for part in text.split(":"))
+    multiply = step_text.startswith("*")
+    if multiply:
+        step_text = step_text[1:].strip()
+    try:
+        start, step, end = (Decimal(t) for t in (start_text, step_text, end_text))
+    except InvalidOperation:
+        raise fail(f"range parts must be numbers: {text!r}") from None
+    if not all(d.is_finite() for d in (start, step, end)):
+        raise fail(f"range parts must be finite numbers: {text!r}")
+    if start > end:
+        raise fail(f"range start {start_text} lies after its end {end_text}")
+    if multiply and (step <= 1 or start <= 0):
+        raise fail(f"log range needs a positive start and a factor above 1: {text!r}")
+    if not multiply and step <= 0:
+        raise fail(f"range step must be positive, got {step_text} (the range would never reach {end_text})")
+    values = []
+    current = start
+    while current <= end:
+        values.append(current)
+        if len(values) > MAX_RANGE_VALUES:
+            raise fail(f"range {text!r} has more than {MAX_RANGE_VALUES} values")
+        current = current * step if multiply else current + step
+    integers = all(_INTEGER.match(t) for t in (start_text, step_text, end_text))
+    return tuple(str(int(v)) if integers else format_number(v) for v in values)
+
+
+def format_number(value: Decimal) -> str:
+    """How a person writes this number: Python's shortest float repr (1e-05, 0.6, 0.0)."""
+    return repr(float(value))

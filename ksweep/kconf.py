@@ -30,9 +30,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PREFIX = "CONFIG_"
 
 _RULE_LINE = re.compile(r"^Type:\s*(?P<rule>.+?)\.?$")
-_FLOAT_INTERVAL = re.compile(
-    r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P<hi>[^\])]+)(?P<hi_br>[\])])"
-)
+_FLOAT_INTERVAL = re.compile(r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P<hi>[^\])]+)(?P<hi_br>[\])])")
 
 
 @dataclass(frozen=True)

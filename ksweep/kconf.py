@@ -28,6 +28,7 @@ import kconfiglib
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PREFIX = "CONFIG_"
+_SRCTREE_VAR = "srctree"
 
 _RULE_LINE = re.compile(r"^Type:\s*(?P<rule>.+?)\.?$")
 _FLOAT_INTERVAL = re.compile(r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P<hi>[^\])]+)(?P<hi_br>[\])])")
@@ -47,16 +48,17 @@ class ValueRule:
 
 @contextlib.contextmanager
 def _srctree(root: Path):
-    # kconfiglib resolves `source "Kconfig.x"` against $srctree, read at load time.
-    saved = os.environ.get("srctree")
-    os.environ["srctree"] = str(root)
+    # kconfiglib resolves `source "Kconfig.x"` against $srctree (lower case, as in
+    # kbuild), read at load time.
+    saved = os.environ.get(_SRCTREE_VAR)
+    os.environ[_SRCTREE_VAR] = str(root)
     try:
         yield
     finally:
         if saved is None:
-            os.environ.pop("srctree", None)
+            os.environ.pop(_SRCTREE_VAR, None)
         else:
-            os.environ["srctree"] = saved
+            os.environ[_SRCTREE_VAR] = saved
 
 
 def load_kconfig(root: Path | None = None) -> kconfiglib.Kconfig:

@@ -1,0 +1,196 @@
+"""The generator, through its real CLI and make target, as a user runs it."""
+
+import subprocess
+
+import pytest
+
+from ksweep.kconf import load_kconfig
+from ksweep.records import config_values
+from tests.conftest import ROOT, run_script
+
+SEED_COMMAND_RANGE = "resnet18/defconfigs/resnet18-state-pruning-compare-range"
+
+
+def generate(range_path, out_dir, *extra):
+    return run_script("generate_config_combinations.py", range_path, out_dir, *extra)
+
+
+def configs_in(out_dir):
+    return sorted(p for p in out_dir.iterdir() if p.name.startswith("config_"))
+
+
+def assert_loads_clean_with(path, expected: dict[str, str]):
+    kconf = load_kconfig()
+    kconf.load_config(str(path))
+    assert kconf.warnings == []
+    for name, value in expected.items():
+        assert kconf.syms[name.removeprefix("CONFIG_")].str_value == value, (path, name)
+
+
+def test_quick_sweep_configs_load_clean_and_hold_the_asked_values(tmp_path):
+    out = tmp_path / "sweep_configs"
+    result = generate(ROOT / "defconfigs/lenet5-digits-quick-range", out)
+    assert result.returncode == 0, result.stderr
+    assert "12 configs" in result.stdout and "first: " in result.stdout
+    files = configs_in(out)
+    assert [p.name for p in files[:2]] == ["config_001", "config_002"] and len(files) == 12
+    seen = set()
+    for path in files:
+        values = config_values(path.read_text())
+        combo = (values["CONFIG_LEARNING_RATE"], values["CONFIG_WEIGHT_DECAY"], values["CONFIG_BATCH_SIZE"])
+        seen.add(combo)
+        assert_loads_clean_with(path, {"CONFIG_LEARNING_RATE": combo[0], "CONFIG_NUM_EPOCHS": "3"})
+    assert len(seen) == 12
+    assert ("3e-4", "0", "32") in seen and ("3e-3", "0.01", "64") in seen
+
+
+def test_seed_guides_literal_command_gives_36_configs(tmp_path):
+    out = tmp_path / "sweep_configs"
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(ROOT),
+            "sweep-generate",
+            f"RANGE_CONFIG={SEED_COMMAND_RANGE}",
+            f"CONFIG_DIR={out}",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    files = configs_in(out)
+    assert len(files) == 36
+    assert_loads_clean_with(
+        files[0],
+        {
+            "PRUNING_METHOD": "state",
+            "TARGET_SPARSITY": "0.7",
+            "ADAMWPRUNE_WEIGHT_DECAY": "0.03",
+            "ADAMWPRUNE_BETA1": "0.85",
+            "PRUNING_WARMUP": "7800",
+            "MODEL_SELECT_RESNET18": "y",
+        },
+    )
+    assert 'CONFIG_PRUNING_METHOD="state"' in files[0].read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [
+        ("resnet18-state-pruning-quick-range", 4),
+        ("resnet18-state-pruning-comprehensive-range", 36),
+        ("resnet18-state-pruning-finetune-range", 9),
+        ("resnet18-adamwprune-format-range", 24),
+    ],
+)
+def test_every_seed_guide_example_generates_as_written(tmp_path, name, count):
+    out = tmp_path / "out"
+    result = generate(name, out)
+    assert result.returncode == 0, result.stderr
+    assert len(configs_in(out)) == count
+    for path in configs_in(out):
+        assert_loads_clean_with(path, {"OPTIMIZER_SELECT_ADAMWPRUNE": "y"})
+
+
+def test_choice_sweep_folds_momentum_that_has_no_effect_with_adamw(tmp_path, range_file):
+    out = tmp_path / "out"
+    path = range_file(
+        "CONFIG_OPTIMIZER_SELECT_SGD=y|n\nCONFIG_OPTIMIZER_SELECT_ADAMW=y|n\nCONFIG_SGD_MOMENTUM=0.5|0.9|0.95\n"
+    )
+    result = generate(path, out)
+    assert result.returncode == 0, result.stderr
+    files = configs_in(out)
+    assert len(files) == 4
+    optimizers = [config_values(p.read_text()).get("CONFIG_OPTIMIZER_SELECT_SGD") for p in files]
+    assert optimizers == ["y", "y", "y", "n"]
+    summary = (out / "combinations_summary.txt").read_text()
+    assert "Configurations: 4 (from 6 combinations, 2 folded)" in summary
+    assert "2 combinations: CONFIG_SGD_MOMENTUM has no effect: depends on OPTIMIZER_SELECT_SGD" in summary
+    assert "2 folded" in result.stdout
+    for path in files:
+        values = config_values(path.read_text())
+        assert (values.get("CONFIG_OPTIMIZER_SELECT_SGD") == "y") + (
+            values.get("CONFIG_OPTIMIZER_SELECT_ADAMW") == "y"
+        ) == 1
+
+
+def test_swept_symbol_without_effect_names_unmet_dependency_and_line(tmp_path, range_file):
+    path = range_file("CONFIG_OPTIMIZER_SELECT_ADAMW=y\nCONFIG_ADAMWPRUNE_BETA1=0.85|0.89\n")
+    result = generate(path, tmp_path / "out")
+    assert result.returncode == 1
+    assert f"{path}:2: CONFIG_ADAMWPRUNE_BETA1: swept over 2 values but has no effect" in result.stderr
+    assert "depends on OPTIMIZER_SELECT_ADAMWPRUNE" in result.stderr
+    assert "line 1 sets CONFIG_OPTIMIZER_SELECT_ADAMW=y" in result.stderr
+    assert "CONFIG_OPTIMIZER_SELECT_ADAMWPRUNE=y would meet it" in result.stderr
+
+
+def test_single_value_without_effect_is_a_warning(tmp_path, range_file):
+    path = range_file("CONFIG_OPTIMIZER_SELECT_ADAMW=y\nCONFIG_SGD_MOMENTUM=0.9\nCONFIG_SEED=1|2\n")
+    result = generate(path, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert f"{path}:2: warning: CONFIG_SGD_MOMENTUM has no effect" in result.stderr
+    assert len(configs_in(tmp_path / "out")) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "reason"),
+    [
+        ("CONFIG_LEARNING_RAT=0.1", "1: CONFIG_LEARNING_RAT", "unknown symbol"),
+        ("CONFIG_SEED=1\nCONFIG_NUM_EPOCHS=0.5|2", "2: CONFIG_NUM_EPOCHS", "0.5 is not an integer"),
+        ("CONFIG_NUM_EPOCHS=0", "1: CONFIG_NUM_EPOCHS", "outside the symbol's range 1..100000"),
+        ("CONFIG_LEARNING_RATE=fast", "1: CONFIG_LEARNING_RATE", "fast is not a number"),
+        ("CONFIG_TARGET_SPARSITY=1.5", "1: CONFIG_TARGET_SPARSITY", "outside [0, 1)"),
+        ('CONFIG_PRUNING_METHOD="lottery"', "1: CONFIG_PRUNING_METHOD", "not one of none, magnitude, state"),
+        ("CONFIG_SGD_NESTEROV=maybe", "1: CONFIG_SGD_NESTEROV", "not y or n"),
+        ("CONFIG_SEED=1\nCONFIG_SEED=2", "2: CONFIG_SEED", "given twice"),
+        ("CONFIG_LEARNING_RATE=0.1:0:1", "1: CONFIG_LEARNING_RATE", "step must be positive"),
+        ("CONFIG_BATCH_SIZE=32||64", "1: CONFIG_BATCH_SIZE", "empty choice"),
+        ("hello", "1: ", "expected CONFIG_NAME=value"),
+        (
+            "CONFIG_OPTIMIZER_SELECT_SGD=n\nCONFIG_OPTIMIZER_SELECT_ADAMW=n",
+            "1: CONFIG_OPTIMIZER_SELECT_SGD",
+            "no combination selects exactly one member of choice OPTIMIZER",
+        ),
+    ],
+)
+def test_bad_input_stops_with_location_and_leaves_sweep_configs_untouched(
+    tmp_path, range_file, text, where, reason
+):
+    out = tmp_path / "sweep_configs"
+    assert generate(ROOT / "defconfigs/lenet5-digits-optimizers-range", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    path = range_file(text)
+    result = generate(path, out)
+    assert result.returncode == 1
+    assert f"{path}:{where}" in result.stderr and reason in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_rerun_replaces_the_whole_folder(tmp_path, range_file):
+    out = tmp_path / "out"
+    generate(range_file("CONFIG_SEED=1:1:20"), out)
+    assert len(configs_in(out)) == 20
+    generate(range_file("CONFIG_SEED=1|2", name="small"), out)
+    assert [p.name for p in configs_in(out)] == ["config_001", "config_002"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "small", "test-range"]
+
+
+def test_more_than_max_configs_is_refused_with_count_and_time(tmp_path, range_file):
+    path = range_file("CONFIG_SEED=1:1:1500")
+    result = generate(path, tmp_path / "out")
+    assert result.returncode == 1
+    assert "1500 configs exceed MAX_CONFIGS=1000" in result.stderr and "hours" in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert generate(path, tmp_path / "out", "--max-configs", "1500").returncode == 0
+    assert len(configs_in(tmp_path / "out")) == 1500
+
+
+def test_quoted_choices_reach_the_config_quoted_once(tmp_path, range_file):
+    path = range_file('CONFIG_PRUNING_METHOD="state"|"magnitude"\nCONFIG_OPTIMIZER_SELECT_ADAMWPRUNE=y\n')
+    generate(path, tmp_path / "out")
+    texts = [p.read_text() for p in configs_in(tmp_path / "out")]
+    assert 'CONFIG_PRUNING_METHOD="state"' in texts[0] and 'CONFIG_PRUNING_METHOD="magnitude"' in texts[1]
+    assert "CONFIG_TARGET_SPARSITY=" in texts[0]

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The kernel's Kconfig targets over this project's Kconfig, through kconfiglib.
 
-    python scripts/kconfig.py defconfig NAME     NAME (path or defconfigs/ name) → .config
-    python scripts/kconfig.py savedefconfig      .config → defconfig (only what differs from defaults)
-    python scripts/kconfig.py olddefconfig       .config → .config, new symbols at their defaults
-    python scripts/kconfig.py menuconfig         the terminal menu over .config
-    python scripts/kconfig.py list               the defconfigs and range files under defconfigs/
+python scripts/kconfig.py defconfig NAME     NAME (path or defconfigs/ name) → .config
+python scripts/kconfig.py savedefconfig      .config → defconfig (only what differs from defaults)
+python scripts/kconfig.py olddefconfig       .config → .config, new symbols at their defaults
+python scripts/kconfig.py menuconfig         the terminal menu over .config
+python scripts/kconfig.py list               the defconfigs and range files under defconfigs/
 """
 
 from __future__ import annotations

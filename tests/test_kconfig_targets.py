@@ -11,7 +11,7 @@ from tests.conftest import ROOT, run_script
 
 
 def test_savedefconfig_then_defconfig_round_trips(tmp_path):
-    (tmp_path / "mine").write_text("CONFIG_MODEL_SELECT_MLP=y\nCONFIG_LEARNING_RATE=\"3e-4\"\nCONFIG_SEED=7\n")
+    (tmp_path / "mine").write_text('CONFIG_MODEL_SELECT_MLP=y\nCONFIG_LEARNING_RATE="3e-4"\nCONFIG_SEED=7\n')
     assert run_script("kconfig.py", "defconfig", tmp_path / "mine", cwd=tmp_path).returncode == 0
     first = (tmp_path / ".config").read_text()
     assert "CONFIG_MODEL_SELECT_MLP=y" in first and 'CONFIG_LEARNING_RATE="3e-4"' in first

@@ -1,0 +1,130 @@
+"""The warm fork server behind ksweep.launch.ForkServerLauncher (run as `python -m ksweep.forkserver`).
+
+It imports the built-in trainer (and so torch) once, trains a tiny step on the CPU
+with one thread so every lazy import is done and no OpenMP pool exists yet, then
+answers JSON lines on stdin:
+
+    {"op": "run", "config": .., "output_dir": .., "log": .., "env": {..}, "append_log": .., "cwd": ..}
+
+by forking a child that starts its own session, sends its output to the log and calls
+the trainer's CLI; replies on stdout are {"op": "ready"}, {"op": "started", "pid": ..}
+and {"op": "exited", "pid": .., "code": ..} (negative: killed by that signal). When
+stdin closes (the runner is gone) it kills the runs it still has and exits.
+
+This is the only place in ksweep/ that imports the trainer; nothing in the runner
+process imports torch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import signal
+import sys
+import traceback
+
+from ksweep.launch import die_with_parent, kill_group
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    requests, replies = os.dup(0), os.dup(1)
+    os.dup2(2, 1)  # stray prints of the trainer's imports must not corrupt the reply channel
+    from models import train
+
+    train.warmup()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    server = Server(train, requests, replies, (wake_r, wake_w))
+    server.reply({"op": "ready"})
+    server.serve()
+
+
+def exit_code(status: int) -> int:
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+class Server:
+    def __init__(self, train, requests: int, replies: int, wake: tuple[int, int]):
+        self.train, self.requests, self.replies, self.wake = train, requests, replies, wake
+        self.children: set[int] = set()
+        self.buffer = b""
+
+    def reply(self, message: dict) -> None:
+        os.write(self.replies, json.dumps(message).encode() + b"\n")
+
+    def serve(self) -> None:
+        while True:
+            readable = select.select([self.requests, self.wake[0]], [], [])[0]
+            if self.wake[0] in readable:
+                os.read(self.wake[0], 4096)
+            self.reap()
+            if self.requests in readable:
+                data = os.read(self.requests, 65536)
+                if not data:
+                    break
+                self.buffer += data
+                *lines, self.buffer = self.buffer.split(b"\n")
+                for line in filter(None, lines):
+                    pid = self.fork(json.loads(line))
+                    self.children.add(pid)
+                    self.reply({"op": "started", "pid": pid})
+        for pid in self.children:
+            kill_group(pid)
+
+    def reap(self) -> None:
+        while self.children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return
+            self.children.discard(pid)
+            self.reply({"op": "exited", "pid": pid, "code": exit_code(status)})
+
+    def fork(self, request: dict) -> int:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(self.child(request))
+        return pid
+
+    def child(self, request: dict) -> int:
+        code = 1
+        try:
+            os.setsid()
+            die_with_parent()
+            signal.set_wakeup_fd(-1)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+                signal.signal(sig, signal.SIG_DFL)
+            for fd in (self.requests, self.replies, *self.wake):
+                os.close(fd)
+            _redirect_output(request["log"], request["append_log"])
+            os.chdir(request["cwd"])
+            os.environ.update(request["env"])
+            code = self.train.main(["--config", request["config"], "--output-dir", request["output_dir"]])
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        return code or 0
+
+
+def _redirect_output(log: str, append: bool) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    fd = os.open(log, flags, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True)
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Run a sweep: every config in sweep_configs/ trained into test_matrix_results/sweep_*/ (see ksweep/run.py).
+
+python scripts/run_test_matrix.py --config-dir sweep_configs --output-dir my_sweep_results
+python scripts/run_test_matrix.py --resume [--sweep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import _bootstrap  # noqa: F401
+
+from ksweep import plan as sweep_plan
+from ksweep.paths import NotFound, display, newest_sweep
+from ksweep.records import config_values
+from ksweep.run import RunnerOptions, run_sweep, runs_to_do
+from ksweep.status import format_seconds, run_status, typical_run_seconds
+
+EXIT_INTERRUPTED = 130
+# Runner options kept in sweep.json, so a resume runs the sweep the way it was started.
+PERSISTED = ("epochs", "jobs", "jobs_per_gpu", "run_timeout", "retries", "train_command")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config-dir", type=Path, default=Path("sweep_configs"))
+    parser.add_argument("--output-dir", type=Path, default=Path("test_matrix_results"))
+    parser.add_argument(
+        "--sweep", type=Path, help="an existing sweep dir: extend it (or resume it with --resume)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the newest sweep (or --sweep) from its plan"
+    )
+    parser.add_argument("--epochs", "--override-epochs", type=int, help="override NUM_EPOCHS for every run")
+    parser.add_argument("--jobs", "--parallel", type=int, help="runs at once (default: 1, or one per GPU)")
+    parser.add_argument("--jobs-per-gpu", type=int, help="runs packed onto each GPU (default 1)")
+    parser.add_argument("--run-timeout", type=float, help="seconds before a run is killed and marked timeout")
+    parser.add_argument("--retries", type=int, help="times a failed or timed-out run is retried (default 0)")
+    parser.add_argument("--retry-failed", action="store_true", help="also rerun runs that failed before")
+    parser.add_argument("--stop-on-failure", action="store_true", help="start nothing more after a failure")
+    parser.add_argument("--train-command", help="run this instead of the built-in trainer")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs and an estimate; run nothing")
+    parser.add_argument(
+        "--metric", default="val_acc", help="ranking metric for the analysis (default val_acc)"
+    )
+    parser.add_argument("--mode", default="max", choices=("max", "min"))
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")
+    args = parser.parse_args(argv)
+    for name in ("jobs", "jobs_per_gpu", "epochs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def choose_sweep_dir(args: argparse.Namespace) -> Path | None:
+    """The sweep to work on: --sweep, the newest one for --resume, or None for a new one."""
+    if args.sweep is not None:
+        if not (args.sweep / sweep_plan.PLAN).is_file():
+            raise NotFound(f"{args.sweep}: not a sweep folder (no {sweep_plan.PLAN})")
+        return args.sweep
+    return newest_sweep(args.output_dir) if args.resume else None
+
+
+def runner_options(args: argparse.Namespace, saved: dict) -> tuple[RunnerOptions, dict]:
+    """Options from the command line, else as the sweep was started (sweep.json)."""
+    chosen = {
+        name: getattr(args, name) if getattr(args, name) is not None else saved.get(name)
+        for name in PERSISTED
+    }
+    options = RunnerOptions(
+        jobs=chosen["jobs"],
+        jobs_per_gpu=chosen["jobs_per_gpu"] or 1,
+        run_timeout=chosen["run_timeout"],
+        retries=chosen["retries"] or 0,
+        retry_failed=args.retry_failed,
+        stop_on_failure=args.stop_on_failure,
+        train_command=chosen["train_command"],
+    )
+    return options, chosen
+
+
+def dry_run(args: argparse.Namespace, sweep_dir: Path | None) -> int:
+    from ksweep.kconf import config_text, load_kconfig
+
+    defaults = config_values(config_text(load_kconfig()))
+    if sweep_dir is not None and args.resume:
+        plan = sweep_plan.load_plan(sweep_dir)
+        texts = [sweep_plan.plan_text(sweep_dir, run) for run in plan]
+    else:
+        configs = sweep_plan.read_config_dir(args.config_dir)
+        texts = [sweep_plan.override_epochs(text, args.epochs) for _, text in configs]
+        plan = [sweep_plan.PlannedRun(i, sweep_plan.run_dir_name(i, t), "") for i, t in enumerate(texts, 1)]
+    todo = 0
+    for run, text in zip(plan, texts, strict=True):
+        state = run_status(sweep_dir, run) if sweep_dir else "pending"
+        todo += state not in ("completed", "diverged", "failed", "timeout") or args.retry_failed
+        changes = {k: v for k, v in config_values(text).items() if defaults.get(k) != v}
+        print(f"  {run.run_dir:40} {state:11} " + " ".join(f"{k}={v}" for k, v in changes.items()))
+    per_run = typical_run_seconds(args.output_dir)
+    jobs = args.jobs or 1
+    estimate = (
+        f"about {format_seconds(todo * per_run / jobs)} at {format_seconds(per_run)} per run (newest sweep)"
+        if per_run
+        else "no finished earlier run to estimate the time from"
+    )
+    print(f"{todo} of {len(plan)} runs to do, {jobs} at a time; {estimate}")
+    return 0
+
+
+def prepare(args: argparse.Namespace, sweep_dir: Path, configs: list) -> tuple[list, dict, int]:
+    """Extend the sweep's plan with `configs` (none on resume): (plan, saved options, added)."""
+    saved = sweep_plan.read_manifest(sweep_dir).get("options", {})
+    if args.resume:
+        if args.epochs is not None and args.epochs != saved.get("epochs"):
+            raise sweep_plan.PlanError(
+                f"EPOCHS applies when a sweep is planned; {sweep_dir} was planned with "
+                f"EPOCHS={saved.get('epochs') or 'unset'}: start a new sweep for other epochs"
+            )
+        return sweep_plan.load_plan(sweep_dir), saved, 0
+    epochs = args.epochs if args.epochs is not None else saved.get("epochs")
+    plan, added = sweep_plan.extend_plan(sweep_dir, configs, epochs)
+    return plan, saved, added
+
+
+def analyze(sweep_dir: Path, metric: str, mode: str) -> None:
+    from ksweep.analyze import AnalyzeError, write_report
+
+    try:
+        result = write_report(sweep_dir, metric=metric, mode=mode)
+    except AnalyzeError as err:
+        print(f"  ANALYZE {display(sweep_dir)}: {err}")
+        return
+    best = result.best
+    if best is None:
+        print(f"  REPORT  {display(result.path)} (no completed run to rank)")
+        return
+    value = best.get(metric)
+    shown = f"{metric} {value:.2f}" if isinstance(value, (int, float)) else f"{metric} {value}"
+    print(f"  BEST    {best['run_dir']} ({shown}) → {display(result.path)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        sweep_dir = choose_sweep_dir(args)
+        if args.dry_run:
+            return dry_run(args, sweep_dir)
+        configs = [] if args.resume else sweep_plan.read_config_dir(args.config_dir)
+        sweep_dir = sweep_dir or sweep_plan.new_sweep_dir(args.output_dir)
+        with sweep_plan.SweepLock(sweep_dir):
+            plan, saved, added = prepare(args, sweep_dir, configs)
+            return run_locked(args, sweep_dir, plan, saved, added)
+    except (NotFound, sweep_plan.PlanError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def run_locked(args, sweep_dir: Path, plan: list, saved: dict, added: int) -> int:
+    options, chosen = runner_options(args, saved)
+    if not args.resume:
+        sweep_plan.write_manifest(sweep_dir, args.config_dir, len(plan), chosen)
+    manifest = sweep_plan.read_manifest(sweep_dir)
+    todo = len(runs_to_do(sweep_dir, plan, options.retry_failed))
+    extended = f", {added} new" if args.sweep is not None and not args.resume else ""
+    print(f"  SWEEP   {display(sweep_dir)}: {len(plan)} runs{extended}, {todo} to do")
+    result = run_sweep(sweep_dir, plan, options, manifest.get("git_commit"), show=not args.no_progress)
+    analyze(sweep_dir, args.metric, args.mode)
+    resume = f"make sweep-resume SWEEP={display(sweep_dir)}"
+    if result.disk_full:
+        print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
+        return 1
+    if result.interrupted:
+        print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result.stopped_on_failure:
+        print(f"  STOP    a run failed and STOP_ON_FAILURE=1; resume with: {resume}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

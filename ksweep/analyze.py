@@ -143,8 +143,8 @@ def rank_records(records: list[dict], metric: str = DEFAULT_METRIC, mode: str = 
 # --- parameter effects --------------------------------------------------------------
 
 
-def _value_order(value) -> tuple:
-    # Numbers in numeric order, then text, then "unset" (the symbol inactive in those runs).
+def value_order(value) -> tuple:
+    """Sort key for symbol values: numbers in numeric order, then text, then unset (inactive)."""
     import pandas as pd
 
     if pd.isna(value):
@@ -173,7 +173,7 @@ def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: s
         stats.columns = ["ranked", "mean", "best", "worst"]
         table = pd.concat([runs, stats], axis=1)
         table["ranked"] = table["ranked"].fillna(0).astype(int)
-        effects[symbol] = table.loc[sorted(table.index, key=_value_order)]
+        effects[symbol] = table.loc[sorted(table.index, key=value_order)]
     return dict(sorted(effects.items(), key=lambda item: (-_spread(item[1]), item[0])))
 
 

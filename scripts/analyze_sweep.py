@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Analyze one sweep: sweep_summary.json, sweep_analysis.txt, plots, best_model.pt.
+
+    python scripts/analyze_sweep.py [--sweep DIR] [--metric val_acc] [--mode max]
+
+Without --sweep it takes the newest sweep_* under --results-dir. The stage itself
+lives in ksweep/analyze.py; this is argv → library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+
+from ksweep.analyze import (  # noqa: E402
+    DEFAULT_METRIC,
+    DEFAULT_MODE,
+    AnalyzeError,
+    newest_sweep,
+    write_report,
+)
+from ksweep.report import format_metric, status_counts  # noqa: E402
+
+PROG = "analyze_sweep"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", nargs="?", help="same as --sweep")
+    parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
+    parser.add_argument("--results-dir", default="test_matrix_results", help="where sweeps are found")
+    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--print", action="store_true", help="print sweep_analysis.txt when done")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        sweep = Path(args.sweep or args.sweep_dir or newest_sweep(args.results_dir))
+        result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)
+    except (AnalyzeError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{status} {n}" for status, n in status_counts(result.records).items())
+    print(f"{sweep}: {len(result.records)} runs ({counts})")
+    if result.best:
+        best = result.best
+        score = format_metric(result.metric, best[result.metric])
+        test = format_metric("test_acc", best.get("test_acc"))
+        print(f"best: {best['config_file']} {result.metric} {score} (test_acc {test})")
+    else:
+        print(f"best: none (no completed run has {result.metric})")
+    print(f"wrote {result.path}")
+    if args.print:
+        print()
+        print(result.path.read_text(encoding="utf-8"), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

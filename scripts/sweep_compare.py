@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Two sweeps side by side: counts, best of each, the metric per shared swept value.
+
+python scripts/sweep_compare.py SWEEP_A SWEEP_B [--metric val_acc] [--mode max]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+
+from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError  # noqa: E402
+from ksweep.leaderboard import compare  # noqa: E402
+
+PROG = "sweep_compare"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_a", help="first sweep directory (A)")
+    parser.add_argument("sweep_b", help="second sweep directory (B)")
+    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    args = parser.parse_args(argv)
+    try:
+        print(compare(args.sweep_a, args.sweep_b, args.metric, args.mode), end="")
+    except (AnalyzeError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

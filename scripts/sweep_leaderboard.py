@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""The best runs across every sweep under test_matrix_results/, as a table.
+
+python scripts/sweep_leaderboard.py [--results-dir DIR] [--metric val_acc] [--mode max] [--top 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+
+from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError  # noqa: E402
+from ksweep.leaderboard import leaderboard  # noqa: E402
+
+PROG = "sweep_leaderboard"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", default="test_matrix_results", help="where sweeps are found")
+    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    parser.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
+    args = parser.parse_args(argv)
+    try:
+        print(leaderboard(args.results_dir, args.metric, args.mode, args.top), end="")
+    except (AnalyzeError, OSError) as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -87,7 +87,7 @@ def slot_envs(options: RunnerOptions, gpus: list[str]) -> list[dict[str, str]]:
         slots = [{"CUDA_VISIBLE_DEVICES": g} for g in gpus for _ in range(options.jobs_per_gpu)]
         slots = slots[: options.jobs] if options.jobs else slots
     else:
-        slots = [{"CUDA_VISIBLE_DEVICES": ""} for _ in range(options.jobs or 1)]
+        slots = [{} for _ in range(options.jobs or 1)]  # no GPU seen: leave the device env alone
     threads = max(1, (os.cpu_count() or 1) // len(slots))
     return [{**slot, "KSWEEP_THREADS": str(threads)} for slot in slots]
 
@@ -232,12 +232,19 @@ class Reporter:
     """The progress bar, one line per finished run, and the summary rewritten after each."""
 
     def __init__(self, sweep_dir: Path, total: int, done: int, git_commit: str | None, show: bool = True):
+        import sys
+
         from tqdm import tqdm
 
         self.sweep_dir, self.git_commit = sweep_dir, git_commit
         self.counts = {"completed": 0, "failed": 0, "running": 0}
         self.bar = tqdm(
-            total=total, initial=done, unit="run", disable=not show, dynamic_ncols=True, leave=True
+            total=total,
+            initial=done,
+            unit="run",
+            disable=not (show and sys.stderr.isatty()),
+            dynamic_ncols=True,
+            leave=True,
         )
 
     def _postfix(self) -> None:

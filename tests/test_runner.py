@@ -1,0 +1,266 @@
+"""The matrix runner through its real CLI, with a tiny contract-honouring trainer (no torch)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ksweep.run import RunnerOptions, slot_envs
+from tests.conftest import ROOT, run_script
+
+TINY = f"{sys.executable} {ROOT / 'tests/data/tiny_trainer.py'}"
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """sweep(seeds) → generates sweep_configs for CONFIG_SEED=seeds in tmp_path; returns helpers."""
+
+    class Sweep:
+        configs = tmp_path / "sweep_configs"
+        results = tmp_path / "results"
+
+        def generate(self, seeds: str, extra: str = ""):
+            (tmp_path / "range").write_text(f"CONFIG_SEED={seeds}\n{extra}")
+            result = run_script("generate_config_combinations.py", tmp_path / "range", self.configs)
+            assert result.returncode == 0, result.stderr
+
+        def args(self, *extra):
+            return [
+                "--config-dir",
+                self.configs,
+                "--output-dir",
+                self.results,
+                "--train-command",
+                TINY,
+                *extra,
+            ]
+
+        def run(self, *extra, env=None, timeout=120):
+            return run_script(
+                "run_test_matrix.py", *self.args(*extra), cwd=tmp_path, env=env, timeout=timeout
+            )
+
+        def popen(self, *extra, env=None):
+            cmd = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), *map(str, self.args(*extra))]
+            return subprocess.Popen(
+                cmd,
+                cwd=tmp_path,
+                env={**os.environ, **(env or {})},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+
+        def dirs(self):
+            return sorted(self.results.glob("sweep_*"))
+
+        def statuses(self, sweep_dir=None):
+            sweep_dir = sweep_dir or self.dirs()[-1]
+            out = {}
+            for run in sorted(p for p in sweep_dir.iterdir() if p.name.startswith("config_")):
+                metrics = json.loads((run / "training_metrics.json").read_text())
+                out[run.name.split("_")[1]] = metrics["status"]
+            return out
+
+    return Sweep()
+
+
+def wait_for(predicate, seconds=30.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def completed_runs(results: Path) -> list[Path]:
+    found = []
+    for metrics in results.glob("sweep_*/config_*/training_metrics.json"):
+        try:
+            if json.loads(metrics.read_text()).get("status") == "completed":
+                found.append(metrics.parent)
+        except ValueError:
+            pass
+    return found
+
+
+def test_each_failure_marks_its_run_and_the_sweep_goes_on(sweep):
+    sweep.generate("1|13|14|15|16|2")
+    result = sweep.run("--run-timeout", "2")
+    assert result.returncode == 0, result.stderr
+    assert sweep.statuses() == {
+        "001": "completed",
+        "002": "failed",  # os.abort()
+        "003": "timeout",  # hung, killed at RUN_TIMEOUT
+        "004": "failed",  # exit 3, wrote nothing
+        "005": "diverged",
+        "006": "completed",
+    }
+    sweep_dir = sweep.dirs()[0]
+    aborted = json.loads((sweep_dir / "config_002_lenet5_adamw/training_metrics.json").read_text())
+    assert "killed by signal SIGABRT" in aborted["error"] and "about to abort" in aborted["error"]
+    silent = json.loads((sweep_dir / "config_004_lenet5_adamw/training_metrics.json").read_text())
+    assert "exited with code 3" in silent["error"] and "giving up" in silent["error"]
+    summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
+    assert len(summary) == 6 and sum(r["success"] for r in summary) == 2
+    assert "BEST    config_006_lenet5_adamw" in result.stdout
+    assert "FAILED TESTS:" in (sweep_dir / "sweep_analysis.txt").read_text()
+
+
+def test_seed_guides_log_path_pattern_finds_the_log(sweep):
+    sweep.generate("1|2|3")
+    sweep.run()
+    logs = list(sweep.results.glob("sweep_*/config_003_*/output.log"))
+    assert len(logs) == 1 and "tiny trainer: seed 3" in logs[0].read_text()
+
+
+def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
+    sweep.generate("1:1:6")
+    runner = sweep.popen(env={"TINY_SLEEP": "0.4"})
+    wait_for(lambda: len(completed_runs(sweep.results)) >= 2)
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    sweep_dir = sweep.dirs()[0]
+    done_at_kill = {
+        p.name: {f.name: f.read_bytes() for f in p.iterdir()} for p in completed_runs(sweep.results)
+    }
+    summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
+    assert {r["run_dir"] for r in summary if r["success"]} == set(done_at_kill)
+
+    result = run_script(
+        "run_test_matrix.py", "--resume", "--output-dir", sweep.results, cwd=sweep.results.parent
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"6 runs, {6 - len(done_at_kill)} to do" in result.stdout
+    assert sweep.dirs() == [sweep_dir]
+    assert set(sweep.statuses().values()) == {"completed"}
+    for name, files in done_at_kill.items():
+        for file, content in files.items():
+            assert (sweep_dir / name / file).read_bytes() == content
+    for path in sweep_dir.rglob("*.json"):
+        json.loads(path.read_text())
+
+
+def test_ctrl_c_marks_running_run_interrupted_and_resume_finishes(sweep):
+    sweep.generate("1:1:4")
+    runner = sweep.popen(env={"TINY_SLEEP": "5"})
+    wait_for(lambda: list(sweep.results.glob("sweep_*/config_001_*/output.log")))
+    time.sleep(0.5)
+    runner.send_signal(signal.SIGINT)
+    out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 130
+    assert b"make sweep-resume SWEEP=" in err
+    assert sweep.statuses() == {"001": "interrupted"}
+    result = run_script(
+        "run_test_matrix.py", "--resume", "--output-dir", sweep.results, cwd=sweep.results.parent
+    )
+    assert result.returncode == 0
+    assert set(sweep.statuses().values()) == {"completed"} and len(sweep.statuses()) == 4
+
+
+def test_second_runner_on_one_sweep_refuses_and_no_run_is_done_twice(sweep):
+    sweep.generate("1:1:4")
+    first = sweep.popen(env={"TINY_SLEEP": "0.5"})
+    wait_for(lambda: sweep.dirs() and (sweep.dirs()[0] / "plan.json").exists())
+    second = sweep.run("--sweep", sweep.dirs()[0])
+    assert second.returncode == 2
+    assert f"another runner (pid {first.pid})" in second.stderr
+    first.wait(timeout=60)
+    logs = [p.read_text() for p in sweep.dirs()[0].glob("config_*/output.log")]
+    assert len(logs) == 4 and all(log.count("tiny trainer:") == 1 for log in logs)
+
+
+def test_resume_skips_finished_runs_and_retry_failed_reruns_only_failures(sweep):
+    sweep.generate("1|15|2")
+    sweep.run()
+    sweep_dir = sweep.dirs()[0]
+    first_log = (sweep_dir / "config_001_lenet5_adamw/output.log").read_bytes()
+    again = run_script("run_test_matrix.py", "--resume", "--output-dir", sweep.results)
+    assert "3 runs, 0 to do" in again.stdout
+    retry = run_script("run_test_matrix.py", "--resume", "--retry-failed", "--output-dir", sweep.results)
+    assert "3 runs, 1 to do" in retry.stdout
+    assert (sweep_dir / "config_001_lenet5_adamw/output.log").read_bytes() == first_log
+
+
+def test_regenerated_grid_maps_by_config_and_runs_only_new_points(sweep):
+    sweep.generate("1|2")
+    sweep.run()
+    sweep_dir = sweep.dirs()[0]
+    sweep.generate("3|2|1")  # other numbering, one new point
+    result = sweep.run("--sweep", sweep_dir)
+    assert result.returncode == 0
+    assert "3 runs, 1 new, 1 to do" in result.stdout
+    assert sweep.statuses() == {"001": "completed", "002": "completed", "003": "completed"}
+    assert "seed 3" in (sweep_dir / "config_003_lenet5_adamw/output.log").read_text()
+    assert sweep.dirs() == [sweep_dir]
+
+
+def test_retries_rerun_a_failed_run(sweep):
+    sweep.generate("13|1")
+    sweep.run("--retries", "1")
+    sweep_dir = sweep.dirs()[0]
+    metrics = json.loads((sweep_dir / "config_001_lenet5_adamw/training_metrics.json").read_text())
+    assert metrics["status"] == "failed" and metrics["runner"]["attempts"] == 2
+    assert "attempt 2" in (sweep_dir / "config_001_lenet5_adamw/output.log").read_text()
+
+
+def test_stop_on_failure_starts_nothing_more(sweep):
+    sweep.generate("15|1|2")
+    result = sweep.run("--stop-on-failure")
+    assert result.returncode == 1 and "STOP_ON_FAILURE" in result.stderr
+    assert sweep.statuses() == {"001": "failed"}
+
+
+def test_epochs_override_reaches_every_run_config(sweep):
+    sweep.generate("1|2")
+    sweep.run("--epochs", "7")
+    for config in sweep.dirs()[0].glob("config_*/config.txt"):
+        assert "CONFIG_NUM_EPOCHS=7" in config.read_text().splitlines()
+
+
+def test_parallel_jobs_run_at_once(sweep):
+    sweep.generate("1:1:4")
+    start = time.time()
+    result = sweep.run("--jobs", "4", env={"TINY_SLEEP": "1.5"})
+    assert result.returncode == 0
+    assert time.time() - start < 1.5 * 4
+    assert set(sweep.statuses().values()) == {"completed"}
+
+
+def test_dry_run_lists_runs_and_changes_and_creates_nothing(sweep):
+    sweep.generate("1|2", extra="CONFIG_LEARNING_RATE=0.01\n")
+    result = sweep.run("--dry-run")
+    assert result.returncode == 0
+    assert "config_001_lenet5_adamw" in result.stdout and "CONFIG_SEED=1" in result.stdout
+    assert "CONFIG_LEARNING_RATE=0.01" in result.stdout and "CONFIG_BATCH_SIZE" not in result.stdout
+    assert "2 of 2 runs to do" in result.stdout
+    assert not sweep.results.exists()
+
+
+def test_monitor_counts_pending_runs_from_the_plan(sweep):
+    sweep.generate("1:1:4")
+    runner = sweep.popen(env={"TINY_SLEEP": "5"})
+    wait_for(lambda: list(sweep.results.glob("sweep_*/config_001_*/output.log")))
+    runner.send_signal(signal.SIGINT)
+    runner.wait(timeout=30)
+    out = run_script("sweep_monitor.py", "--results-dir", sweep.results).stdout
+    assert "0/4 done" in out and "4 pending" in out and "no runner attached" in out
+
+
+def test_missing_config_dir_is_a_clear_error(sweep):
+    result = sweep.run()
+    assert result.returncode == 2 and "no such folder" in result.stderr and "Traceback" not in result.stderr
+    assert not sweep.results.exists()
+
+
+def test_gpu_slots_get_their_own_device_and_pack_k_per_gpu():
+    slots = slot_envs(RunnerOptions(jobs_per_gpu=2), ["0", "1"])
+    assert [s["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "0", "1", "1"]
+    assert len(slot_envs(RunnerOptions(jobs=3, jobs_per_gpu=2), ["0", "1"])) == 3
+    cpu_slots = slot_envs(RunnerOptions(jobs=2), [])
+    assert len(cpu_slots) == 2 and all("CUDA_VISIBLE_DEVICES" not in s for s in cpu_slots)

@@ -156,6 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except (NotFound, sweep_plan.PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a full disk while planning: nothing has run yet
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 def run_locked(args, sweep_dir: Path, plan: list, saved: dict, added: int) -> int:
@@ -167,11 +170,11 @@ def run_locked(args, sweep_dir: Path, plan: list, saved: dict, added: int) -> in
     extended = f", {added} new" if args.sweep is not None and not args.resume else ""
     print(f"  SWEEP   {display(sweep_dir)}: {len(plan)} runs{extended}, {todo} to do")
     result = run_sweep(sweep_dir, plan, options, manifest.get("git_commit"), show=not args.no_progress)
-    analyze(sweep_dir, args.metric, args.mode)
     resume = f"make sweep-resume SWEEP={display(sweep_dir)}"
     if result.disk_full:
         print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
         return 1
+    analyze(sweep_dir, args.metric, args.mode)
     if result.interrupted:
         print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)
         return EXIT_INTERRUPTED

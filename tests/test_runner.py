@@ -264,3 +264,38 @@ def test_gpu_slots_get_their_own_device_and_pack_k_per_gpu():
     assert len(slot_envs(RunnerOptions(jobs=3, jobs_per_gpu=2), ["0", "1"])) == 3
     cpu_slots = slot_envs(RunnerOptions(jobs=2), [])
     assert len(cpu_slots) == 2 and all("CUDA_VISIBLE_DEVICES" not in s for s in cpu_slots)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs where mounting is allowed (root), else a 12 KiB file-size limit."""
+    mount = tmp_path / "small_disk"
+    mount.mkdir()
+    if (
+        os.environ.get("KSWEEP_TEST_NO_MOUNT")
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
+        yield mount, "ulimit -f 24 && "  # 24 blocks of 512 bytes: writes beyond fail with EFBIG
+        return
+    yield mount, ""
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_full_disk_stops_with_a_clear_message_and_keeps_finished_runs(sweep, small_disk):
+    mount, limit = small_disk
+    sweep.generate("100:1:199")  # 100 runs, each completing (seeds below 20 misbehave)
+    args = " ".join(f"'{a}'" for a in sweep.args())
+    args = args.replace(f"'{sweep.results}'", f"'{mount / 'results'}'")
+    command = f"trap '' XFSZ; {limit}{sys.executable} {ROOT / 'scripts/run_test_matrix.py'} {args}"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: " in result.stderr and (
+        "No space left" in result.stderr or "File too large" in result.stderr
+    )
+    finished = completed_runs(mount / "results")
+    assert finished, "some runs should have completed before the disk filled"
+    for run_dir in finished:
+        assert json.loads((run_dir / "training_metrics.json").read_text())["final"]["val_acc"] > 90

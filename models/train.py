@@ -1,0 +1,430 @@
+"""The built-in trainer: `python -m models.train --config FILE --output-dir DIR`.
+
+    $ python -m models.train --config defconfigs/lenet5-digits --output-dir /tmp/run
+    run model lenet5 dataset digits optimizer adamw pruning none device cpu threads 2 train 1374 ...
+    epoch 1/5 train_loss 1.2052 train_acc 62.72 val_loss 0.5096 val_acc 86.93 lr 0.001 sparsity 0.000 time 0.13s
+    ...
+    final val_acc 97.39 val_loss 0.0679 test_acc 96.67 sparsity 0.000 train_seconds 0.62
+    status completed
+
+It honours the trainer contract of shared/design.md: read the config file, write
+training_metrics.json (schema: ksweep/records.py) into the output dir, atomically after
+every epoch with status `running` until the end. `final` holds the last epoch's model
+(test_acc once it is tested); SAVE_CHECKPOINT=y also keeps best_model.pt, the epoch
+with the best val_acc. Accuracies are percentages, sparsity a measured fraction.
+
+Exit codes: 0 completed; 2 config or data refused before training (one line on stderr,
+status failed, no traceback); 3 diverged (a non-finite loss; the error names epoch and
+step); 130 interrupted; 1 anything else (the traceback goes to stderr).
+
+The runner's fork server imports this module, calls warmup() once (imports and
+first-call costs, CPU only, never CUDA) and forks one child per run, which calls
+run(config_path, output_dir). run() seeds Python, NumPy and torch and sets the thread
+count itself, so it gives the same metrics in a fresh interpreter, a forked child or on
+a second call in one process. Environment: KSWEEP_THREADS (threads when CPU_THREADS=0;
+default os.cpu_count()), KSWEEP_GIT_COMMIT (the commit recorded in env; default
+`git rev-parse HEAD` in the project).
+"""  # noqa: E501 (the example epoch line is one real line)
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import random
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ksweep.kconf import PROJECT_ROOT
+from ksweep.records import METRICS_FILE, config_hash, new_metrics, write_json_atomic
+from models import data, lenet5, mlp, resnet18
+from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
+from models.optim import LRSchedule, build_optimizer, set_lr
+from models.prune import Pruner, measured_sparsity, prunable_weights
+
+EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+CHECKPOINT_FILE = "best_model.pt"
+EVAL_BATCH = 1000
+GPU_CHECK_EVERY = 32  # steps between non-finite loss checks on a GPU (each one waits for it)
+INPUT_SIZES = {"lenet5": lenet5.INPUT_SIZE, "resnet18": resnet18.INPUT_SIZE, "mlp": mlp.INPUT_SIZE}
+
+
+class Diverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+@dataclass
+class Loop:
+    """The objects of one run that every step and evaluation uses."""
+
+    cfg: TrainConfig
+    device: torch.device
+    ds: data.Dataset  # on the device when held there
+    mean: torch.Tensor  # the training split's channel statistics, on the device
+    std: torch.Tensor
+    net: nn.Module  # the model's parameters (saved in checkpoints)
+    model: nn.Module  # what is called: net, or its torch.compile wrapper
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    pruner: Pruner | None
+    generator: torch.Generator  # shuffling and augmentation, seeded by SEED
+    steps_per_epoch: int
+    loader_workers: int | None  # None: batches indexed from tensors; else DataLoader workers
+    check_every: int
+    channels_last: bool
+    autocast: partial | type[contextlib.nullcontext]
+
+
+def run(config_path: Path | str, output_dir: Path | str) -> int:
+    """Train the config at `config_path`, recording into `output_dir`; returns the exit code."""
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    record = new_metrics(_base_env(Path(config_path)))
+    try:
+        cfg = load_train_config(config_path)
+        record["env"]["seed"] = cfg.seed
+        _train(cfg, out, record)
+    except (ConfigError, data.DataError) as err:
+        return _finish(record, out, "failed", str(err), EXIT_REJECTED)
+    except Diverged as err:
+        return _finish(record, out, "diverged", str(err), EXIT_DIVERGED)
+    except KeyboardInterrupt:
+        return _finish(record, out, "interrupted", "interrupted by the user (SIGINT)", EXIT_INTERRUPTED)
+    except Exception as err:
+        traceback.print_exc()
+        return _finish(record, out, "failed", f"{type(err).__name__}: {err}", EXIT_FAILED)
+    return _finish(record, out, "completed", None, EXIT_COMPLETED)
+
+
+def _finish(record: dict, out: Path, status: str, error: str | None, code: int) -> int:
+    record["status"], record["error"] = status, error
+    write_json_atomic(out / METRICS_FILE, record)
+    if error:
+        print(f"error: {' '.join(error.split())}", file=sys.stderr, flush=True)
+    print(f"status {status}", flush=True)
+    return code
+
+
+def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
+    _seed(cfg.seed)
+    threads = _set_threads(cfg.cpu_threads)
+    device = _device(cfg.device)
+    record["env"].update(_device_env(device, threads))
+    ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
+    steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
+    problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes
+    if problems:
+        raise ConfigError(f"{cfg.dataset} in {cfg.data_dir}: " + "; ".join(problems))
+    loop = _setup(cfg, device, ds, steps)
+    print(
+        f"run model {cfg.model} dataset {cfg.dataset} optimizer {cfg.optimizer} pruning {cfg.pruning} "
+        f"device {device} threads {threads} train {len(ds.train)} val {len(ds.val)} test {len(ds.test)} "
+        f"steps_per_epoch {steps}",
+        flush=True,
+    )
+    started, best_acc = time.perf_counter(), -1.0
+    for epoch in range(1, cfg.epochs + 1):
+        row = _epoch(loop, epoch)
+        record["epochs"].append(row)
+        record["final"] = {
+            "val_acc": row["val_acc"],
+            "val_loss": row["val_loss"],
+            "test_acc": None,
+            "sparsity": row["sparsity"],
+            "train_seconds": time.perf_counter() - started,
+        }
+        print(_epoch_line(row, cfg.epochs), flush=True)
+        if cfg.save_checkpoint and row["val_acc"] > best_acc:
+            _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
+        best_acc = max(best_acc, row["val_acc"])
+        write_json_atomic(out / METRICS_FILE, record)
+    record["final"]["test_acc"] = evaluate(loop, loop.ds.test)[1]
+    final = record["final"]
+    print(
+        f"final val_acc {final['val_acc']:.2f} val_loss {final['val_loss']:.4f} test_acc "
+        f"{_fmt(final['test_acc'], '.2f')} sparsity {final['sparsity']:.3f} "
+        f"train_seconds {final['train_seconds']:.2f}",
+        flush=True,
+    )
+
+
+def _epoch(loop: Loop, epoch: int) -> dict:
+    started = time.perf_counter()
+    train_loss, train_acc, lr = train_epoch(loop, epoch)
+    val_loss, val_acc = evaluate(loop, loop.ds.val)
+    loop.schedule.end_epoch(val_loss)
+    sparsity = measured_sparsity(prunable_weights(loop.net))
+    return {
+        "epoch": epoch,
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+        "val_loss": val_loss,
+        "val_acc": val_acc,
+        "lr": lr,
+        "sparsity": sparsity,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _epoch_line(row: dict, epochs: int) -> str:
+    return (
+        f"epoch {row['epoch']}/{epochs} train_loss {row['train_loss']:.4f} train_acc {row['train_acc']:.2f} "
+        f"val_loss {row['val_loss']:.4f} val_acc {row['val_acc']:.2f} lr {row['lr']:.6g} "
+        f"sparsity {row['sparsity']:.3f} time {row['seconds']:.2f}s"
+    )
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "null" if value is None else format(value, spec)
+
+
+def _setup(cfg: TrainConfig, device: torch.device, ds: data.Dataset, steps: int) -> Loop:
+    cuda = device.type == "cuda"
+    resident = not cuda or (cfg.data_on_device and _fits(ds, device))
+    torch.manual_seed(cfg.seed)  # the model's initial weights
+    net = build_model(cfg, ds.channels, ds.size, ds.num_classes).to(device)
+    channels_last = cuda and cfg.channels_last and cfg.model != "mlp"
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    return Loop(
+        cfg=cfg,
+        device=device,
+        ds=ds.to(device) if resident else ds,
+        mean=ds.mean.to(device),
+        std=ds.std.to(device),
+        net=net,
+        model=torch.compile(net) if cfg.compile else net,
+        optimizer=build_optimizer(cfg, net.parameters()),
+        schedule=LRSchedule.from_config(cfg, steps),
+        pruner=Pruner.from_config(cfg, net, steps),
+        generator=torch.Generator().manual_seed(cfg.seed),
+        steps_per_epoch=steps,
+        loader_workers=None if resident else cfg.num_workers,
+        check_every=GPU_CHECK_EVERY if cuda else 1,  # on the CPU a check costs nothing
+        channels_last=channels_last,
+        autocast=partial(torch.autocast, "cuda", dtype=torch.bfloat16)
+        if cuda and cfg.bf16
+        else contextlib.nullcontext,
+    )
+
+
+def build_model(cfg: TrainConfig, channels: int, size: int, num_classes: int) -> nn.Module:
+    if cfg.model == "lenet5":
+        return lenet5.LeNet5(channels, num_classes)
+    if cfg.model == "resnet18":
+        return resnet18.resnet18(channels, num_classes)
+    return mlp.MLP(channels * size * size, num_classes, cfg.mlp_hidden_size, cfg.mlp_num_layers)
+
+
+def _inputs(loop: Loop, x: torch.Tensor, y: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A uint8 batch from `data.batches` as the model's float input, on the device."""
+    if x.device != loop.device:
+        x, y = x.to(loop.device, non_blocking=True), y.to(loop.device, non_blocking=True)
+    if train and loop.cfg.dataset == "cifar10":
+        x = data.augment_crop_flip(x, loop.generator)
+    x = data.normalize(x, loop.mean, loop.std)
+    return (x.contiguous(memory_format=torch.channels_last) if loop.channels_last else x), y
+
+
+def train_epoch(loop: Loop, epoch: int) -> tuple[float, float, float]:
+    """One pass over the training split: (mean loss, accuracy %, last learning rate)."""
+    loop.model.train()
+    step0 = (epoch - 1) * loop.steps_per_epoch
+    losses = torch.zeros(loop.steps_per_epoch, device=loop.device)
+    correct = torch.zeros((), dtype=torch.int64, device=loop.device)
+    seen, lr = 0, loop.schedule.lr(step0)
+    batches = data.batches(loop.ds.train, loop.cfg.batch_size, loop.generator, loop.loader_workers)
+    for i, (x, y) in enumerate(batches):
+        x, y = _inputs(loop, x, y, train=True)
+        lr = loop.schedule.lr(step0 + i)
+        set_lr(loop.optimizer, lr)
+        with loop.autocast():
+            logits = loop.model(x)
+            loss = F.cross_entropy(logits, y)
+        loop.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        loop.optimizer.step()
+        if loop.pruner is not None:
+            loop.pruner.after_step(step0 + i + 1, loop.optimizer)
+        losses[i] = loss.detach()
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        if (i + 1) % loop.check_every == 0:
+            _check_finite(losses[: i + 1], epoch, step0)
+    _check_finite(losses, epoch, step0)
+    return losses.mean().item(), 100.0 * correct.item() / seen, lr
+
+
+def _check_finite(losses: torch.Tensor, epoch: int, step0: int) -> None:
+    finite = torch.isfinite(losses)
+    if not bool(finite.all()):
+        i = int((~finite).nonzero()[0])
+        raise Diverged(
+            f"non-finite loss ({losses[i].item()}) at epoch {epoch}, step {step0 + i + 1} of the run"
+        )
+
+
+@torch.inference_mode()
+def evaluate(loop: Loop, split: data.Split) -> tuple[float | None, float | None]:
+    """(mean loss, accuracy %) of the model on `split`; (None, None) for an empty split."""
+    if len(split) == 0:
+        return None, None
+    loop.model.eval()
+    total = torch.zeros((), device=loop.device)
+    correct = torch.zeros((), dtype=torch.int64, device=loop.device)
+    for x, y in data.batches(split, EVAL_BATCH):
+        x, y = _inputs(loop, x, y, train=False)
+        with loop.autocast():
+            logits = loop.model(x)
+        total += F.cross_entropy(logits.float(), y, reduction="sum")
+        correct += (logits.argmax(1) == y).sum()
+    return total.item() / len(split), 100.0 * correct.item() / len(split)
+
+
+def _save_checkpoint(loop: Loop, path: Path, row: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(
+        {
+            "model": loop.net.state_dict(),
+            "epoch": row["epoch"],
+            "val_acc": row["val_acc"],
+            "config": vars(loop.cfg),
+        },
+        tmp,
+    )
+    os.replace(tmp, path)  # a crash mid-save keeps the previous best
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _set_threads(cpu_threads: int) -> int:
+    env = os.environ.get("KSWEEP_THREADS", "")
+    if not cpu_threads and env and not env.isdigit():
+        raise ConfigError(f"KSWEEP_THREADS={env} is not a whole number")
+    threads = cpu_threads or int(env or 0) or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    return threads
+
+
+def _device(name: str) -> torch.device:
+    """The torch device for DEVICE; the first point where a run touches CUDA."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f'DEVICE="{name}" but CUDA is not available on {socket.gethostname()}')
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f'DEVICE="{name}" but this machine has {torch.cuda.device_count()} CUDA device(s)')
+    return device
+
+
+def _fits(ds: data.Dataset, device: torch.device) -> bool:
+    free, _total = torch.cuda.mem_get_info(device)
+    size = sum(s.x.nbytes + s.y.nbytes for s in (ds.train, ds.val, ds.test))
+    return size < free // 4  # leave the rest to the model and its activations
+
+
+def _base_env(config_path: Path) -> dict:
+    try:
+        digest = config_hash(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        digest = None
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": None,
+        "device": None,
+        "git_commit": _git_commit(),
+        "hostname": socket.gethostname(),
+        "seed": None,
+        "config_hash": digest,
+    }
+
+
+def _device_env(device: torch.device, threads: int) -> dict:
+    if device.type == "cuda":
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels
+        torch.set_float32_matmul_precision("high")
+        return {"cuda": torch.version.cuda, "device": torch.cuda.get_device_name(device), "threads": threads}
+    return {"cuda": None, "device": f"cpu ({platform.processor() or platform.machine()})", "threads": threads}
+
+
+def _git_commit() -> str | None:
+    if os.environ.get("KSWEEP_GIT_COMMIT"):
+        return os.environ["KSWEEP_GIT_COMMIT"]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and commit else None
+
+
+def warmup() -> None:
+    """Pay a run's one-time costs (lazy imports, first calls of each kernel, the digits data) now,
+    in a fork server before it forks, so each forked run starts at once. CPU only: CUDA is never
+    touched, so children can still choose their GPU."""
+    base = default_config()
+    threads = torch.get_num_threads()
+    for model in ("lenet5", "mlp"):
+        ds = data.load_dataset("digits", base.data_dir, base.val_fraction, INPUT_SIZES[model])
+        tiny = replace(
+            ds, train=data.Split(ds.train.x[:16], ds.train.y[:16]), val=data.Split(ds.val.x[:8], ds.val.y[:8])
+        )
+        for optimizer in ("sgd", "adam", "adamw", "adamwprune"):
+            pruning = "magnitude" if optimizer == "sgd" else "state"
+            cfg = replace(
+                base,
+                model=model,
+                optimizer=optimizer,
+                momentum=0.9,
+                batch_size=8,
+                pruning=pruning,
+                target_sparsity=0.5,
+                pruning_warmup=0,
+                ramp_end_epoch=1,
+                pruning_frequency=1,
+            )
+            loop = _setup(
+                cfg, torch.device("cpu"), tiny, data.steps_per_epoch(len(tiny.train), cfg.batch_size)
+            )
+            train_epoch(loop, 1)
+            evaluate(loop, tiny.val)
+            measured_sparsity(prunable_weights(loop.net))
+    torch.set_num_threads(threads)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config", required=True, help="the run's .config (symbols it omits take their defaults)"
+    )
+    parser.add_argument(
+        "--output-dir", required=True, help="where training_metrics.json goes (created if missing)"
+    )
+    args = parser.parse_args(argv)
+    return run(args.config, args.output_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

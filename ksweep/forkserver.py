@@ -29,10 +29,19 @@ from ksweep.launch import die_with_parent, kill_group
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    # Ctrl-C and a TERM sent to the whole process group are the runner's to handle: it
+    # stops the runs, settles their status, then closes our stdin.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     requests, replies = os.dup(0), os.dup(1)
     os.dup2(2, 1)  # stray prints of the trainer's imports must not corrupt the reply channel
+    # One thread while warming up: an OpenMP pool started before fork() hangs the children
+    # that use it. Each child sets its own thread count (KSWEEP_THREADS).
+    inherited_omp = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
     from models import train
+
+    _restore_env("OMP_NUM_THREADS", inherited_omp)
 
     train.warmup()
     wake_r, wake_w = os.pipe()
@@ -42,6 +51,13 @@ def main() -> None:
     server = Server(train, requests, replies, (wake_r, wake_w))
     server.reply({"op": "ready"})
     server.serve()
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def exit_code(status: int) -> int:
@@ -102,8 +118,8 @@ class Server:
                 signal.signal(sig, signal.SIG_DFL)
             for fd in (self.requests, self.replies, *self.wake):
                 os.close(fd)
-            _redirect_output(request["log"], request["append_log"])
             os.chdir(request["cwd"])
+            _redirect_output(request["log"], request["append_log"])
             os.environ.update(request["env"])
             code = self.train.main(["--config", request["config"], "--output-dir", request["output_dir"]])
         except SystemExit as exit:

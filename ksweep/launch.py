@@ -44,6 +44,17 @@ class Job:
     append_log: bool = False
 
 
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
 def die_with_parent() -> None:
     """In a child: get SIGKILL when the parent dies, so a killed runner leaves no orphan runs."""
     with contextlib.suppress(OSError, AttributeError):
@@ -54,6 +65,10 @@ def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
     """Signal a run's whole process group (it leads its own session)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
+
+
+class LauncherError(RuntimeError):
+    """The launcher cannot start or follow runs any more (the fork server died)."""
 
 
 class ProcessLauncher:
@@ -122,7 +137,9 @@ class ForkServerLauncher:
         data = os.read(fd, 65536)
         if not data:
             code = self.server.wait()
-            raise RuntimeError(f"the trainer's fork server exited (code {code}); see the messages above")
+            raise LauncherError(
+                f"the trainer's fork server exited ({describe_exit(code)}); see the messages above"
+            )
         self.buffer += data
         *lines, self.buffer = self.buffer.split(b"\n")
         messages = [json.loads(line) for line in lines if line]

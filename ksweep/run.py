@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ksweep import status as run_status
-from ksweep.launch import Job, kill_group, make_launcher, project_env
+from ksweep.launch import Job, LauncherError, kill_group, make_launcher, project_env
 from ksweep.plan import PlannedRun, plan_text
 from ksweep.records import CONFIG_FILE, LOG_FILE, METRICS_FILE, write_atomic
 
@@ -67,6 +67,7 @@ class SweepResult:
     interrupted: bool = False
     stopped_on_failure: bool = False
     disk_full: str | None = None
+    launcher_error: str | None = None
 
 
 def visible_gpus() -> list[str]:
@@ -111,11 +112,21 @@ class Scheduler:
         previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._loop(launcher)
+        except LauncherError as err:
+            self.result.launcher_error = str(err)
+            self._settle_orphans()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             launcher.close()
         return self.result
+
+    def _settle_orphans(self) -> None:
+        """The launcher died with runs in flight: they die with it; resume reruns them."""
+        for flight in list(self.active.values()):
+            kill_group(flight.pid)
+            flight.killed_for = "interrupted"
+            self._finish(self.active.pop(flight.pid), None)
 
     def _on_signal(self, signum, frame) -> None:
         self.stop_reason = "interrupted"
@@ -133,7 +144,7 @@ class Scheduler:
             self._enforce_deadlines()
 
     def _start(self, launcher, run: PlannedRun, attempt: int) -> None:
-        run_dir = self.sweep_dir / run.run_dir
+        run_dir = (self.sweep_dir / run.run_dir).absolute()
         try:
             run_dir.mkdir(exist_ok=True)
             write_atomic(run_dir / CONFIG_FILE, plan_text(self.sweep_dir, run))
@@ -189,7 +200,7 @@ class Scheduler:
             if flight.killed_for is None:
                 self._kill(flight, why)
 
-    def _finish(self, flight: InFlight, code: int) -> None:
+    def _finish(self, flight: InFlight, code: int | None) -> None:
         self.free.append(flight.slot)
         self.free.sort()
         run_dir = self.sweep_dir / flight.run.run_dir

@@ -9,11 +9,11 @@ started yet count as pending, not as missing.
 
 from __future__ import annotations
 
-import signal
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksweep.launch import describe_exit
 from ksweep.plan import PlannedRun, load_plan, lock_holder, read_manifest
 from ksweep.records import LOG_FILE, new_metrics, read_json, read_metrics, write_json_atomic
 
@@ -45,17 +45,6 @@ def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
     except OSError:
         return ""
     return "\n".join(line for line in text.splitlines()[-lines:])
-
-
-def describe_exit(code: int | None) -> str:
-    if code is None:
-        return "did not exit"
-    if code < 0:
-        try:
-            return f"killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exited with code {code}"
 
 
 @dataclass

@@ -174,6 +174,11 @@ def run_locked(args, sweep_dir: Path, plan: list, saved: dict, added: int) -> in
     if result.disk_full:
         print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
         return 1
+    if result.launcher_error:
+        print(
+            f"error: {result.launcher_error}; finished runs are kept. Resume with: {resume}", file=sys.stderr
+        )
+        return 1
     analyze(sweep_dir, args.metric, args.mode)
     if result.interrupted:
         print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)

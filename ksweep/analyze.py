@@ -59,6 +59,7 @@ DEFAULT_MODE = "max"
 MODES = ("max", "min")
 BEST_MODEL = "best_model.pt"
 SWEEP_PREFIX = "sweep_"
+NON_METRIC_KEYS = frozenset({"config_file", "run_dir", "status", "success", "error", "config_hash"})
 
 
 class AnalyzeError(Exception):
@@ -119,8 +120,12 @@ def load_sweep(sweep_dir: Path | str):
 def available_metrics(records: list[dict]) -> list[str]:
     """The numeric record keys a sweep can be ranked by (CONFIG_ symbols are not metrics)."""
     keys = set(METRIC_KEYS)
-    for record in records:
-        keys.update(k for k, v in record.items() if is_number(v) and not k.startswith(CONFIG_PREFIX))
+    # Only keys beyond the standard ones need a look at the values (a trainer's extra
+    # final metrics); the union of keys is one C-level pass over the records.
+    extra = set().union(*map(dict.keys, records)) - keys - NON_METRIC_KEYS
+    for key in extra:
+        if not key.startswith(CONFIG_PREFIX) and any(is_number(r.get(key)) for r in records):
+            keys.add(key)
     return sorted(keys)
 
 
@@ -268,13 +273,15 @@ def write_report(
     ranked = rank_records(records, metric, mode)
     best = ranked[0] if ranked else None
     varied = varied_keys(records)
+    effects = parameter_effects(records, metric, mode) if varied else {}
     pngs: tuple[Path, ...] = ()
     if plots and ranked:
         from ksweep import plots as plotting  # matplotlib only when plotting
 
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode)
+        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, list(effects))
     best_model = keep_best_model(sweep_dir, best)
     manifest = read_json(sweep_dir / MANIFEST_FILE)
+    manifest = manifest if isinstance(manifest, dict) else None
     context = report.ReportContext(
         sweep_dir=sweep_dir,
         records=records,
@@ -282,9 +289,9 @@ def write_report(
         varied=varied,
         metric=metric,
         mode=mode,
-        manifest=manifest if isinstance(manifest, dict) else None,
-        planned=planned_count(sweep_dir, manifest if isinstance(manifest, dict) else None),
-        effects=parameter_effects(records, metric, mode) if varied else {},
+        manifest=manifest,
+        planned=planned_count(sweep_dir, manifest),
+        effects=effects,
         hyperparameters=hyperparameter_lines(sweep_dir, best, varied) if best else [],
         plots=pngs,
         best_model=best_model,

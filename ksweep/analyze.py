@@ -159,6 +159,15 @@ def value_order(value) -> tuple:
     return (1, 0, str(value))
 
 
+def _python_value(value):
+    """A plain Python value (None for missing) from a pandas index entry: what the summary holds."""
+    import pandas as pd
+
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
 def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE) -> dict:
     """Per varied symbol, a DataFrame indexed by value: runs, ranked, mean, best, worst of `metric`.
 
@@ -178,7 +187,9 @@ def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: s
         stats.columns = ["ranked", "mean", "best", "worst"]
         table = pd.concat([runs, stats], axis=1)
         table["ranked"] = table["ranked"].fillna(0).astype(int)
-        effects[symbol] = table.loc[sorted(table.index, key=value_order)]
+        table = table.loc[sorted(table.index, key=value_order)]
+        table.index = pd.Index([_python_value(v) for v in table.index], dtype=object, name=symbol)
+        effects[symbol] = table
     return dict(sorted(effects.items(), key=lambda item: (-_spread(item[1]), item[0])))
 
 

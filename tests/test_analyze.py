@@ -303,3 +303,48 @@ def test_best_model_is_linked_from_the_sweep_dir(sweep):
     assert result.best_model == link and link.is_symlink()
     assert os.readlink(link) == "config_002_lenet5_adamw/best_model.pt"  # relative: the sweep can move
     assert link.read_bytes() == b"weights"
+
+
+def test_a_symbol_inactive_in_some_runs_is_null_and_shown_as_unset(tmp_path):
+    sweep = tmp_path / "sweep_x"
+    make_run(sweep, 1, {"CONFIG_SCHEDULER_STEP_SIZE": "5"}, val_acc=80.0)
+    make_run(sweep, 2, {"CONFIG_SCHEDULER_STEP_SIZE": "10"}, val_acc=85.0)
+    make_run(sweep, 3, {}, val_acc=90.0)
+    records = collect_records(sweep)
+    assert [r["CONFIG_SCHEDULER_STEP_SIZE"] for r in records] == [5, 10, None]
+    assert parameter_effects(records)["CONFIG_SCHEDULER_STEP_SIZE"].index.tolist() == [5, 10, None]
+    effects = section(write_report(sweep, plots=False).path.read_text(), "PARAMETER EFFECTS:")
+    assert re.search(r"^\(unset\)\s+1\s+1\s+90\.00", effects, re.MULTILINE)
+
+
+def test_sparsity_is_a_fraction_in_the_summary_and_a_percentage_in_the_report(tmp_path):
+    sweep = tmp_path / "sweep_x"
+    make_run(sweep, 1, {"CONFIG_SEED": "1"}, sparsity=0.7)
+    make_run(sweep, 2, {"CONFIG_SEED": "2"}, sparsity=0.5, val_acc=10.0)
+    assert collect_records(sweep)[0]["final_sparsity"] == 0.7
+    assert "Final Sparsity: 70.0%" in write_report(sweep, plots=False).path.read_text()
+
+
+def test_failures_are_counted_by_reason(tmp_path):
+    sweep = tmp_path / "sweep_x"
+    make_run(sweep, 1, {"CONFIG_SEED": "1"})
+    for n in (2, 3):
+        make_run(sweep, n, {"CONFIG_SEED": str(n)}, status="failed", error="CUDA out of memory")
+    make_run(sweep, 4, {"CONFIG_SEED": "4"}, status="timeout", error="no progress for 600 s")
+    failed = section(write_report(sweep, plots=False).path.read_text(), "FAILED TESTS:")
+    assert re.search(r"^\s+2  failed: CUDA out of memory$", failed, re.MULTILINE)
+    assert re.search(r"^\s+1  timeout: no progress for 600 s$", failed, re.MULTILINE)
+
+
+def test_a_nan_metric_from_another_trainer_is_null_not_ranked(tmp_path):
+    sweep = tmp_path / "sweep_x"
+    make_run(sweep, 1, {"CONFIG_SEED": "1"}, val_acc=50.0)
+    run = make_run(sweep, 2, {"CONFIG_SEED": "2"})
+    path = run / "training_metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["final"]["val_acc"] = float("nan")
+    path.write_text(json.dumps(metrics))  # Python writes NaN, as a trainer using json.dump would
+    assert "NaN" in path.read_text()
+    records = write_summary(sweep)
+    assert records[1]["val_acc"] is None
+    assert [r["config_file"] for r in rank_records(records)] == ["config_001"]

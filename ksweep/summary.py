@@ -43,6 +43,7 @@ from ksweep.records import (
     CONFIG_FILE,
     LOG_FILE,
     METRICS_FILE,
+    STATUSES,
     config_hash,
     config_values,
     read_json,
@@ -61,6 +62,7 @@ METRIC_KEYS = ("val_acc", "val_loss", "test_acc", "train_acc", "final_sparsity",
 _RUN_ID = re.compile(r"^(config_\d+)")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
+_STATUS_LINE = re.compile(rf"^(status:?\s+)?({'|'.join(STATUSES)})\.?$", re.IGNORECASE)
 
 # run dir → (file stamps, record without varied symbols, config values). The runner
 # rewrites the summary after every run; re-parsing only changed runs keeps that
@@ -277,5 +279,6 @@ def last_log_line(run_dir: Path | str, tail_bytes: int = 8192) -> str | None:
     except OSError:
         return None
     # splitlines also splits on \r, so a progress bar's last redraw counts as a line.
+    # A closing "status failed" only repeats the record; the line before it says why.
     lines = (line.strip() for line in reversed(tail.splitlines()))
-    return next((line for line in lines if line), None)
+    return next((line for line in lines if line and not _STATUS_LINE.match(line)), None)

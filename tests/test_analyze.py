@@ -156,6 +156,16 @@ def test_last_log_line_skips_trailing_blank_lines(sweep):
     assert last_log_line(sweep / "config_005_lenet5_adamw") == "epoch 2: loss nan"
 
 
+def test_last_log_line_skips_a_closing_status_line_that_only_repeats_the_record(tmp_path):
+    run = make_run(
+        tmp_path / "sweep_x",
+        1,
+        status="failed",
+        log="epoch 1 ...\nerror: pruning warmup too late\nstatus failed\n",
+    )
+    assert last_log_line(run) == "error: pruning warmup too late"
+
+
 def test_load_sweep_gives_one_row_per_run_with_params_and_metrics(sweep):
     df = load_sweep(sweep)
     assert len(df) == 8

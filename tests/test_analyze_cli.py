@@ -121,6 +121,28 @@ def test_analyze_script_takes_the_newest_sweep_by_default(results):
     assert not (results / "sweep_20250101_120000" / "sweep_analysis.txt").exists()
 
 
+def test_empty_make_variables_mean_the_defaults(results):
+    # `make sweep-analyze` passes --metric=$(METRIC) --mode=$(MODE) even when they are unset.
+    done = run_script(
+        "analyze_sweep", "--sweep=", "--metric=", "--mode=", f"--results-dir={results}", "--no-plots"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "best: config_001 val_acc 95.00%" in done.stdout
+
+
+def test_the_summary_path_imports_neither_pandas_nor_matplotlib_and_nothing_imports_torch(results):
+    code = (
+        "import sys; from ksweep.summary import write_summary; "
+        f"write_summary({str(results / 'sweep_20250101_120000')!r}); "
+        "assert 'pandas' not in sys.modules and 'matplotlib' not in sys.modules, 'heavy import'; "
+        "import ksweep.analyze, ksweep.report, ksweep.plots, ksweep.promote, ksweep.leaderboard; "
+        "assert 'pandas' not in sys.modules and 'matplotlib' not in sys.modules, 'eager import'; "
+        "assert 'torch' not in sys.modules, 'torch'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -30,6 +30,11 @@ In a notebook:
     >>> from ksweep.analyze import load_sweep
     >>> df = load_sweep("test_matrix_results/sweep_20250101_120000")
     >>> df.groupby("CONFIG_LEARNING_RATE")["val_acc"].mean()
+
+The API: write_report(sweep, metric, mode) -> ReportResult does all of the above;
+load_sweep(sweep) -> DataFrame; rank_records and parameter_effects are the pure core.
+Across sweeps: ksweep.leaderboard (leaderboard, compare); after a quick sweep:
+ksweep.promote (promote). User errors raise AnalyzeError, one line each.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ _CACHE: dict[str, tuple[tuple, dict, dict[str, str] | None]] = {}
 # .config line → its (name, value), or () for a comment; see _config_values.
 _LINE_CACHE: dict[str, tuple[str, str] | tuple[()]] = {}
 _LINE_CACHE_MAX = 1_000_000
+_CACHE_MAX = 100_000
 
 
 def run_id(dir_name: str) -> str:
@@ -206,6 +207,8 @@ def _read_run(run_dir: str, stamp: tuple) -> tuple[dict, dict[str, str] | None]:
     cached = _CACHE.get(run_dir)
     if cached and cached[0] == stamp:
         return dict(cached[1]), cached[2]
+    if len(_CACHE) > _CACHE_MAX:  # a leaderboard over years of sweeps: start afresh
+        _CACHE.clear()
     text = _read_text(os.path.join(run_dir, CONFIG_FILE)) if stamp[1] else None
     # read_json, not read_metrics: one path join fewer, which shows at 10,000 runs.
     metrics = read_json(os.path.join(run_dir, METRICS_FILE)) if stamp[0] else None

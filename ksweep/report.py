@@ -255,9 +255,17 @@ def failed_lines(ctx: ReportContext) -> list[str]:
         lines += [
             f"{r['config_file']}  {r['status']}  ({r['run_dir']})",
             f"   Reason: {r.get('error') or 'not recorded'}",
-            f"   Last log line: {last_log_line(ctx.sweep_dir / r['run_dir']) or '(no output.log)'}",
+            f"   Last log line: {_log_line(ctx.sweep_dir / r['run_dir'], r.get('error'))}",
         ]
     return lines + [""]
+
+
+def _log_line(run_dir: Path, error: str | None) -> str:
+    line = last_log_line(run_dir)
+    if line is None:
+        return "(no output.log)"
+    # Trainers often print the error they record: say so rather than repeat a long line.
+    return "(the reason, as above)" if error and error in line else line
 
 
 def _reason_counts(failed: list[dict]) -> list[str]:

@@ -341,7 +341,11 @@ def test_failures_are_counted_by_reason(tmp_path):
     for n in (2, 3):
         make_run(sweep, n, {"CONFIG_SEED": str(n)}, status="failed", error="CUDA out of memory")
     make_run(sweep, 4, {"CONFIG_SEED": "4"}, status="timeout", error="no progress for 600 s")
+    (sweep / "config_002_lenet5_adamw" / "output.log").write_text(
+        "error: CUDA out of memory\nstatus failed\n"
+    )
     failed = section(write_report(sweep, plots=False).path.read_text(), "FAILED TESTS:")
+    assert "Last log line: (the reason, as above)" in failed  # not the long line twice
     assert re.search(r"^\s+2  failed: CUDA out of memory$", failed, re.MULTILINE)
     assert re.search(r"^\s+1  timeout: no progress for 600 s$", failed, re.MULTILINE)
 

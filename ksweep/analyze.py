@@ -43,6 +43,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksweep import report
 from ksweep.records import CONFIG_FILE, config_values, read_json, write_atomic
@@ -58,6 +59,9 @@ from ksweep.summary import (
     varied_keys,
     write_summary,
 )
+
+if TYPE_CHECKING:  # pandas is imported lazily: the runner's summary path must not pay for it
+    import pandas as pd
 
 DEFAULT_METRIC = "val_acc"
 DEFAULT_MODE = "max"
@@ -98,9 +102,9 @@ def load_records(sweep_dir: Path | str) -> list[dict]:
     return records
 
 
-def runs_frame(records: list[dict]):
+def runs_frame(records: list[dict]) -> pd.DataFrame:
     """A pandas DataFrame of records: one row per run, metrics and varied symbols as columns."""
-    import pandas as pd  # lazily: the runner's summary path must not pay for pandas
+    import pandas as pd
 
     frame = pd.DataFrame.from_records(records)
     for key in {*METRIC_KEYS, *available_metrics(records)}:
@@ -114,7 +118,7 @@ def runs_frame(records: list[dict]):
     return frame
 
 
-def load_sweep(sweep_dir: Path | str):
+def load_sweep(sweep_dir: Path | str) -> pd.DataFrame:
     """The one-call notebook API: a DataFrame, one row per run, varied params and final metrics."""
     return runs_frame(load_records(sweep_dir))
 
@@ -173,7 +177,9 @@ def _python_value(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE) -> dict:
+def parameter_effects(
+    records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE
+) -> dict[str, pd.DataFrame]:
     """Per varied symbol, a DataFrame indexed by value: runs, ranked, mean, best, worst of `metric`.
 
     `runs` counts every run with that value; the statistics use only ranked runs

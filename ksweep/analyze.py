@@ -30,6 +30,11 @@ In a notebook:
     >>> from ksweep.analyze import load_sweep
     >>> df = load_sweep("test_matrix_results/sweep_20250101_120000")
     >>> df.groupby("CONFIG_LEARNING_RATE")["val_acc"].mean()
+
+The API: write_report(sweep, metric, mode) -> ReportResult does all of the above;
+load_sweep(sweep) -> DataFrame; rank_records and parameter_effects are the pure core.
+Across sweeps: ksweep.leaderboard (leaderboard, compare); after a quick sweep:
+ksweep.promote (promote). User errors raise AnalyzeError, one line each.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ksweep import report
 from ksweep.records import CONFIG_FILE, config_values, read_json, write_atomic
@@ -54,11 +60,15 @@ from ksweep.summary import (
     write_summary,
 )
 
+if TYPE_CHECKING:  # pandas is imported lazily: the runner's summary path must not pay for it
+    import pandas as pd
+
 DEFAULT_METRIC = "val_acc"
 DEFAULT_MODE = "max"
 MODES = ("max", "min")
 BEST_MODEL = "best_model.pt"
 SWEEP_PREFIX = "sweep_"
+NON_METRIC_KEYS = frozenset({"config_file", "run_dir", "status", "success", "error", "config_hash"})
 
 
 class AnalyzeError(Exception):
@@ -92,9 +102,9 @@ def load_records(sweep_dir: Path | str) -> list[dict]:
     return records
 
 
-def runs_frame(records: list[dict]):
+def runs_frame(records: list[dict]) -> pd.DataFrame:
     """A pandas DataFrame of records: one row per run, metrics and varied symbols as columns."""
-    import pandas as pd  # lazily: the runner's summary path must not pay for pandas
+    import pandas as pd
 
     frame = pd.DataFrame.from_records(records)
     for key in {*METRIC_KEYS, *available_metrics(records)}:
@@ -108,7 +118,7 @@ def runs_frame(records: list[dict]):
     return frame
 
 
-def load_sweep(sweep_dir: Path | str):
+def load_sweep(sweep_dir: Path | str) -> pd.DataFrame:
     """The one-call notebook API: a DataFrame, one row per run, varied params and final metrics."""
     return runs_frame(load_records(sweep_dir))
 
@@ -119,8 +129,12 @@ def load_sweep(sweep_dir: Path | str):
 def available_metrics(records: list[dict]) -> list[str]:
     """The numeric record keys a sweep can be ranked by (CONFIG_ symbols are not metrics)."""
     keys = set(METRIC_KEYS)
-    for record in records:
-        keys.update(k for k, v in record.items() if is_number(v) and not k.startswith(CONFIG_PREFIX))
+    # Only keys beyond the standard ones need a look at the values (a trainer's extra
+    # final metrics); the union of keys is one C-level pass over the records.
+    extra = set().union(*map(dict.keys, records)) - keys - NON_METRIC_KEYS
+    for key in extra:
+        if not key.startswith(CONFIG_PREFIX) and any(is_number(r.get(key)) for r in records):
+            keys.add(key)
     return sorted(keys)
 
 
@@ -154,7 +168,18 @@ def value_order(value) -> tuple:
     return (1, 0, str(value))
 
 
-def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE) -> dict:
+def _python_value(value):
+    """A plain Python value (None for missing) from a pandas index entry: what the summary holds."""
+    import pandas as pd
+
+    if pd.isna(value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def parameter_effects(
+    records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE
+) -> dict[str, pd.DataFrame]:
     """Per varied symbol, a DataFrame indexed by value: runs, ranked, mean, best, worst of `metric`.
 
     `runs` counts every run with that value; the statistics use only ranked runs
@@ -173,7 +198,9 @@ def parameter_effects(records: list[dict], metric: str = DEFAULT_METRIC, mode: s
         stats.columns = ["ranked", "mean", "best", "worst"]
         table = pd.concat([runs, stats], axis=1)
         table["ranked"] = table["ranked"].fillna(0).astype(int)
-        effects[symbol] = table.loc[sorted(table.index, key=value_order)]
+        table = table.loc[sorted(table.index, key=value_order)]
+        table.index = pd.Index([_python_value(v) for v in table.index], dtype=object, name=symbol)
+        effects[symbol] = table
     return dict(sorted(effects.items(), key=lambda item: (-_spread(item[1]), item[0])))
 
 
@@ -268,13 +295,15 @@ def write_report(
     ranked = rank_records(records, metric, mode)
     best = ranked[0] if ranked else None
     varied = varied_keys(records)
+    effects = parameter_effects(records, metric, mode) if varied else {}
     pngs: tuple[Path, ...] = ()
     if plots and ranked:
         from ksweep import plots as plotting  # matplotlib only when plotting
 
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode)
+        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, list(effects))
     best_model = keep_best_model(sweep_dir, best)
     manifest = read_json(sweep_dir / MANIFEST_FILE)
+    manifest = manifest if isinstance(manifest, dict) else None
     context = report.ReportContext(
         sweep_dir=sweep_dir,
         records=records,
@@ -282,9 +311,9 @@ def write_report(
         varied=varied,
         metric=metric,
         mode=mode,
-        manifest=manifest if isinstance(manifest, dict) else None,
-        planned=planned_count(sweep_dir, manifest if isinstance(manifest, dict) else None),
-        effects=parameter_effects(records, metric, mode) if varied else {},
+        manifest=manifest,
+        planned=planned_count(sweep_dir, manifest),
+        effects=effects,
         hyperparameters=hyperparameter_lines(sweep_dir, best, varied) if best else [],
         plots=pngs,
         best_model=best_model,

@@ -47,6 +47,8 @@ def leaderboard(
     top: int = 10,
 ) -> str:
     """The best `top` completed runs of all sweeps under `results_root`, as a text table."""
+    if top < 1:
+        raise AnalyzeError(f"--top must be 1 or more, not {top}")
     sweeps = {path: collect_records(path) for path in find_sweeps(results_root)}
     sweeps = {path: records for path, records in sweeps.items() if records}
     if not sweeps:

@@ -112,7 +112,9 @@ def _panel(axes, symbol: str, ranked: list[dict], metric: str, mode: str) -> Non
     numeric = all(is_number(v) for v in groups)
     levels = sorted(groups, key=lambda v: (not is_number(v), v if is_number(v) else str(v)))
     position = {v: (v if numeric else i) for i, v in enumerate(levels)}
-    axes.scatter([position[v] for v, _ in pairs], [m for _, m in pairs], s=12, alpha=0.35, label="runs")
+    # Fainter dots when there are many, so their density still shows.
+    alpha = 0.35 if len(pairs) < 500 else 0.08
+    axes.scatter([position[v] for v, _ in pairs], [m for _, m in pairs], s=12, alpha=alpha, label="runs")
     means = [sum(groups[v]) / len(groups[v]) for v in levels]
     xs_mean = [position[v] for v in levels]
     axes.plot(xs_mean, means, color="black", marker="s", label="mean")
@@ -129,9 +131,10 @@ def _panel(axes, symbol: str, ranked: list[dict], metric: str, mode: str) -> Non
     axes.grid(True, alpha=0.3)
 
 
-def plot_parameter_effects(sweep_dir: Path, records: list[dict], ranked: list[dict], metric: str, mode: str):
-    """parameter_effects.png, one panel per swept symbol; None when nothing was swept."""
-    symbols = varied_keys(records)
+def plot_parameter_effects(
+    sweep_dir: Path, ranked: list[dict], metric: str, mode: str, symbols: list[str]
+) -> Path | None:
+    """parameter_effects.png, one panel per symbol in the given order; None when there are none."""
     if not symbols:
         return None
     cols = min(3, len(symbols))
@@ -146,11 +149,22 @@ def plot_parameter_effects(sweep_dir: Path, records: list[dict], ranked: list[di
     return _save(figure, sweep_dir / EFFECTS_FILE)
 
 
-def write_plots(sweep_dir: Path | str, records: list[dict], ranked: list[dict], metric: str, mode: str):
-    """Write every plot that has something to show; return their paths."""
+def write_plots(
+    sweep_dir: Path | str,
+    records: list[dict],
+    ranked: list[dict],
+    metric: str,
+    mode: str,
+    symbols: list[str] | None = None,
+) -> tuple[Path, ...]:
+    """Write every plot that has something to show; return their paths.
+
+    `symbols` orders the effect panels (analyze passes the report's order, largest
+    effect first); by default every varied symbol by name.
+    """
     sweep_dir = Path(sweep_dir)
     paths = (
         plot_learning_curves(sweep_dir, ranked, metric, mode),
-        plot_parameter_effects(sweep_dir, records, ranked, metric, mode),
+        plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols or varied_keys(records)),
     )
     return tuple(p for p in paths if p is not None)

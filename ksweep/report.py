@@ -249,14 +249,35 @@ def failed_lines(ctx: ReportContext) -> list[str]:
     lines = [RULE, "FAILED TESTS:", SUBRULE]
     if not failed:
         return lines + ["None.", ""]
-    lines.append(f"{len(failed)} run(s) did not complete:")
+    lines.append(f"{len(failed)} run(s) did not complete.")
+    lines += _reason_counts(failed)
     for r in failed:
         lines += [
             f"{r['config_file']}  {r['status']}  ({r['run_dir']})",
             f"   Reason: {r.get('error') or 'not recorded'}",
-            f"   Last log line: {last_log_line(ctx.sweep_dir / r['run_dir']) or '(no output.log)'}",
+            f"   Last log line: {_log_line(ctx.sweep_dir / r['run_dir'], r.get('error'))}",
         ]
     return lines + [""]
+
+
+def _log_line(run_dir: Path, error: str | None) -> str:
+    line = last_log_line(run_dir)
+    if line is None:
+        return "(no output.log)"
+    # Trainers often print the error they record: say so rather than repeat a long line.
+    return "(the reason, as above)" if error and error in line else line
+
+
+def _reason_counts(failed: list[dict]) -> list[str]:
+    """How many runs failed for each reason, most common first: a sweep's failures often share one."""
+    if len(failed) < 2:
+        return []
+    counts: dict[str, int] = {}
+    for r in failed:
+        reason = f"{r['status']}: {r.get('error') or 'not recorded'}"[:100]
+        counts[reason] = counts.get(reason, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ["By reason:", *(f"  {n:5d}  {reason}" for reason, n in ranked), ""]
 
 
 def unfinished_lines(ctx: ReportContext) -> list[str]:
@@ -276,10 +297,13 @@ def files_lines(ctx: ReportContext) -> list[str]:
     lines = [RULE, "FILES:", SUBRULE, f"Summary: {ctx.sweep_dir / 'sweep_summary.json'}"]
     lines += [f"Plot: {path}" for path in ctx.plots]
     if ctx.ranked:
-        lines.append(
-            "Train the best runs longer: "
-            f"python scripts/sweep_promote.py --sweep {ctx.sweep_dir} --top 3 --epochs 25 && make sweep-run"
+        ranking = (
+            ""
+            if (ctx.metric, ctx.mode) == ("val_acc", "max")
+            else f" --metric {ctx.metric} --mode {ctx.mode}"
         )
+        promote = f"python scripts/sweep_promote.py --sweep {ctx.sweep_dir} --top 3 --epochs 25{ranking}"
+        lines.append(f"Train the best runs longer: {promote} && make sweep-run")
     return lines + [""]
 
 

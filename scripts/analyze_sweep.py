@@ -24,6 +24,7 @@ from ksweep.analyze import (  # noqa: E402
 )
 from ksweep.report import format_metric, status_counts  # noqa: E402
 
+RESULTS_DIR = "test_matrix_results"
 PROG = "analyze_sweep"
 
 
@@ -31,12 +32,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", nargs="?", help="same as --sweep")
     parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    parser.add_argument("--results-dir", default="test_matrix_results", help="where sweeps are found")
-    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    parser.add_argument("--results-dir", help="where sweeps are found (default test_matrix_results)")
+    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", help="max or min (default max)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--print", action="store_true", help="print sweep_analysis.txt when done")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    args.results_dir = args.results_dir or RESULTS_DIR
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,9 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("sweep_a", help="first sweep directory (A)")
     parser.add_argument("sweep_b", help="second sweep directory (B)")
-    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", help="max or min (default max)")
     args = parser.parse_args(argv)
+    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
     try:
         print(compare(args.sweep_a, args.sweep_b, args.metric, args.mode), end="")
     except (AnalyzeError, OSError) as error:

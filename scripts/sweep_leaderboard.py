@@ -15,16 +15,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `pytho
 from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError  # noqa: E402
 from ksweep.leaderboard import leaderboard  # noqa: E402
 
+RESULTS_DIR = "test_matrix_results"
 PROG = "sweep_leaderboard"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--results-dir", default="test_matrix_results", help="where sweeps are found")
-    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
+    parser.add_argument("--results-dir", help="where sweeps are found (default test_matrix_results)")
+    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", help="max or min (default max)")
     parser.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
     args = parser.parse_args(argv)
+    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    args.results_dir = args.results_dir or RESULTS_DIR
     try:
         print(leaderboard(args.results_dir, args.metric, args.mode, args.top), end="")
     except (AnalyzeError, OSError) as error:

@@ -17,19 +17,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `pytho
 from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError, newest_sweep  # noqa: E402
 from ksweep.promote import promote  # noqa: E402
 
+RESULTS_DIR = "test_matrix_results"
 PROG = "sweep_promote"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    parser.add_argument("--results-dir", default="test_matrix_results", help="where sweeps are found")
+    parser.add_argument("--results-dir", help="where sweeps are found (default test_matrix_results)")
     parser.add_argument("--top", type=int, default=3, help="how many runs to promote (default 3)")
     parser.add_argument("--epochs", type=int, help="set CONFIG_NUM_EPOCHS in every promoted config")
     parser.add_argument("--out", default="sweep_configs", help="folder to write (default sweep_configs)")
-    parser.add_argument("--metric", default=DEFAULT_METRIC, help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", default=DEFAULT_MODE, help="max or min (default max)")
-    return parser.parse_args(argv)
+    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", help="max or min (default max)")
+    args = parser.parse_args(argv)
+    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    args.results_dir = args.results_dir or RESULTS_DIR
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,7 +55,6 @@ from ksweep.summary import (
     PLAN_DIR,
     collect_records,
     is_number,
-    run_dirs,
     varied_keys,
     write_summary,
 )
@@ -67,7 +66,6 @@ DEFAULT_METRIC = "val_acc"
 DEFAULT_MODE = "max"
 MODES = ("max", "min")
 BEST_MODEL = "best_model.pt"
-SWEEP_PREFIX = "sweep_"
 NON_METRIC_KEYS = frozenset({"config_file", "run_dir", "status", "success", "error", "config_hash"})
 
 
@@ -324,28 +322,3 @@ def write_report(
 
 
 # --- finding sweeps -----------------------------------------------------------------
-
-
-def find_sweeps(results_root: Path | str) -> list[Path]:
-    """The sweep directories under `results_root`, oldest first (sweep_YYYYMMDD_HHMMSS sorts by time)."""
-    root = Path(results_root)
-    if not root.is_dir():
-        return []
-    named = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(SWEEP_PREFIX))
-    others = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(SWEEP_PREFIX))
-    # An --output-dir of the runner may hold sweeps of any name: those with runs count too.
-    return named + [p for p in others if run_dirs(p)]
-
-
-def newest_sweep(results_root: Path | str) -> Path:
-    """The newest sweep under `results_root` (or the directory itself when it holds runs)."""
-    root = Path(results_root)
-    sweeps = find_sweeps(root)
-    named = [p for p in sweeps if p.name.startswith(SWEEP_PREFIX)]
-    if named:
-        return named[-1]  # sweep_YYYYMMDD_HHMMSS: the name sorts by start time
-    if sweeps:
-        return max(sweeps, key=lambda p: p.stat().st_mtime)
-    if root.is_dir() and run_dirs(root):
-        return root
-    raise AnalyzeError(f"no sweep found under {root} (run `make sweep` first, or pass --sweep DIR)")

@@ -30,7 +30,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -41,6 +40,7 @@ import kconfiglib
 
 from ksweep.kconf import check_value, config_text, defined_symbol, load_kconfig
 from ksweep.rangefile import Axis, RangeFileError
+from ksweep.records import replace_dir
 
 DEFAULT_MAX_CONFIGS = 1000
 SUMMARY_FILE = "combinations_summary.txt"
@@ -336,21 +336,10 @@ def write_sweep(sweep: Sweep, configs: list[GeneratedConfig], out_dir: Path | st
             header = f"# ksweep {name} of {len(configs)}, generated from {source}\n"
             (tmp / name).write_text(header + config.text + "\n", encoding="utf-8")
         (tmp / SUMMARY_FILE).write_text(summary_text(sweep, configs, source, width), encoding="utf-8")
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    # Two renames: the old folder stays whole until the new one is complete.
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def summary_text(sweep: Sweep, configs: list[GeneratedConfig], source: str, width: int = 3) -> str:

@@ -26,12 +26,12 @@ from ksweep.analyze import (
     DEFAULT_MODE,
     AnalyzeError,
     check_ranking,
-    find_sweeps,
     load_records,
     parameter_effects,
     rank_records,
     value_order,
 )
+from ksweep.paths import find_sweeps
 from ksweep.report import display_value, format_metric, short, status_counts
 from ksweep.summary import collect_records, is_number, varied_keys
 

@@ -9,6 +9,7 @@ from ksweep.kconf import PROJECT_ROOT
 DEFCONFIG_DIR = PROJECT_ROOT / "defconfigs"
 RESULTS_DIR = Path("test_matrix_results")
 CONFIG_DIR = Path("sweep_configs")
+SWEEP_PREFIX = "sweep_"
 
 
 class NotFound(Exception):
@@ -32,13 +33,33 @@ def list_defconfigs() -> list[Path]:
     return sorted(p for p in DEFCONFIG_DIR.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
+def find_sweeps(results_dir: Path | str) -> list[Path]:
+    """The sweep folders under `results_dir`, oldest first (sweep_YYYYMMDD_HHMMSS sorts by time)."""
+    from ksweep.summary import run_dirs
+
+    root = Path(results_dir)
+    if not root.is_dir():
+        return []
+    named = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(SWEEP_PREFIX))
+    others = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(SWEEP_PREFIX))
+    # An --output-dir of the runner may hold sweeps of any name: those with runs count too.
+    return named + [p for p in others if run_dirs(p)]
+
+
 def newest_sweep(results_dir: Path | str = RESULTS_DIR) -> Path:
-    """The most recently created sweep_* folder under `results_dir`."""
-    sweeps = sorted(Path(results_dir).glob("sweep_*"))
-    sweeps = [s for s in sweeps if s.is_dir()]
-    if not sweeps:
-        raise NotFound(f"no sweep in {results_dir}/ yet: run `make sweep` or `make sweep-run` first")
-    return sweeps[-1]
+    """The newest sweep under `results_dir` (or `results_dir` itself when it holds runs)."""
+    from ksweep.summary import run_dirs
+
+    root = Path(results_dir)
+    sweeps = find_sweeps(root)
+    named = [p for p in sweeps if p.name.startswith(SWEEP_PREFIX)]
+    if named:
+        return named[-1]
+    if sweeps:
+        return max(sweeps, key=lambda p: p.stat().st_mtime)
+    if root.is_dir() and run_dirs(root):
+        return root
+    raise NotFound(f"no sweep found under {root}: run `make sweep` first, or pass SWEEP=dir")
 
 
 def display(path: Path) -> str:

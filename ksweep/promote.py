@@ -18,7 +18,6 @@ an existing sweep_configs/ is replaced only when the new one is complete; a fail
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tempfile
@@ -33,7 +32,7 @@ from ksweep.analyze import (
     load_records,
     rank_records,
 )
-from ksweep.records import CONFIG_FILE
+from ksweep.records import CONFIG_FILE, replace_dir
 from ksweep.report import display_value, format_metric
 from ksweep.summary import varied_keys
 
@@ -82,21 +81,6 @@ def _summary_text(
     return "\n".join(lines) + "\n"
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished `tmp` to `out`, replacing an old `out` only once `tmp` is in place."""
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    os.rename(out, old / out.name)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        os.rename(old / out.name, out)  # put the old folder back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def promote(
     sweep_dir: Path | str,
     top: int = 3,
@@ -131,7 +115,7 @@ def promote(
             (tmp / name).write_text(text, encoding="utf-8")
         summary = _summary_text(sweep_dir, chosen, varied_keys(records), metric, mode, epochs)
         (tmp / SUMMARY_NAME).write_text(summary, encoding="utf-8")
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -13,16 +13,16 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+import _bootstrap  # noqa: F401
 
-from ksweep.analyze import (  # noqa: E402
+from ksweep.analyze import (
     DEFAULT_METRIC,
     DEFAULT_MODE,
     AnalyzeError,
-    newest_sweep,
     write_report,
 )
-from ksweep.report import format_metric, status_counts  # noqa: E402
+from ksweep.paths import NotFound, newest_sweep
+from ksweep.report import format_metric, status_counts
 
 RESULTS_DIR = "test_matrix_results"
 PROG = "analyze_sweep"
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sweep = Path(args.sweep or args.sweep_dir or newest_sweep(args.results_dir))
         result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)
-    except (AnalyzeError, OSError) as error:
+    except (AnalyzeError, NotFound, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{status} {n}" for status, n in status_counts(result.records).items())

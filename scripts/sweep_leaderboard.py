@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+import _bootstrap  # noqa: F401
 
-from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError  # noqa: E402
-from ksweep.leaderboard import leaderboard  # noqa: E402
+from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError
+from ksweep.leaderboard import leaderboard
 
 RESULTS_DIR = "test_matrix_results"
 PROG = "sweep_leaderboard"

@@ -12,10 +12,11 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as `python scripts/x.py`
+import _bootstrap  # noqa: F401
 
-from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError, newest_sweep  # noqa: E402
-from ksweep.promote import promote  # noqa: E402
+from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError
+from ksweep.paths import NotFound, newest_sweep
+from ksweep.promote import promote
 
 RESULTS_DIR = "test_matrix_results"
 PROG = "sweep_promote"
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sweep = Path(args.sweep or newest_sweep(args.results_dir))
         result = promote(sweep, args.top, args.epochs, args.out, args.metric, args.mode)
-    except (AnalyzeError, OSError) as error:
+    except (AnalyzeError, NotFound, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     for name, record in result.sources.items():

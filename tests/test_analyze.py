@@ -11,11 +11,11 @@ import pytest
 from ksweep.analyze import (
     AnalyzeError,
     load_sweep,
-    newest_sweep,
     parameter_effects,
     rank_records,
     write_report,
 )
+from ksweep.paths import NotFound, newest_sweep
 from ksweep.plots import log_scale
 from ksweep.summary import collect_records, last_log_line, write_summary
 from tests.analyze_helpers import make_grid_sweep, make_run
@@ -282,7 +282,7 @@ def test_newest_sweep_is_the_latest_timestamp(tmp_path):
     make_run(tmp_path / "sweep_20250101_120000", 1)
     make_run(tmp_path / "sweep_20250301_080000", 1)
     assert newest_sweep(tmp_path).name == "sweep_20250301_080000"
-    with pytest.raises(AnalyzeError, match="no sweep found"):
+    with pytest.raises(NotFound, match="no sweep found"):
         newest_sweep(tmp_path / "missing")
 
 

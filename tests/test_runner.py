@@ -121,22 +121,27 @@ def test_seed_guides_log_path_pattern_finds_the_log(sweep):
 
 def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
     sweep.generate("1:1:6")
-    runner = sweep.popen(env={"TINY_SLEEP": "0.4"})
-    wait_for(lambda: len(completed_runs(sweep.results)) >= 2)
+    runner = sweep.popen(env={"TINY_SLEEP": "1"})
+    # The runner starts run 3 only after settling run 2 and rewriting the summary.
+    wait_for(lambda: list(sweep.results.glob("sweep_*/config_003_*/output.log")))
     os.kill(runner.pid, signal.SIGKILL)
     runner.wait()
     sweep_dir = sweep.dirs()[0]
     done_at_kill = {
         p.name: {f.name: f.read_bytes() for f in p.iterdir()} for p in completed_runs(sweep.results)
     }
+    assert sorted(done_at_kill) == ["config_001_lenet5_adamw", "config_002_lenet5_adamw"]
     summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
     assert {r["run_dir"] for r in summary if r["success"]} == set(done_at_kill)
+    time.sleep(1.5)  # the orphaned run 3 would have finished by now, had it survived its runner
+    orphan = sweep_dir / "config_003_lenet5_adamw/training_metrics.json"
+    assert not orphan.exists() or json.loads(orphan.read_text())["status"] == "running"
 
     result = run_script(
         "run_test_matrix.py", "--resume", "--output-dir", sweep.results, cwd=sweep.results.parent
     )
     assert result.returncode == 0, result.stderr
-    assert f"6 runs, {6 - len(done_at_kill)} to do" in result.stdout
+    assert "6 runs, 4 to do" in result.stdout
     assert sweep.dirs() == [sweep_dir]
     assert set(sweep.statuses().values()) == {"completed"}
     for name, files in done_at_kill.items():

@@ -87,8 +87,8 @@ def load_train_config(path: Path | str) -> TrainConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the config ({err})") from None
-    kconf, lines = _load_strict(path, text)
-    problems = _value_problems(kconf, lines, path)
+    kconf, lines, problems = _load_strict(path, text)
+    problems += _value_problems(kconf, lines, path)
     if problems:
         raise ConfigError("; ".join(problems))
     cfg = config_from_values(symbol_values(kconf))
@@ -105,8 +105,10 @@ def default_config() -> TrainConfig:
     return config_from_values(symbol_values(load_kconfig()))
 
 
-def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, int]]:
-    """The Kconfig with `text` loaded (bare string values quoted), and each symbol's line."""
+def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, int], list[str]]:
+    """The Kconfig with `text` loaded (bare string values quoted), each symbol's line, and the
+    loader's complaints (taken before any value is evaluated: an int outside its range
+    warns only then, and _value_problems reports it with its line)."""
     kconf = load_kconfig()
     kconf.warn_assign_undef = True  # an unknown symbol is a typo, not something to skip
     quoted, lines = _quote_bare_strings(kconf, text)
@@ -119,10 +121,7 @@ def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, i
     finally:
         os.unlink(tmp)
     errors = [w.replace(tmp, str(path)).replace("warning: ", "", 1) for w in kconf.warnings]
-    errors += _double_choices(kconf, path)
-    if errors:
-        raise ConfigError("; ".join(errors))
-    return kconf, lines
+    return kconf, lines, errors + _double_choices(kconf, path)
 
 
 def _quote_bare_strings(kconf: kconfiglib.Kconfig, text: str) -> tuple[str, dict[str, int]]:
@@ -146,7 +145,7 @@ def _double_choices(kconf: kconfiglib.Kconfig, path: Path) -> list[str]:
     for choice in kconf.unique_choices:
         chosen = [f"CONFIG_{sym.name}" for sym in choice.syms if sym.user_value == 2]
         if len(chosen) > 1:
-            errors.append(f"{path}: {' and '.join(chosen)} are all y; choice {choice.name} takes one")
+            errors.append(f"{path}: {' and '.join(chosen)} are each y; choice {choice.name} takes one")
     return errors
 
 

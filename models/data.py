@@ -239,7 +239,8 @@ def _download(title: str, data_dir: Path, where: Path, files: str, dataset_class
             for train in (True, False):
                 dataset_class(str(data_dir), train=train, download=True)
         except Exception as err:  # torchvision raises RuntimeError, URLError, OSError ...
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            # torchvision lists every mirror it tried; the last line holds the cause.
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
             raise DataError(
                 f"{title} is not in DATA_DIR={data_dir} and could not be downloaded ({reason}); "
                 f"place {files} in {where}"
@@ -281,7 +282,7 @@ def batches(
             sampler=sampler,
             batch_size=None,
             num_workers=loader_workers,
-            pin_memory=True,
+            pin_memory=torch.cuda.is_available(),  # the loader path runs only on CUDA; tests use it on CPU
         )
         yield from loader
         return

@@ -382,36 +382,47 @@ def _git_commit() -> str | None:
 
 def warmup() -> None:
     """Pay a run's one-time costs (lazy imports, first calls of each kernel, the digits data) now,
-    in a fork server before it forks, so each forked run starts at once. CPU only: CUDA is never
-    touched, so children can still choose their GPU."""
+    in a fork server before it forks, so each forked run starts at once.
+
+    CPU only and single-threaded: CUDA is never touched (children still choose their GPU),
+    and GNU OpenMP's thread pool does not survive fork, so a child whose parent had started
+    it hangs at its first parallel op. Do not train in the server process itself.
+    """
     base = default_config()
     threads = torch.get_num_threads()
-    for model in ("lenet5", "mlp"):
-        ds = data.load_dataset("digits", base.data_dir, base.val_fraction, INPUT_SIZES[model])
-        tiny = replace(
-            ds, train=data.Split(ds.train.x[:16], ds.train.y[:16]), val=data.Split(ds.val.x[:8], ds.val.y[:8])
-        )
-        for optimizer in ("sgd", "adam", "adamw", "adamwprune"):
-            pruning = "magnitude" if optimizer == "sgd" else "state"
-            cfg = replace(
-                base,
-                model=model,
-                optimizer=optimizer,
-                momentum=0.9,
-                batch_size=8,
-                pruning=pruning,
-                target_sparsity=0.5,
-                pruning_warmup=0,
-                ramp_end_epoch=1,
-                pruning_frequency=1,
+    torch.set_num_threads(1)
+    try:
+        for model in ("lenet5", "mlp"):
+            ds = data.load_dataset("digits", base.data_dir, base.val_fraction, INPUT_SIZES[model])
+            tiny = replace(
+                ds,
+                train=data.Split(ds.train.x[:16], ds.train.y[:16]),
+                val=data.Split(ds.val.x[:8], ds.val.y[:8]),
             )
-            loop = _setup(
-                cfg, torch.device("cpu"), tiny, data.steps_per_epoch(len(tiny.train), cfg.batch_size)
-            )
-            train_epoch(loop, 1)
-            evaluate(loop, tiny.val)
-            measured_sparsity(prunable_weights(loop.net))
-    torch.set_num_threads(threads)
+            for optimizer in ("sgd", "adam", "adamw", "adamwprune"):
+                _warmup_step(base, model, optimizer, tiny)
+    finally:
+        torch.set_num_threads(threads)  # only a count: no thread starts until a parallel op runs
+
+
+def _warmup_step(base: TrainConfig, model: str, optimizer: str, ds: data.Dataset) -> None:
+    pruning = "magnitude" if optimizer == "sgd" else "state"
+    cfg = replace(
+        base,
+        model=model,
+        optimizer=optimizer,
+        momentum=0.9,
+        batch_size=8,
+        pruning=pruning,
+        target_sparsity=0.5,
+        pruning_warmup=0,
+        ramp_end_epoch=1,
+        pruning_frequency=1,
+    )
+    loop = _setup(cfg, torch.device("cpu"), ds, data.steps_per_epoch(len(ds.train), cfg.batch_size))
+    train_epoch(loop, 1)
+    evaluate(loop, ds.val)
+    measured_sparsity(prunable_weights(loop.net))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,10 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
-import random
-import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -42,14 +38,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.records import METRICS_FILE, config_hash, new_metrics, write_json_atomic
-from models import data, lenet5, mlp, resnet18
+from ksweep.records import METRICS_FILE, new_metrics, write_json_atomic
+from models import data, env, lenet5, mlp, resnet18
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr
 from models.prune import Pruner, measured_sparsity, prunable_weights
@@ -91,7 +85,7 @@ def run(config_path: Path | str, output_dir: Path | str) -> int:
     """Train the config at `config_path`, recording into `output_dir`; returns the exit code."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    record = new_metrics(_base_env(Path(config_path)))
+    record = new_metrics(env.base_env(Path(config_path)))
     try:
         cfg = load_train_config(config_path)
         record["env"]["seed"] = cfg.seed
@@ -118,10 +112,10 @@ def _finish(record: dict, out: Path, status: str, error: str | None, code: int) 
 
 
 def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
-    _seed(cfg.seed)
-    threads = _set_threads(cfg.cpu_threads)
-    device = _device(cfg.device)
-    record["env"].update(_device_env(device, threads))
+    env.seed_everything(cfg.seed)
+    threads = env.set_threads(cfg.cpu_threads)
+    device = env.resolve_device(cfg.device)
+    record["env"].update(env.device_env(device, threads))
     ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
     steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
     problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes
@@ -134,6 +128,7 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
         f"steps_per_epoch {steps}",
         flush=True,
     )
+    write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
     started, best_acc = time.perf_counter(), -1.0
     for epoch in range(1, cfg.epochs + 1):
         row = _epoch(loop, epoch)
@@ -192,7 +187,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _setup(cfg: TrainConfig, device: torch.device, ds: data.Dataset, steps: int) -> Loop:
     cuda = device.type == "cuda"
-    resident = not cuda or (cfg.data_on_device and _fits(ds, device))
+    nbytes = sum(s.x.nbytes + s.y.nbytes for s in (ds.train, ds.val, ds.test))
+    resident = not cuda or (cfg.data_on_device and env.fits_on_device(nbytes, device))
     torch.manual_seed(cfg.seed)  # the model's initial weights
     net = build_model(cfg, ds.channels, ds.size, ds.num_classes).to(device)
     channels_last = cuda and cfg.channels_last and cfg.model != "mlp"
@@ -305,79 +301,6 @@ def _save_checkpoint(loop: Loop, path: Path, row: dict) -> None:
         tmp,
     )
     os.replace(tmp, path)  # a crash mid-save keeps the previous best
-
-
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _set_threads(cpu_threads: int) -> int:
-    env = os.environ.get("KSWEEP_THREADS", "")
-    if not cpu_threads and env and not env.isdigit():
-        raise ConfigError(f"KSWEEP_THREADS={env} is not a whole number")
-    threads = cpu_threads or int(env or 0) or os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    return threads
-
-
-def _device(name: str) -> torch.device:
-    """The torch device for DEVICE; the first point where a run touches CUDA."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f'DEVICE="{name}" but CUDA is not available on {socket.gethostname()}')
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f'DEVICE="{name}" but this machine has {torch.cuda.device_count()} CUDA device(s)')
-    return device
-
-
-def _fits(ds: data.Dataset, device: torch.device) -> bool:
-    free, _total = torch.cuda.mem_get_info(device)
-    size = sum(s.x.nbytes + s.y.nbytes for s in (ds.train, ds.val, ds.test))
-    return size < free // 4  # leave the rest to the model and its activations
-
-
-def _base_env(config_path: Path) -> dict:
-    try:
-        digest = config_hash(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        digest = None
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": None,
-        "device": None,
-        "git_commit": _git_commit(),
-        "hostname": socket.gethostname(),
-        "seed": None,
-        "config_hash": digest,
-    }
-
-
-def _device_env(device: torch.device, threads: int) -> dict:
-    if device.type == "cuda":
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels
-        torch.set_float32_matmul_precision("high")
-        return {"cuda": torch.version.cuda, "device": torch.cuda.get_device_name(device), "threads": threads}
-    return {"cuda": None, "device": f"cpu ({platform.processor() or platform.machine()})", "threads": threads}
-
-
-def _git_commit() -> str | None:
-    if os.environ.get("KSWEEP_GIT_COMMIT"):
-        return os.environ["KSWEEP_GIT_COMMIT"]
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and commit else None
 
 
 def warmup() -> None:

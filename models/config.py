@@ -125,6 +125,7 @@ def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, i
 
 
 def _quote_bare_strings(kconf: kconfiglib.Kconfig, text: str) -> tuple[str, dict[str, int]]:
+    """`text` with CONFIG_X=0.7 written CONFIG_X="0.7" for string symbols, and each symbol's line."""
     out, lines = [], {}
     for number, line in enumerate(text.splitlines(), 1):
         match = _ASSIGNMENT.match(line.rstrip())
@@ -153,12 +154,9 @@ def _value_problems(kconf: kconfiglib.Kconfig, lines: dict[str, int], path: Path
     """Values (set or defaulted) that break their symbol's rule, as `file:line: CONFIG_X: why`."""
     problems = []
     for sym in kconf.unique_defined_syms:
-        if sym.orig_type not in _CHECKED_TYPES:
-            continue
-        value = sym.user_value if sym.user_value is not None else sym.str_value
-        if sym.user_value is None and not sym.config_string:
-            continue  # inactive and unset: nothing to check
-        reason = check_value(sym, value)
+        if sym.orig_type not in _CHECKED_TYPES or (sym.user_value is None and not sym.config_string):
+            continue  # bools are checked by kconfiglib; an inactive unset symbol has no value
+        reason = check_value(sym, sym.user_value if sym.user_value is not None else sym.str_value)
         if reason:
             where = f"{path}:{lines[sym.name]}" if sym.name in lines else str(path)
             problems.append(f"{where}: CONFIG_{sym.name}: {reason}")

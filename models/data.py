@@ -23,9 +23,13 @@ those insist on the original checksums and would refuse a hand-made subset.
 
 Images stay uint8 (a quarter of the memory, so CIFAR-10 fits on any GPU) and are
 resized once to the model's input size; `normalize` turns a batch into floats with the
-training split's per-channel mean and std. Loaded datasets are cached per process,
-keyed by (dataset, data dir, val fraction, size): a forked child of a warmed-up fork
-server reuses its parent's tensors. Nothing here changes a cached tensor in place.
+training split's per-channel mean and std. CIFAR-10 training batches also get the usual
+augmentation (`augment_crop_flip`: random crop of the 4-pixel-padded image, horizontal
+flip), on the device, batch by batch.
+
+Loaded datasets are cached per process, keyed by (dataset, data dir, val fraction, size):
+a forked child of a warmed-up fork server reuses its parent's tensors. Nothing here
+changes a cached tensor in place.
 """
 
 from __future__ import annotations
@@ -53,7 +57,6 @@ DIGITS_TEST_SIZE = round(DIGITS_SIZE * DIGITS_TEST_FRACTION)
 # Training images before validation is carved out: what step counts are computed from
 # before (and without) loading the data.
 TRAIN_POOL_SIZES = {"digits": DIGITS_SIZE - DIGITS_TEST_SIZE, "mnist": 60000, "cifar10": 50000}
-NATIVE_SIZES = {"digits": 8, "mnist": 28, "cifar10": 32}
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -125,7 +128,8 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 def load_dataset(name: str, data_dir: str, val_fraction: float, size: int | None) -> Dataset:
     """The dataset `name` split and resized to `size` (None: native size), cached per process."""
-    key = (name, str(Path(data_dir).resolve()), val_fraction, size)
+    # DATA_DIR means nothing to the embedded digits: a run that changed directory still hits.
+    key = (name, "" if name == "digits" else str(Path(data_dir).resolve()), val_fraction, size)
     if key not in _CACHE:
         _CACHE[key] = _build(name, Path(data_dir), val_fraction, size)
     return _CACHE[key]

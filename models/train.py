@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ksweep.records import METRICS_FILE, new_metrics, write_json_atomic
+from ksweep.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
 from models import data, env, lenet5, mlp, resnet18
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr
@@ -128,6 +128,7 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
         f"steps_per_epoch {steps}",
         flush=True,
     )
+    record["final"] = dict.fromkeys(FINAL_KEYS)  # every key present, even if epoch 1 diverges
     write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
     started, best_acc = time.perf_counter(), -1.0
     for epoch in range(1, cfg.epochs + 1):

@@ -103,7 +103,10 @@ class Dataset:
 
     def to(self, device: torch.device) -> Dataset:
         """A copy with every tensor on `device` (the cached dataset stays on the CPU)."""
-        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+
+        def move(split: Split) -> Split:
+            return Split(split.x.to(device), split.y.to(device))
+
         return replace(
             self,
             train=move(self.train),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from models import data
@@ -65,7 +67,7 @@ def test_missing_mnist_offline_names_data_dir_and_files_without_traceback(tmp_pa
 def test_validation_split_is_the_same_for_every_seed_and_disjoint_from_training():
     ds = data.load_dataset("digits", "data", 0.1, None)
     assert (len(ds.train), len(ds.val), len(ds.test)) == (1374, 153, 270)
-    again = data._build("digits", data.Path("data"), 0.1, None)
+    again = data._build("digits", Path("data"), 0.1, None)
     assert torch.equal(again.val.x, ds.val.x)
     train_rows = {bytes(x.numpy()) for x in ds.train.x}
     assert sum(bytes(x.numpy()) in train_rows for x in ds.val.x) < 5  # digits has a few duplicate images

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
 
 from ksweep.records import EPOCH_KEYS, FINAL_KEYS
 from tests.test_trainer_config import SEED_GUIDE
-from tests.trainer_helpers import final_without_time, read_metrics, run_cli, run_quiet, write_config
+from tests.trainer_helpers import ROOT, final_without_time, read_metrics, run_cli, run_quiet, write_config
 
 EPOCH_LINE = re.compile(
     r"^epoch (\d+)/(\d+) train_loss \d+\.\d{4} train_acc \d+\.\d{2} val_loss \d+\.\d{4} "
@@ -150,3 +152,47 @@ def test_save_checkpoint_keeps_the_best_epochs_model(tmp_path):
 def test_cuda_device_without_cuda_is_refused(tmp_path):
     code, _, err = run_quiet(write_config(tmp_path / "config", DEVICE="cuda"), tmp_path / "run")
     assert code == 2 and "CUDA is not available" in err
+
+
+def test_threads_come_from_ksweep_threads_when_cpu_threads_is_0(tmp_path, monkeypatch):
+    monkeypatch.setenv("KSWEEP_THREADS", "1")
+    config = write_config(tmp_path / "config", MODEL_SELECT_MLP=True, NUM_EPOCHS=1)
+    assert run_quiet(config, tmp_path / "run")[0] == 0
+    assert read_metrics(tmp_path / "run")["env"]["threads"] == 1
+    config = write_config(tmp_path / "config", MODEL_SELECT_MLP=True, NUM_EPOCHS=1, CPU_THREADS=2)
+    assert run_quiet(config, tmp_path / "run")[0] == 0
+    assert read_metrics(tmp_path / "run")["env"]["threads"] == 2
+
+
+FORK_SERVER = """
+import json, os, sys
+import torch
+from models import train
+train.warmup()
+assert not torch.cuda.is_initialized(), "warmup() initialised CUDA"
+results = []
+for i in range(2):
+    pid = os.fork()
+    if pid == 0:
+        sys.stdout = open(os.devnull, "w")
+        os._exit(train.run(sys.argv[1], f"{sys.argv[2]}/child{i}"))
+    results.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.slow
+def test_runs_forked_from_a_warmed_up_server_complete_with_fresh_metrics(lenet_cli, tmp_path):
+    config, out, _ = lenet_cli
+    proc = subprocess.run(
+        [sys.executable, "-c", FORK_SERVER, str(config), str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a child that inherited a started OpenMP pool would hang here
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "[0, 0]", proc.stderr
+    for i in range(2):
+        assert final_without_time(read_metrics(tmp_path / f"child{i}")) == final_without_time(
+            read_metrics(out)
+        )

@@ -350,7 +350,12 @@ def _warmup_step(base: TrainConfig, model: str, optimizer: str, ds: data.Dataset
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m models.train",
+        description="Train one ksweep config, recording training_metrics.json after every epoch.",
+        epilog="exit codes: 0 completed, 1 failed, 2 config or data refused, 3 diverged, 130 interrupted. "
+        "environment: KSWEEP_THREADS, KSWEEP_GIT_COMMIT.",
+    )
     parser.add_argument(
         "--config", required=True, help="the run's .config (symbols it omits take their defaults)"
     )

@@ -2,9 +2,9 @@
 
     $ python -m models.train --config defconfigs/lenet5-digits --output-dir /tmp/run
     run model lenet5 dataset digits optimizer adamw pruning none device cpu threads 2 train 1374 ...
-    epoch 1/5 train_loss 1.2052 train_acc 62.72 val_loss 0.5096 val_acc 86.93 lr 0.001 sparsity 0.000 time 0.13s
+    epoch 1/5 train_loss 1.4106 train_acc 58.18 val_loss 0.5035 val_acc 84.97 lr 0.001 sparsity 0.000 time 0.12s
     ...
-    final val_acc 97.39 val_loss 0.0679 test_acc 96.67 sparsity 0.000 train_seconds 0.62
+    final val_acc 97.39 val_loss 0.0679 test_acc 96.67 sparsity 0.000 train_seconds 0.61
     status completed
 
 It honours the trainer contract of shared/design.md: read the config file, write

@@ -9,21 +9,7 @@ import pytest
 from models.config import ConfigError, default_config, load_train_config
 from models.optim import LRSchedule
 from models.prune import Pruner
-from tests.trainer_helpers import write_config
-
-SEED_GUIDE = {  # the seed guide's resnet18 state-pruning range file, one combination of it
-    "MODEL_MODE_SINGLE": True,
-    "MODEL_SELECT_RESNET18": True,
-    "DATASET_SELECT_CIFAR10": True,
-    "OPTIMIZER_SELECT_ADAMWPRUNE": True,
-    "PRUNING_METHOD": '"state"',
-    "TARGET_SPARSITY": 0.7,
-    "ADAMWPRUNE_WEIGHT_DECAY": 0.05,
-    "ADAMWPRUNE_BETA1": 0.87,
-    "PRUNING_WARMUP": 7800,
-    "PRUNING_RAMP_END_EPOCH": 70,
-    "NUM_EPOCHS": 1,
-}
+from tests.trainer_helpers import SEED_GUIDE, write_config
 
 
 def refused(tmp_path, **symbols) -> str:

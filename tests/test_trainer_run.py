@@ -10,8 +10,15 @@ import pytest
 import torch
 
 from ksweep.records import EPOCH_KEYS, FINAL_KEYS
-from tests.test_trainer_config import SEED_GUIDE
-from tests.trainer_helpers import ROOT, final_without_time, read_metrics, run_cli, run_quiet, write_config
+from tests.trainer_helpers import (
+    ROOT,
+    SEED_GUIDE,
+    final_without_time,
+    read_metrics,
+    run_cli,
+    run_quiet,
+    write_config,
+)
 
 EPOCH_LINE = re.compile(
     r"^epoch (\d+)/(\d+) train_loss \d+\.\d{4} train_acc \d+\.\d{2} val_loss \d+\.\d{4} "

@@ -24,6 +24,20 @@ ROOT = Path(__file__).resolve().parent.parent
 # Any download attempt fails at once, with or without a network: the tests stay offline.
 OFFLINE_ENV = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
 
+SEED_GUIDE = {  # the seed guide's resnet18 state-pruning range file, one combination of it
+    "MODEL_MODE_SINGLE": True,
+    "MODEL_SELECT_RESNET18": True,
+    "DATASET_SELECT_CIFAR10": True,
+    "OPTIMIZER_SELECT_ADAMWPRUNE": True,
+    "PRUNING_METHOD": '"state"',
+    "TARGET_SPARSITY": 0.7,
+    "ADAMWPRUNE_WEIGHT_DECAY": 0.05,
+    "ADAMWPRUNE_BETA1": 0.87,
+    "PRUNING_WARMUP": 7800,
+    "PRUNING_RAMP_END_EPOCH": 70,
+    "NUM_EPOCHS": 1,
+}
+
 
 def write_config(path: Path, **symbols) -> Path:
     """A .config with CONFIG_<name>=<value> per keyword: True is y, False `is not set`,

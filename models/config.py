@@ -87,8 +87,8 @@ def load_train_config(path: Path | str) -> TrainConfig:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read the config ({err})") from None
-    kconf, lines = _load_strict(path, text)
-    problems = _value_problems(kconf, lines, path)
+    kconf, lines, problems = _load_strict(path, text)
+    problems += _value_problems(kconf, lines, path)
     if problems:
         raise ConfigError("; ".join(problems))
     cfg = config_from_values(symbol_values(kconf))
@@ -105,8 +105,10 @@ def default_config() -> TrainConfig:
     return config_from_values(symbol_values(load_kconfig()))
 
 
-def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, int]]:
-    """The Kconfig with `text` loaded (bare string values quoted), and each symbol's line."""
+def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, int], list[str]]:
+    """The Kconfig with `text` loaded (bare string values quoted), each symbol's line, and the
+    loader's complaints (taken before any value is evaluated: an int outside its range
+    warns only then, and _value_problems reports it with its line)."""
     kconf = load_kconfig()
     kconf.warn_assign_undef = True  # an unknown symbol is a typo, not something to skip
     quoted, lines = _quote_bare_strings(kconf, text)
@@ -119,13 +121,11 @@ def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, i
     finally:
         os.unlink(tmp)
     errors = [w.replace(tmp, str(path)).replace("warning: ", "", 1) for w in kconf.warnings]
-    errors += _double_choices(kconf, path)
-    if errors:
-        raise ConfigError("; ".join(errors))
-    return kconf, lines
+    return kconf, lines, errors + _double_choices(kconf, path)
 
 
 def _quote_bare_strings(kconf: kconfiglib.Kconfig, text: str) -> tuple[str, dict[str, int]]:
+    """`text` with CONFIG_X=0.7 written CONFIG_X="0.7" for string symbols, and each symbol's line."""
     out, lines = [], {}
     for number, line in enumerate(text.splitlines(), 1):
         match = _ASSIGNMENT.match(line.rstrip())
@@ -146,7 +146,7 @@ def _double_choices(kconf: kconfiglib.Kconfig, path: Path) -> list[str]:
     for choice in kconf.unique_choices:
         chosen = [f"CONFIG_{sym.name}" for sym in choice.syms if sym.user_value == 2]
         if len(chosen) > 1:
-            errors.append(f"{path}: {' and '.join(chosen)} are all y; choice {choice.name} takes one")
+            errors.append(f"{path}: {' and '.join(chosen)} are each y; choice {choice.name} takes one")
     return errors
 
 
@@ -154,12 +154,9 @@ def _value_problems(kconf: kconfiglib.Kconfig, lines: dict[str, int], path: Path
     """Values (set or defaulted) that break their symbol's rule, as `file:line: CONFIG_X: why`."""
     problems = []
     for sym in kconf.unique_defined_syms:
-        if sym.orig_type not in _CHECKED_TYPES:
-            continue
-        value = sym.user_value if sym.user_value is not None else sym.str_value
-        if sym.user_value is None and not sym.config_string:
-            continue  # inactive and unset: nothing to check
-        reason = check_value(sym, value)
+        if sym.orig_type not in _CHECKED_TYPES or (sym.user_value is None and not sym.config_string):
+            continue  # bools are checked by kconfiglib; an inactive unset symbol has no value
+        reason = check_value(sym, sym.user_value if sym.user_value is not None else sym.str_value)
         if reason:
             where = f"{path}:{lines[sym.name]}" if sym.name in lines else str(path)
             problems.append(f"{where}: CONFIG_{sym.name}: {reason}")

@@ -23,9 +23,13 @@ those insist on the original checksums and would refuse a hand-made subset.
 
 Images stay uint8 (a quarter of the memory, so CIFAR-10 fits on any GPU) and are
 resized once to the model's input size; `normalize` turns a batch into floats with the
-training split's per-channel mean and std. Loaded datasets are cached per process,
-keyed by (dataset, data dir, val fraction, size): a forked child of a warmed-up fork
-server reuses its parent's tensors. Nothing here changes a cached tensor in place.
+training split's per-channel mean and std. CIFAR-10 training batches also get the usual
+augmentation (`augment_crop_flip`: random crop of the 4-pixel-padded image, horizontal
+flip), on the device, batch by batch.
+
+Loaded datasets are cached per process, keyed by (dataset, data dir, val fraction, size):
+a forked child of a warmed-up fork server reuses its parent's tensors. Nothing here
+changes a cached tensor in place.
 """
 
 from __future__ import annotations
@@ -53,7 +57,6 @@ DIGITS_TEST_SIZE = round(DIGITS_SIZE * DIGITS_TEST_FRACTION)
 # Training images before validation is carved out: what step counts are computed from
 # before (and without) loading the data.
 TRAIN_POOL_SIZES = {"digits": DIGITS_SIZE - DIGITS_TEST_SIZE, "mnist": 60000, "cifar10": 50000}
-NATIVE_SIZES = {"digits": 8, "mnist": 28, "cifar10": 32}
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -100,7 +103,10 @@ class Dataset:
 
     def to(self, device: torch.device) -> Dataset:
         """A copy with every tensor on `device` (the cached dataset stays on the CPU)."""
-        move = lambda s: Split(s.x.to(device), s.y.to(device))  # noqa: E731
+
+        def move(split: Split) -> Split:
+            return Split(split.x.to(device), split.y.to(device))
+
         return replace(
             self,
             train=move(self.train),
@@ -125,7 +131,8 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 def load_dataset(name: str, data_dir: str, val_fraction: float, size: int | None) -> Dataset:
     """The dataset `name` split and resized to `size` (None: native size), cached per process."""
-    key = (name, str(Path(data_dir).resolve()), val_fraction, size)
+    # DATA_DIR means nothing to the embedded digits: a run that changed directory still hits.
+    key = (name, "" if name == "digits" else str(Path(data_dir).resolve()), val_fraction, size)
     if key not in _CACHE:
         _CACHE[key] = _build(name, Path(data_dir), val_fraction, size)
     return _CACHE[key]
@@ -239,7 +246,8 @@ def _download(title: str, data_dir: Path, where: Path, files: str, dataset_class
             for train in (True, False):
                 dataset_class(str(data_dir), train=train, download=True)
         except Exception as err:  # torchvision raises RuntimeError, URLError, OSError ...
-            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            # torchvision lists every mirror it tried; the last line holds the cause.
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[-1].strip()
             raise DataError(
                 f"{title} is not in DATA_DIR={data_dir} and could not be downloaded ({reason}); "
                 f"place {files} in {where}"
@@ -281,7 +289,7 @@ def batches(
             sampler=sampler,
             batch_size=None,
             num_workers=loader_workers,
-            pin_memory=True,
+            pin_memory=torch.cuda.is_available(),  # the loader path runs only on CUDA; tests use it on CPU
         )
         yield from loader
         return

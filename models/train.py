@@ -2,9 +2,9 @@
 
     $ python -m models.train --config defconfigs/lenet5-digits --output-dir /tmp/run
     run model lenet5 dataset digits optimizer adamw pruning none device cpu threads 2 train 1374 ...
-    epoch 1/5 train_loss 1.2052 train_acc 62.72 val_loss 0.5096 val_acc 86.93 lr 0.001 sparsity 0.000 time 0.13s
+    epoch 1/5 train_loss 1.4106 train_acc 58.18 val_loss 0.5035 val_acc 84.97 lr 0.001 sparsity 0.000 time 0.12s
     ...
-    final val_acc 97.39 val_loss 0.0679 test_acc 96.67 sparsity 0.000 train_seconds 0.62
+    final val_acc 97.39 val_loss 0.0679 test_acc 96.67 sparsity 0.000 train_seconds 0.61
     status completed
 
 It honours the trainer contract of shared/design.md: read the config file, write
@@ -31,10 +31,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import platform
-import random
-import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -42,14 +38,12 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.records import METRICS_FILE, config_hash, new_metrics, write_json_atomic
-from models import data, lenet5, mlp, resnet18
+from ksweep.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
+from models import data, env, lenet5, mlp, resnet18
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr
 from models.prune import Pruner, measured_sparsity, prunable_weights
@@ -91,7 +85,7 @@ def run(config_path: Path | str, output_dir: Path | str) -> int:
     """Train the config at `config_path`, recording into `output_dir`; returns the exit code."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    record = new_metrics(_base_env(Path(config_path)))
+    record = new_metrics(env.base_env(Path(config_path)))
     try:
         cfg = load_train_config(config_path)
         record["env"]["seed"] = cfg.seed
@@ -118,10 +112,10 @@ def _finish(record: dict, out: Path, status: str, error: str | None, code: int) 
 
 
 def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
-    _seed(cfg.seed)
-    threads = _set_threads(cfg.cpu_threads)
-    device = _device(cfg.device)
-    record["env"].update(_device_env(device, threads))
+    env.seed_everything(cfg.seed)
+    threads = env.set_threads(cfg.cpu_threads)
+    device = env.resolve_device(cfg.device)
+    record["env"].update(env.device_env(device, threads))
     ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
     steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
     problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes
@@ -134,6 +128,8 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
         f"steps_per_epoch {steps}",
         flush=True,
     )
+    record["final"] = dict.fromkeys(FINAL_KEYS)  # every key present, even if epoch 1 diverges
+    write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
     started, best_acc = time.perf_counter(), -1.0
     for epoch in range(1, cfg.epochs + 1):
         row = _epoch(loop, epoch)
@@ -192,7 +188,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def _setup(cfg: TrainConfig, device: torch.device, ds: data.Dataset, steps: int) -> Loop:
     cuda = device.type == "cuda"
-    resident = not cuda or (cfg.data_on_device and _fits(ds, device))
+    nbytes = sum(s.x.nbytes + s.y.nbytes for s in (ds.train, ds.val, ds.test))
+    resident = not cuda or (cfg.data_on_device and env.fits_on_device(nbytes, device))
     torch.manual_seed(cfg.seed)  # the model's initial weights
     net = build_model(cfg, ds.channels, ds.size, ds.num_classes).to(device)
     channels_last = cuda and cfg.channels_last and cfg.model != "mlp"
@@ -307,115 +304,58 @@ def _save_checkpoint(loop: Loop, path: Path, row: dict) -> None:
     os.replace(tmp, path)  # a crash mid-save keeps the previous best
 
 
-def _seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _set_threads(cpu_threads: int) -> int:
-    env = os.environ.get("KSWEEP_THREADS", "")
-    if not cpu_threads and env and not env.isdigit():
-        raise ConfigError(f"KSWEEP_THREADS={env} is not a whole number")
-    threads = cpu_threads or int(env or 0) or os.cpu_count() or 1
-    torch.set_num_threads(threads)
-    return threads
-
-
-def _device(name: str) -> torch.device:
-    """The torch device for DEVICE; the first point where a run touches CUDA."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f'DEVICE="{name}" but CUDA is not available on {socket.gethostname()}')
-    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ConfigError(f'DEVICE="{name}" but this machine has {torch.cuda.device_count()} CUDA device(s)')
-    return device
-
-
-def _fits(ds: data.Dataset, device: torch.device) -> bool:
-    free, _total = torch.cuda.mem_get_info(device)
-    size = sum(s.x.nbytes + s.y.nbytes for s in (ds.train, ds.val, ds.test))
-    return size < free // 4  # leave the rest to the model and its activations
-
-
-def _base_env(config_path: Path) -> dict:
-    try:
-        digest = config_hash(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        digest = None
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "cuda": None,
-        "device": None,
-        "git_commit": _git_commit(),
-        "hostname": socket.gethostname(),
-        "seed": None,
-        "config_hash": digest,
-    }
-
-
-def _device_env(device: torch.device, threads: int) -> dict:
-    if device.type == "cuda":
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick the fastest kernels
-        torch.set_float32_matmul_precision("high")
-        return {"cuda": torch.version.cuda, "device": torch.cuda.get_device_name(device), "threads": threads}
-    return {"cuda": None, "device": f"cpu ({platform.processor() or platform.machine()})", "threads": threads}
-
-
-def _git_commit() -> str | None:
-    if os.environ.get("KSWEEP_GIT_COMMIT"):
-        return os.environ["KSWEEP_GIT_COMMIT"]
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and commit else None
-
-
 def warmup() -> None:
     """Pay a run's one-time costs (lazy imports, first calls of each kernel, the digits data) now,
-    in a fork server before it forks, so each forked run starts at once. CPU only: CUDA is never
-    touched, so children can still choose their GPU."""
+    in a fork server before it forks, so each forked run starts at once.
+
+    CPU only and single-threaded: CUDA is never touched (children still choose their GPU),
+    and GNU OpenMP's thread pool does not survive fork, so a child whose parent had started
+    it hangs at its first parallel op. Do not train in the server process itself.
+    """
     base = default_config()
     threads = torch.get_num_threads()
-    for model in ("lenet5", "mlp"):
-        ds = data.load_dataset("digits", base.data_dir, base.val_fraction, INPUT_SIZES[model])
-        tiny = replace(
-            ds, train=data.Split(ds.train.x[:16], ds.train.y[:16]), val=data.Split(ds.val.x[:8], ds.val.y[:8])
-        )
-        for optimizer in ("sgd", "adam", "adamw", "adamwprune"):
-            pruning = "magnitude" if optimizer == "sgd" else "state"
-            cfg = replace(
-                base,
-                model=model,
-                optimizer=optimizer,
-                momentum=0.9,
-                batch_size=8,
-                pruning=pruning,
-                target_sparsity=0.5,
-                pruning_warmup=0,
-                ramp_end_epoch=1,
-                pruning_frequency=1,
+    torch.set_num_threads(1)
+    try:
+        for model in ("lenet5", "mlp"):
+            ds = data.load_dataset("digits", base.data_dir, base.val_fraction, INPUT_SIZES[model])
+            tiny = replace(
+                ds,
+                train=data.Split(ds.train.x[:16], ds.train.y[:16]),
+                val=data.Split(ds.val.x[:8], ds.val.y[:8]),
             )
-            loop = _setup(
-                cfg, torch.device("cpu"), tiny, data.steps_per_epoch(len(tiny.train), cfg.batch_size)
-            )
-            train_epoch(loop, 1)
-            evaluate(loop, tiny.val)
-            measured_sparsity(prunable_weights(loop.net))
-    torch.set_num_threads(threads)
+            for optimizer in ("sgd", "adam", "adamw", "adamwprune"):
+                _warmup_step(base, model, optimizer, tiny)
+    finally:
+        torch.set_num_threads(threads)  # only a count: no thread starts until a parallel op runs
+
+
+def _warmup_step(base: TrainConfig, model: str, optimizer: str, ds: data.Dataset) -> None:
+    pruning = "magnitude" if optimizer == "sgd" else "state"
+    cfg = replace(
+        base,
+        model=model,
+        optimizer=optimizer,
+        momentum=0.9,
+        batch_size=8,
+        pruning=pruning,
+        target_sparsity=0.5,
+        pruning_warmup=0,
+        ramp_end_epoch=1,
+        pruning_frequency=1,
+    )
+    loop = _setup(cfg, torch.device("cpu"), ds, data.steps_per_epoch(len(ds.train), cfg.batch_size))
+    train_epoch(loop, 1)
+    evaluate(loop, ds.val)
+    measured_sparsity(prunable_weights(loop.net))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m models.train",
+        description="Train one ksweep config, recording training_metrics.json after every epoch.",
+        epilog="exit codes: 0 completed, 1 failed, 2 config or data refused, 3 diverged, 130 interrupted. "
+        "environment: KSWEEP_THREADS, KSWEEP_GIT_COMMIT.",
+    )
     parser.add_argument(
         "--config", required=True, help="the run's .config (symbols it omits take their defaults)"
     )

@@ -1,0 +1,169 @@
+"""What the trainer's bookkeeping costs: LeNet-5 on digits through run() against a bare PyTorch loop.
+
+    .venv/bin/python bench/bench_trainer.py [--epochs 5] [--repeats 5]
+
+Both sides do the same work in this one process, after models.train.warmup(): LeNet-5
+from the same seed, the same digits tensors (models.data), batch 64, AdamW lr 0.001,
+the validation split evaluated after every epoch and the test split at the end, with
+the same thread count. The bare loop is what one would write by hand (inputs normalised
+once up front, no records); run() adds reading the config, a metrics JSON per epoch,
+the measured sparsity, the per-step loss buffer and divergence checks, the epoch lines.
+It prints seconds per epoch for each (the best of --repeats) and their ratio; the target
+is a ratio of at most 1.15. Figures only, nothing is asserted.
+
+With CUDA it also times one epoch of ResNet-18 on CIFAR-10-shaped random data (uint8,
+10,000 images, batch 128): the whole set held on the GPU and batched by index, as the
+trainer does with DATA_ON_DEVICE=y, against a plain DataLoader loop (4 workers, pinned
+memory, per-batch copies). Without CUDA it says it skipped, in one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
+
+from ksweep.records import read_metrics  # noqa: E402
+from models import data, lenet5, resnet18, train  # noqa: E402
+from models.config import default_config  # noqa: E402
+
+
+def trainer_seconds(epochs: int) -> tuple[float, float]:
+    """(wall seconds of one run() of the default LeNet-5 config, its final val_acc)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config"
+        config.write_text(f"CONFIG_NUM_EPOCHS={epochs}\n", encoding="utf-8")
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = train.run(config, Path(tmp) / "run")
+        seconds = time.perf_counter() - started
+        metrics = read_metrics(Path(tmp) / "run")
+    assert code == 0, f"run() exited {code}"
+    return seconds, metrics["final"]["val_acc"]
+
+
+def bare_seconds(epochs: int) -> tuple[float, float]:
+    """(wall seconds of the same training written as a bare loop, its final val_acc)."""
+    cfg = default_config()
+    started = time.perf_counter()
+    torch.set_num_threads(os.cpu_count() or 1)
+    ds = data.load_dataset("digits", cfg.data_dir, cfg.val_fraction, lenet5.INPUT_SIZE)
+    train_x, val_x, test_x = (data.normalize(s.x, ds.mean, ds.std) for s in (ds.train, ds.val, ds.test))
+    torch.manual_seed(cfg.seed)
+    model = lenet5.LeNet5(1, 10)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    n, bs = len(ds.train), cfg.batch_size
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        for i in range(n // bs):
+            idx = order[i * bs : (i + 1) * bs]
+            loss = F.cross_entropy(model(train_x[idx]), ds.train.y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        val_acc = accuracy(model, val_x, ds.val.y)
+    accuracy(model, test_x, ds.test.y)
+    return time.perf_counter() - started, val_acc
+
+
+@torch.inference_mode()
+def accuracy(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    logits = model(x)
+    F.cross_entropy(logits, y).item()  # the trainer reports the loss too
+    return 100.0 * (logits.argmax(1) == y).float().mean().item()
+
+
+def bench_cpu(epochs: int, repeats: int) -> None:
+    runs = {"trainer": [], "bare": []}
+    for _ in range(repeats):  # interleaved, so both see the same machine load
+        runs["trainer"].append(trainer_seconds(epochs))
+        runs["bare"].append(bare_seconds(epochs))
+    best = {name: min(seconds for seconds, _ in results) for name, results in runs.items()}
+    for name, results in runs.items():
+        print(
+            f"{name:8s} {best[name] / epochs:.4f} s/epoch (best of {repeats}: {best[name]:.3f} s "
+            f"for {epochs} epochs) val_acc {results[-1][1]:.2f}"
+        )
+    print(f"ratio    trainer/bare {best['trainer'] / best['bare']:.3f} (target <= 1.15)")
+
+
+def bench_gpu() -> None:
+    if not torch.cuda.is_available():
+        print("gpu      skipped: no CUDA device")
+        return
+    device = torch.device("cuda")
+    torch.backends.cudnn.benchmark = True
+    n, bs = 10000, 128
+    x = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8)
+    y = torch.randint(0, 10, (n,))
+    mean, std = torch.full((3,), 0.5, device=device), torch.full((3,), 0.25, device=device)
+    resident = data.Split(x.to(device), y.to(device))
+    loader = DataLoader(
+        TensorDataset(x, y),
+        batch_size=bs,
+        shuffle=True,
+        drop_last=True,
+        num_workers=4,
+        pin_memory=True,
+        persistent_workers=True,
+    )
+    model = resnet18.resnet18(3, 10).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def step(xb: torch.Tensor, yb: torch.Tensor) -> None:
+        loss = F.cross_entropy(model(data.normalize(xb, mean, std)), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def on_device() -> None:
+        for xb, yb in data.batches(resident, bs, torch.Generator().manual_seed(0)):
+            step(xb, yb)
+
+    def through_loader() -> None:
+        for xb, yb in loader:
+            step(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True))
+
+    times = {}
+    for name, epoch in (("on_device", on_device), ("loader", through_loader)):
+        epoch()  # warm: cuDNN autotuning, worker start-up
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        epoch()
+        torch.cuda.synchronize()
+        times[name] = time.perf_counter() - started
+    print(f"gpu      {torch.cuda.get_device_name(device)}: ResNet-18, {n} CIFAR-shaped images, batch {bs}")
+    print(
+        f"gpu      on_device {times['on_device']:.3f} s/epoch, DataLoader {times['loader']:.3f} s/epoch, "
+        f"ratio on_device/loader {times['on_device'] / times['loader']:.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    train.warmup()
+    print(f"warmup   {time.perf_counter() - started:.2f} s (imports were paid before it)")
+    bench_cpu(args.epochs, args.repeats)
+    bench_gpu()
+
+
+if __name__ == "__main__":
+    main()

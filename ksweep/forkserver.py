@@ -17,6 +17,7 @@ process imports torch.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -48,6 +49,7 @@ def main() -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    gc.freeze()  # children must not copy-on-write the server's heap by collecting it
     server = Server(train, requests, replies, (wake_r, wake_w))
     server.reply({"op": "ready"})
     server.serve()
@@ -65,59 +67,95 @@ def exit_code(status: int) -> int:
 
 
 class Server:
+    """Keeps one spare child forked ahead, so a run starts without waiting for fork()."""
+
     def __init__(self, train, requests: int, replies: int, wake: tuple[int, int]):
         self.train, self.requests, self.replies, self.wake = train, requests, replies, wake
+        self.done = os.pipe()  # children report "pid code" here just before they exit
         self.children: set[int] = set()
-        self.buffer = b""
+        self.reported: set[int] = set()  # exits already replied (from the done pipe)
+        self.spare: tuple[int, int] | None = None  # (pid, fd to send it its job)
+        self.buffer = self.done_buffer = b""
 
     def reply(self, message: dict) -> None:
         os.write(self.replies, json.dumps(message).encode() + b"\n")
 
     def serve(self) -> None:
+        self.spare = self.fork_spare()
         while True:
-            readable = select.select([self.requests, self.wake[0]], [], [])[0]
+            readable = select.select([self.requests, self.wake[0], self.done[0]], [], [])[0]
             if self.wake[0] in readable:
                 os.read(self.wake[0], 4096)
+            if self.done[0] in readable:
+                self.read_done()
             self.reap()
-            if self.requests in readable:
-                data = os.read(self.requests, 65536)
-                if not data:
-                    break
-                self.buffer += data
-                *lines, self.buffer = self.buffer.split(b"\n")
-                for line in filter(None, lines):
-                    pid = self.fork(json.loads(line))
-                    self.children.add(pid)
-                    self.reply({"op": "started", "pid": pid})
-        for pid in self.children:
+            if self.requests in readable and not self.read_requests():
+                break
+        for pid in self.children | ({self.spare[0]} if self.spare else set()):
             kill_group(pid)
 
+    def read_requests(self) -> bool:
+        data = os.read(self.requests, 65536)
+        if not data:
+            return False
+        self.buffer += data
+        *lines, self.buffer = self.buffer.split(b"\n")
+        for line in filter(None, lines):
+            pid, job = self.spare or self.fork_spare()
+            self.spare = None
+            os.write(job, line + b"\n")
+            os.close(job)
+            self.children.add(pid)
+            self.reply({"op": "started", "pid": pid})
+            self.spare = self.fork_spare()  # while the run trains
+        return True
+
+    def read_done(self) -> None:
+        # A run reports its exit code before the kernel tears down its (large, shared)
+        # address space, which takes as long as a tiny run's training.
+        self.done_buffer += os.read(self.done[0], 65536)
+        *lines, self.done_buffer = self.done_buffer.split(b"\n")
+        for line in filter(None, lines):
+            pid, code = map(int, line.split())
+            if pid in self.children and pid not in self.reported:
+                self.reported.add(pid)
+                self.reply({"op": "exited", "pid": pid, "code": code})
+
     def reap(self) -> None:
-        while self.children:
+        while self.children or self.spare:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
+            if self.spare and pid == self.spare[0]:
+                os.close(self.spare[1])
+                self.spare = None  # died idle; the next request forks a new one
+                continue
             self.children.discard(pid)
-            self.reply({"op": "exited", "pid": pid, "code": exit_code(status)})
+            if pid in self.reported:
+                self.reported.discard(pid)
+            else:
+                self.reply({"op": "exited", "pid": pid, "code": exit_code(status)})
 
-    def fork(self, request: dict) -> int:
+    def fork_spare(self) -> tuple[int, int]:
+        job_r, job_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            os._exit(self.child(request))
-        return pid
+            os.close(job_w)
+            os._exit(self.child(job_r))
+        os.close(job_r)
+        return pid, job_w
 
-    def child(self, request: dict) -> int:
+    def child(self, job_r: int) -> int:
         code = 1
         try:
-            os.setsid()
-            die_with_parent()
-            signal.set_wakeup_fd(-1)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
-                signal.signal(sig, signal.SIG_DFL)
-            for fd in (self.requests, self.replies, *self.wake):
-                os.close(fd)
+            self.detach()
+            with os.fdopen(job_r, "rb") as job:
+                line = job.readline()
+            if not line:
+                return 0  # the server closed without a job for us
+            request = json.loads(line)
             os.chdir(request["cwd"])
             _redirect_output(request["log"], request["append_log"])
             os.environ.update(request["env"])
@@ -129,7 +167,21 @@ class Server:
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
-        return code or 0
+        code = code or 0
+        os.write(self.done[1], f"{os.getpid()} {code}\n".encode())
+        return code
+
+    def detach(self) -> None:
+        """In a fresh child: its own session, default signals, none of the server's pipes."""
+        os.setsid()
+        die_with_parent()
+        signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        for fd in (self.requests, self.replies, *self.wake, self.done[0]):
+            os.close(fd)
+        if self.spare:
+            os.close(self.spare[1])
 
 
 def _redirect_output(log: str, append: bool) -> None:

@@ -1,0 +1,126 @@
+"""Whole sweeps with the built-in trainer, as a user starts them (make, the runner's CLI)."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, run_script
+
+MLP_DIGITS = {"CONFIG_MODEL_SELECT_MLP": "y", "CONFIG_DATASET_SELECT_DIGITS": "y", "CONFIG_NUM_EPOCHS": "1"}
+HUGE_LR = {"CONFIG_OPTIMIZER_SELECT_SGD": "y", "CONFIG_LEARNING_RATE": '"100"'}
+REJECTED = {"CONFIG_PRUNING_METHOD": '"magnitude"', "CONFIG_PRUNING_WARMUP": "100000"}
+
+
+def write_configs(folder, *overrides):
+    """sweep_configs/ by hand: config_NNN with the MLP/digits base plus each override."""
+    folder.mkdir()
+    for number, extra in enumerate(overrides, start=1):
+        lines = [f"{k}={v}" for k, v in {**MLP_DIGITS, **extra}.items()]
+        (folder / f"config_{number:03d}").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def statuses(results):
+    out = {}
+    for metrics in sorted(results.glob("sweep_*/config_*/training_metrics.json")):
+        out[metrics.parent.name.split("_")[1]] = json.loads(metrics.read_text())
+    return out
+
+
+@pytest.mark.slow
+def test_builtin_trainer_sweep_marks_diverged_and_rejected_and_completes_the_rest(tmp_path):
+    configs = write_configs(
+        tmp_path / "sweep_configs", {"CONFIG_SEED": "1"}, HUGE_LR, REJECTED, {"CONFIG_SEED": "2"}
+    )
+    result = run_script(
+        "run_test_matrix.py", "--config-dir", configs, "--output-dir", tmp_path / "results", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    runs = statuses(tmp_path / "results")
+    assert [runs[n]["status"] for n in ("001", "002", "003", "004")] == [
+        "completed",
+        "diverged",
+        "failed",
+        "completed",
+    ]
+    assert "non-finite loss" in runs["002"]["error"]
+    assert "PRUNING_WARMUP" in runs["003"]["error"] and "Traceback" not in runs["003"]["error"]
+    assert runs["001"]["final"]["val_acc"] > 50 and runs["001"]["env"]["config_hash"]
+
+
+@pytest.mark.slow
+def test_one_sweep_survives_every_kind_of_failure(tmp_path):
+    configs = write_configs(
+        tmp_path / "sweep_configs",
+        {"CONFIG_SEED": "1"},
+        HUGE_LR,
+        REJECTED,
+        {"CONFIG_SEED": "13"},  # os.abort()
+        {"CONFIG_SEED": "14"},  # hangs
+        {"CONFIG_SEED": "2"},
+    )
+    command = f"{sys.executable} {ROOT / 'tests/data/misbehaving_trainer.py'}"
+    result = run_script(
+        "run_test_matrix.py",
+        *("--config-dir", configs, "--output-dir", tmp_path / "results"),
+        *("--train-command", command, "--run-timeout", "15", "--jobs", "2"),
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    runs = statuses(tmp_path / "results")
+    assert {n: r["status"] for n, r in runs.items()} == {
+        "001": "completed",
+        "002": "diverged",
+        "003": "failed",
+        "004": "failed",
+        "005": "timeout",
+        "006": "completed",
+    }
+    assert "PRUNING_WARMUP" in runs["003"]["error"]
+    assert "killed by signal SIGABRT" in runs["004"]["error"]
+    assert "RUN_TIMEOUT=15" in runs["005"]["error"]
+
+
+@pytest.mark.slow
+def test_make_sweep_runs_the_quick_embedded_sweep_and_the_seed_snippet_reads_it(tmp_path):
+    result = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-C",
+            str(ROOT),
+            "sweep",
+            f"OUTPUT={tmp_path / 'results'}",
+            f"CONFIG_DIR={tmp_path / 'sc'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "12 configs" in result.stdout and "BEST    config_" in result.stdout
+    (sweep_dir,) = (tmp_path / "results").glob("sweep_*")
+    analysis = (sweep_dir / "sweep_analysis.txt").read_text()
+    for heading in (
+        "BEST CONFIGURATION:",
+        "Config file:",
+        "Test Accuracy:",
+        "Hyperparameters:",
+        "TOP 10 CONFIGURATIONS:",
+    ):
+        assert heading in analysis
+    with open(sweep_dir / "sweep_summary.json") as f:  # the seed guide's snippet, as written
+        results = json.load(f)
+    df = pd.DataFrame(results)
+    best = df.nlargest(5, "test_acc")
+    assert list(best[["config_file", "test_acc", "final_sparsity"]].columns) == [
+        "config_file",
+        "test_acc",
+        "final_sparsity",
+    ]
+    assert len(df) == 12 and df["success"].all() and best["test_acc"].iloc[0] > 90
+    assert df["CONFIG_LEARNING_RATE"].nunique() == 3  # the swept values reached the runs

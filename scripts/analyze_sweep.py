@@ -13,18 +13,15 @@ import argparse
 import sys
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _cli
 
 from ksweep.analyze import (
-    DEFAULT_METRIC,
-    DEFAULT_MODE,
     AnalyzeError,
     write_report,
 )
 from ksweep.paths import NotFound, newest_sweep
 from ksweep.report import format_metric, status_counts
 
-RESULTS_DIR = "test_matrix_results"
 PROG = "analyze_sweep"
 
 
@@ -32,15 +29,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("sweep_dir", nargs="?", help="same as --sweep")
     parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    parser.add_argument("--results-dir", help="where sweeps are found (default test_matrix_results)")
-    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", help="max or min (default max)")
+    _cli.add_ranking_args(parser, results_dir=True)
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--print", action="store_true", help="print sweep_analysis.txt when done")
     args = parser.parse_args(argv)
-    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
-    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
-    args.results_dir = args.results_dir or RESULTS_DIR
+    _cli.ranking_defaults(args)
     return args
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import _bootstrap  # noqa: F401
+import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import generate
 from ksweep.paths import CONFIG_DIR, NotFound, display, find_defconfig

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep.kconf import PROJECT_ROOT, load_kconfig
 from ksweep.paths import DEFCONFIG_DIR, NotFound, display, find_defconfig, list_defconfigs

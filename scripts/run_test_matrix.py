@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import plan as sweep_plan
 from ksweep.paths import NotFound, display, newest_sweep

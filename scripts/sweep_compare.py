@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import _bootstrap  # noqa: F401
+import _cli
 
-from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError
+from ksweep.analyze import AnalyzeError
 from ksweep.leaderboard import compare
 
 PROG = "sweep_compare"
@@ -21,11 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("sweep_a", help="first sweep directory (A)")
     parser.add_argument("sweep_b", help="second sweep directory (B)")
-    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", help="max or min (default max)")
+    _cli.add_ranking_args(parser, results_dir=False)
     args = parser.parse_args(argv)
-    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
-    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    _cli.ranking_defaults(args)
     try:
         print(compare(args.sweep_a, args.sweep_b, args.metric, args.mode), end="")
     except (AnalyzeError, OSError) as error:

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep.paths import NotFound, display, newest_sweep
 from ksweep.plan import PlanError, load_plan

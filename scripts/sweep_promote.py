@@ -12,29 +12,24 @@ import argparse
 import sys
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
+import _cli
 
-from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE, AnalyzeError
+from ksweep.analyze import AnalyzeError
 from ksweep.paths import NotFound, newest_sweep
 from ksweep.promote import promote
 
-RESULTS_DIR = "test_matrix_results"
 PROG = "sweep_promote"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    parser.add_argument("--results-dir", help="where sweeps are found (default test_matrix_results)")
     parser.add_argument("--top", type=int, default=3, help="how many runs to promote (default 3)")
     parser.add_argument("--epochs", type=int, help="set CONFIG_NUM_EPOCHS in every promoted config")
     parser.add_argument("--out", default="sweep_configs", help="folder to write (default sweep_configs)")
-    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", help="max or min (default max)")
+    _cli.add_ranking_args(parser, results_dir=True)
     args = parser.parse_args(argv)
-    # Make passes its variables as --metric=$(METRIC): an empty value means the default.
-    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
-    args.results_dir = args.results_dir or RESULTS_DIR
+    _cli.ranking_defaults(args)
     return args
 
 

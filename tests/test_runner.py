@@ -304,3 +304,11 @@ def test_full_disk_stops_with_a_clear_message_and_keeps_finished_runs(sweep, sma
     assert finished, "some runs should have completed before the disk filled"
     for run_dir in finished:
         assert json.loads((run_dir / "training_metrics.json").read_text())["final"]["val_acc"] > 90
+
+
+def test_two_sweeps_started_in_the_same_second_get_their_own_dirs(tmp_path):
+    from ksweep.plan import new_sweep_dir
+
+    first, second = new_sweep_dir(tmp_path), new_sweep_dir(tmp_path)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert second.name.startswith(first.name[: len("sweep_YYYYMMDD_HHMM")])

@@ -1,0 +1,29 @@
+"""What the command-line scripts share: importing the project from any working directory,
+and the ranking options (--results-dir, --metric, --mode) with their defaults."""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+RESULTS_DIR = "test_matrix_results"
+
+
+def add_ranking_args(parser: argparse.ArgumentParser, results_dir: bool = True) -> None:
+    if results_dir:
+        parser.add_argument("--results-dir", help=f"where sweeps are found (default {RESULTS_DIR})")
+    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
+    parser.add_argument("--mode", help="max or min (default max)")
+
+
+def ranking_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill the defaults in: Make passes its variables as --metric=$(METRIC), empty when unset."""
+    from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE  # pandas: only for scripts that rank
+
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    if hasattr(args, "results_dir"):
+        args.results_dir = args.results_dir or RESULTS_DIR
+    return args

@@ -26,7 +26,7 @@ import signal
 import subprocess
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ksweep import status as run_status
@@ -63,7 +63,6 @@ class InFlight:
 
 @dataclass
 class SweepResult:
-    finished: dict[str, str] = field(default_factory=dict)  # run dir → status
     interrupted: bool = False
     stopped_on_failure: bool = False
     disk_full: str | None = None
@@ -96,16 +95,16 @@ def slot_envs(options: RunnerOptions, gpus: list[str]) -> list[dict[str, str]]:
 class Scheduler:
     """Keeps the slots busy until the queue is empty, settling each run as it ends."""
 
-    def __init__(self, sweep_dir: Path, queue: list[PlannedRun], options: RunnerOptions, report):
+    def __init__(self, sweep_dir: Path, queue: list[PlannedRun], options: RunnerOptions, report, git_commit):
         self.sweep_dir, self.options, self.report = sweep_dir, options, report
         self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
         self.slots = slot_envs(options, visible_gpus())
         self.free = list(range(len(self.slots)))
         self.active: dict[int, InFlight] = {}
         self.result = SweepResult()
-        self.stop_reason: str | None = None  # set: kill what runs, start nothing more
+        self.stopping = False  # set: kill what runs (as interrupted), start nothing more
         self.draining = False  # set: start nothing more, let running runs finish
-        self.base_env = {**project_env(), "KSWEEP_GIT_COMMIT": report.git_commit or ""}
+        self.base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git_commit or ""}
 
     def run(self) -> SweepResult:
         launcher = make_launcher(self.options.train_command)
@@ -129,15 +128,15 @@ class Scheduler:
             self._finish(self.active.pop(flight.pid), None)
 
     def _on_signal(self, signum, frame) -> None:
-        self.stop_reason = "interrupted"
+        self.stopping = True
         self.result.interrupted = True
 
     def _loop(self, launcher) -> None:
-        while self.active or (self.queue and not self.stop_reason and not self.draining):
-            while self.queue and self.free and not self.stop_reason and not self.draining:
+        while self.active or (self.queue and not self.stopping and not self.draining):
+            while self.queue and self.free and not self.stopping and not self.draining:
                 self._start(launcher, *self.queue.popleft())
-            if self.stop_reason:
-                self._stop_all(self.stop_reason)
+            if self.stopping:
+                self._stop_all()
             for pid, code in launcher.poll(self._wait_seconds()):
                 if pid in self.active:
                     self._finish(self.active.pop(pid), code)
@@ -195,10 +194,10 @@ class Scheduler:
         kill_group(flight.pid, signal.SIGTERM)
         flight.kill_at = time.monotonic() + KILL_GRACE_SECONDS
 
-    def _stop_all(self, why: str) -> None:
+    def _stop_all(self) -> None:
         for flight in self.active.values():
             if flight.killed_for is None:
-                self._kill(flight, why)
+                self._kill(flight, "interrupted")
 
     def _finish(self, flight: InFlight, code: int | None) -> None:
         self.free.append(flight.slot)
@@ -218,12 +217,11 @@ class Scheduler:
             if (
                 status in run_status.RETRYABLE
                 and flight.attempt <= self.options.retries
-                and not self.stop_reason
+                and not self.stopping
             ):
                 self.queue.appendleft((flight.run, flight.attempt + 1))
                 self.report.retrying(flight.run, metrics, flight.attempt)
                 return
-            self.result.finished[flight.run.run_dir] = status
             self.report.finished(flight.run, metrics)
         except OSError as err:
             self._fail_disk(err, run_dir)
@@ -236,18 +234,18 @@ class Scheduler:
         if err.errno not in NO_SPACE:
             raise err
         self.result.disk_full = f"{where}: {os.strerror(err.errno)}"
-        self.stop_reason = "interrupted"
+        self.stopping = True
 
 
 class Reporter:
     """The progress bar, one line per finished run, and the summary rewritten after each."""
 
-    def __init__(self, sweep_dir: Path, total: int, done: int, git_commit: str | None, show: bool = True):
+    def __init__(self, sweep_dir: Path, total: int, done: int, show: bool = True):
         import sys
 
         from tqdm import tqdm
 
-        self.sweep_dir, self.git_commit = sweep_dir, git_commit
+        self.sweep_dir = sweep_dir
         self.counts = {"completed": 0, "failed": 0, "running": 0}
         self.bar = tqdm(
             total=total,
@@ -311,8 +309,8 @@ def run_sweep(
 ) -> SweepResult:
     """Train every run of `plan` that is not finished yet (the caller holds the sweep's lock)."""
     todo = runs_to_do(sweep_dir, plan, options.retry_failed)
-    reporter = Reporter(sweep_dir, len(plan), len(plan) - len(todo), git_commit, show)
+    reporter = Reporter(sweep_dir, len(plan), len(plan) - len(todo), show)
     try:
-        return Scheduler(sweep_dir, todo, options, reporter).run()
+        return Scheduler(sweep_dir, todo, options, reporter, git_commit).run()
     finally:
         reporter.close()

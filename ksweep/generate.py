@@ -105,11 +105,13 @@ def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Swe
     unmet: dict[str, str] = {}  # axis name → why it had no effect, while it never has
     active_anywhere: set[str] = set()
     valid = 0
+    used: set[tuple[str, str]] = set()  # (axis, value) seen in a combination that is kept
     for index in itertools.product(*(range(len(a.values)) for a in structural)):
         values = {a.name: a.values[i] for a, i in zip(structural, index, strict=True)}
         if not _selects_one_per_choice(values, choice_axes):
             continue
         valid += 1
+        used.update(values.items())
         template = _resolve(kconf, axes, symbols, values, leaves, index, unmet, active_anywhere)
         key = "\n".join(template.lines) + repr(sorted(template.leaf_slots))
         if key in seen:
@@ -122,6 +124,7 @@ def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Swe
             folded[template.inactive_text] += leaf_product - written
     if not valid:
         raise _no_member_error(choice_axes)
+    _check_choice_values(choice_axes, used)
     warnings = _check_effect(axes, active_anywhere, unmet)
     count = sum(math.prod(len(a.values) for a in leaves if a.name in t.leaf_slots) for t in templates)
     return Sweep(axes, structural, leaves, templates, count, valid * leaf_product, folded, warnings)
@@ -174,6 +177,23 @@ def _choice_axes(structural: list[Axis], symbols: dict) -> dict[kconfiglib.Choic
 
 def _selects_one_per_choice(values: dict[str, str], choice_axes: dict) -> bool:
     return all(sum(values[a.name] == "y" for a in members) == 1 for members in choice_axes.values())
+
+
+def _check_choice_values(choice_axes: dict, used: set[tuple[str, str]]) -> None:
+    """A value of a choice member that no kept combination has would be dropped silently."""
+    for choice, members in choice_axes.items():
+        for axis in members:
+            for value in axis.values:
+                if (axis.name, value) in used:
+                    continue
+                others = "; ".join(f"line {a.line} sets {_show(a)}" for a in members if a is not axis)
+                why = "two members of choice {} are" if value == "y" else "no member of choice {} is"
+                reason = (
+                    f"value {value} is in no combination: with it {why.format(choice.name)} selected"
+                    + (f" ({others})" if others else "")
+                    + "; sweep a choice by giving y|n to two or more of its members"
+                )
+                raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
 
 
 def _no_member_error(choice_axes: dict) -> RangeFileError:
@@ -230,19 +250,33 @@ def _line_index(lines: list[str]) -> dict[str, int]:
 
 
 def _explain_unmet(sym: kconfiglib.Symbol, axes: list[Axis]) -> str:
-    """Which part of `sym`'s dependency is unmet, and which range-file line decides it."""
-    text = _unmet_text(sym)
-    first_unmet = kconfiglib.split_expr(sym.direct_dep, kconfiglib.AND)
-    first_unmet = next((c for c in first_unmet if kconfiglib.expr_value(c) == 0), sym.direct_dep)
+    """Which part of `sym`'s dependency is unmet, the range-file lines that decide it, and a fix."""
+    conjuncts = kconfiglib.split_expr(sym.direct_dep, kconfiglib.AND)
+    first_unmet = next((c for c in conjuncts if kconfiglib.expr_value(c) == 0), sym.direct_dep)
     by_name = {a.name: a for a in axes}
     hints: list[str] = []
     for dep in kconfiglib.expr_items(first_unmet):
-        deciders = {dep.name: dep, **({s.name: s for s in dep.choice.syms} if dep.choice else {})}
+        deciders = [dep.name, *(s.name for s in dep.choice.syms)] if dep.choice else [dep.name]
         hints += [f"line {by_name[n].line} sets {_show(by_name[n])}" for n in deciders if n in by_name]
-        if dep.orig_type == kconfiglib.BOOL and not dep.is_constant:
-            hints.append(f"CONFIG_{dep.name}=y would meet it")
-            break
-    return f"depends on {text}" + (f" ({'; '.join(dict.fromkeys(hints))})" if hints else "")
+    fix = _meeting_assignments(first_unmet)
+    if fix:
+        hints.append(f"{' or '.join(fix)} would meet it")
+    return f"depends on {_unmet_text(sym)}" + (f" ({'; '.join(dict.fromkeys(hints))})" if hints else "")
+
+
+def _meeting_assignments(expr) -> list[str]:
+    """Assignments that make a bool expression true: `X` → X=y, `!X` → X=n (for a choice
+    member: another member =y), `A || B` → either. Comparisons get no suggestion."""
+    if isinstance(expr, kconfiglib.Symbol):
+        return [] if expr.is_constant or expr.orig_type != kconfiglib.BOOL else [f"CONFIG_{expr.name}=y"]
+    if expr[0] == kconfiglib.OR:
+        return _meeting_assignments(expr[1]) + _meeting_assignments(expr[2])
+    if expr[0] == kconfiglib.NOT and isinstance(expr[1], kconfiglib.Symbol):
+        sym = expr[1]
+        if sym.choice:
+            return [f"CONFIG_{other.name}=y" for other in sym.choice.syms if other is not sym]
+        return [f"CONFIG_{sym.name}=n"] if sym.orig_type == kconfiglib.BOOL else []
+    return []
 
 
 def _unmet_text(sym: kconfiglib.Symbol) -> str:

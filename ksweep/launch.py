@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, field
 
 from ksweep.kconf import PROJECT_ROOT
 
-BUILTIN_TRAINER = (sys.executable, "-m", "models.train")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -181,7 +180,3 @@ def project_env() -> dict[str, str]:
     """PYTHONPATH so that `python -m models.train` works from any working directory."""
     path = os.environ.get("PYTHONPATH", "")
     return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else "")}
-
-
-def default_train_command() -> str:
-    return shlex.join(BUILTIN_TRAINER)

@@ -21,6 +21,8 @@ Accuracies are percentages (0-100); sparsity is stored as a fraction and shown i
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +156,7 @@ def best_lines(ctx: ReportContext) -> list[str]:
         *(f"  {line}" for line in ctx.hyperparameters or ["(no symbol differs from the defaults)"]),
         "",
         "Reproduce:",
-        f"  python -m models.train --config {ctx.sweep_dir / best['run_dir'] / 'config.txt'} "
+        f"  {venv_python()} -m models.train --config {ctx.sweep_dir / best['run_dir'] / 'config.txt'} "
         f"--output-dir rerun_{ctx.sweep_dir.name}_{best['config_file']}",
     ]
     if ctx.best_model:
@@ -298,13 +300,17 @@ def files_lines(ctx: ReportContext) -> list[str]:
     lines += [f"Plot: {path}" for path in ctx.plots]
     if ctx.ranked:
         ranking = (
-            ""
-            if (ctx.metric, ctx.mode) == ("val_acc", "max")
-            else f" --metric {ctx.metric} --mode {ctx.mode}"
+            "" if (ctx.metric, ctx.mode) == ("val_acc", "max") else f" METRIC={ctx.metric} MODE={ctx.mode}"
         )
-        promote = f"python scripts/sweep_promote.py --sweep {ctx.sweep_dir} --top 3 --epochs 25{ranking}"
+        promote = f"make sweep-promote SWEEP={ctx.sweep_dir} TOP=3 EPOCHS=25{ranking}"
         lines.append(f"Train the best runs longer: {promote} && make sweep-run")
     return lines + [""]
+
+
+def venv_python() -> str:
+    """This interpreter (the project's .venv) as a user can type it: relative when below here."""
+    relative = os.path.relpath(sys.executable)
+    return sys.executable if relative.startswith("..") else relative
 
 
 def build_report(ctx: ReportContext) -> str:

@@ -9,7 +9,8 @@
 The target follows the cubic ramp of Zhu & Gupta (2017): sparsity(t) = TARGET_SPARSITY *
 (1 - (1 - t)^3), t going from 0 at PRUNING_WARMUP (steps) to 1 at PRUNING_RAMP_END_EPOCH
 (epochs, i.e. that many times steps_per_epoch). On the ramp the masks are recomputed every
-PRUNING_FREQUENCY steps and once at its end, then kept. Prunable are the weights of conv
+PRUNING_FREQUENCY steps (at least MIN_RAMP_UPDATES times on a short ramp) and once at
+its end, then kept. Prunable are the weights of conv
 and linear layers (not biases, not norms), ranked in one global order:
 
 - magnitude: |w|;
@@ -43,6 +44,9 @@ def measured_sparsity(weights: list[torch.Tensor]) -> float:
     return zeros / max(1, sum(w.numel() for w in weights))
 
 
+MIN_RAMP_UPDATES = 10
+
+
 @dataclass
 class Pruner:
     method: str  # magnitude | state
@@ -58,14 +62,11 @@ class Pruner:
         if cfg.pruning == "none":
             return None
         end = cfg.ramp_end_epoch * steps_per_epoch
-        return cls(
-            cfg.pruning,
-            prunable_weights(model),
-            cfg.target_sparsity,
-            cfg.pruning_warmup,
-            end,
-            cfg.pruning_frequency,
-        )
+        # A ramp shorter than PRUNING_FREQUENCY would prune in one shot at its end; update
+        # at least MIN_RAMP_UPDATES times so short runs prune gradually too.
+        frequency = min(cfg.pruning_frequency, max(1, (end - cfg.pruning_warmup) // MIN_RAMP_UPDATES))
+        weights = prunable_weights(model)
+        return cls(cfg.pruning, weights, cfg.target_sparsity, cfg.pruning_warmup, end, frequency)
 
     def target_at(self, step: int) -> float:
         t = min(1.0, max(0.0, (step - self.start) / (self.end - self.start)))

@@ -17,6 +17,7 @@ from ksweep.analyze import (
 )
 from ksweep.paths import NotFound, newest_sweep
 from ksweep.plots import log_scale
+from ksweep.report import venv_python
 from ksweep.summary import collect_records, last_log_line, write_summary
 from tests.analyze_helpers import make_grid_sweep, make_run
 
@@ -214,9 +215,11 @@ def test_best_lists_swept_symbols_then_those_differing_from_defaults_and_the_rer
         "CONFIG_BATCH_SIZE=64",
         "CONFIG_LEARNING_RATE=0.001",
         "# fixed, different from the Kconfig default:",
-        "CONFIG_NUM_EPOCHS=3",  # Kconfig default is 5; LENET5, DIGITS and ADAMW are defaults
+        "CONFIG_NUM_EPOCHS=3",  # Kconfig default is 5; LENET5 and DIGITS are defaults
+        "CONFIG_OPTIMIZER_SELECT_ADAMW=y",  # the default is AdamWPrune
     ]
-    rerun = f"python -m models.train --config {sweep}/config_002_lenet5_adamw/config.txt --output-dir "
+    config = f"{sweep}/config_002_lenet5_adamw/config.txt"
+    rerun = f"{venv_python()} -m models.train --config {config} --output-dir "
     assert rerun in text
 
 

@@ -25,7 +25,7 @@ def sweep(tmp_path):
         results = tmp_path / "results"
 
         def generate(self, seeds: str, extra: str = ""):
-            (tmp_path / "range").write_text(f"CONFIG_SEED={seeds}\n{extra}")
+            (tmp_path / "range").write_text(f"CONFIG_SEED={seeds}\nCONFIG_OPTIMIZER_SELECT_ADAMW=y\n{extra}")
             result = run_script("generate_config_combinations.py", tmp_path / "range", self.configs)
             assert result.returncode == 0, result.stderr
 

@@ -21,7 +21,12 @@ def refused(tmp_path, **symbols) -> str:
 
 def test_empty_config_takes_the_kconfig_defaults(tmp_path):
     cfg = load_train_config(write_config(tmp_path / "config"))
-    assert (cfg.model, cfg.dataset, cfg.optimizer, cfg.scheduler) == ("lenet5", "digits", "adamw", "none")
+    assert (cfg.model, cfg.dataset, cfg.optimizer, cfg.scheduler) == (
+        "lenet5",
+        "digits",
+        "adamwprune",
+        "none",
+    )
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.betas, cfg.pruning) == (
         5,
         64,

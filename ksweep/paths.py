@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from ksweep.kconf import PROJECT_ROOT
+from ksweep.records import read_json
 
 DEFCONFIG_DIR = PROJECT_ROOT / "defconfigs"
 RESULTS_DIR = Path("test_matrix_results")
@@ -47,19 +49,27 @@ def find_sweeps(results_dir: Path | str) -> list[Path]:
 
 
 def newest_sweep(results_dir: Path | str = RESULTS_DIR) -> Path:
-    """The newest sweep under `results_dir` (or `results_dir` itself when it holds runs)."""
+    """The sweep under `results_dir` created last (or `results_dir` itself when it holds runs).
+
+    Creation time comes from sweep.json (the folder's time when it has none), so a copy
+    or a hand-named sweep never shadows the sweeps made after it.
+    """
     from ksweep.summary import run_dirs
 
     root = Path(results_dir)
     sweeps = find_sweeps(root)
-    named = [p for p in sweeps if p.name.startswith(SWEEP_PREFIX)]
-    if named:
-        return named[-1]
     if sweeps:
-        return max(sweeps, key=lambda p: p.stat().st_mtime)
+        return max(sweeps, key=lambda p: (_created(p), p.name))
     if root.is_dir() and run_dirs(root):
         return root
     raise NotFound(f"no sweep found under {root}: run `make sweep` first, or pass SWEEP=dir")
+
+
+def _created(sweep_dir: Path) -> str:
+    manifest = read_json(sweep_dir / "sweep.json")
+    if isinstance(manifest, dict) and isinstance(manifest.get("created"), str):
+        return manifest["created"]
+    return dt.datetime.fromtimestamp(sweep_dir.stat().st_mtime).isoformat(timespec="seconds")
 
 
 def display(path: Path) -> str:

@@ -41,6 +41,8 @@ FINISHED = frozenset({"completed", "failed", "diverged", "timeout"})
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "sparsity", "seconds")
 FINAL_KEYS = ("val_acc", "val_loss", "test_acc", "sparsity", "train_seconds")
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 _ASSIGNMENT_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set)$")
 
 
@@ -49,6 +51,7 @@ def write_atomic(path: Path | str, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for colleagues too
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()

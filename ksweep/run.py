@@ -296,7 +296,12 @@ def _result_text(metrics: dict) -> str:
         ]
         return f"completed in {seconds:.1f} s" + (f" ({', '.join(shown)})" if shown else "")
     error = (metrics.get("error") or "").splitlines()
-    return f"{status.upper()} after {seconds:.1f} s" + (f": {error[0]}" if error else "")
+    tail = (metrics.get("log_tail") or "").splitlines()
+    return (
+        f"{status.upper()} after {seconds:.1f} s"
+        + (f": {error[0]}" if error else "")
+        + (f" (last output: {tail[-1].strip()})" if tail else "")
+    )
 
 
 def runs_to_do(sweep_dir: Path, plan: list[PlannedRun], retry_failed: bool) -> list[PlannedRun]:

@@ -72,9 +72,9 @@ def finalize(run_dir: Path, outcome: Outcome) -> dict:
     else:
         why = describe_exit(outcome.exit_code)
         if outcome.exit_code == 0:
-            why += f" without writing a completed {run_dir.name}/training_metrics.json"
-        tail = log_tail(run_dir / LOG_FILE)
-        metrics.update(status="failed", error=why + (f"; last lines of output.log:\n{tail}" if tail else ""))
+            why += " without writing a completed training_metrics.json"
+        # The reason stays one stable line (failures group by it); the log's tail beside it.
+        metrics.update(status="failed", error=why, log_tail=log_tail(run_dir / LOG_FILE))
     metrics["runner"] = {
         "exit_code": outcome.exit_code,
         "wall_seconds": round(outcome.wall_seconds, 3),

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,9 +104,10 @@ def test_each_failure_marks_its_run_and_the_sweep_goes_on(sweep):
     }
     sweep_dir = sweep.dirs()[0]
     aborted = json.loads((sweep_dir / "config_002_lenet5_adamw/training_metrics.json").read_text())
-    assert "killed by signal SIGABRT" in aborted["error"] and "about to abort" in aborted["error"]
+    assert aborted["error"] == "killed by signal SIGABRT" and "about to abort" in aborted["log_tail"]
     silent = json.loads((sweep_dir / "config_004_lenet5_adamw/training_metrics.json").read_text())
-    assert "exited with code 3" in silent["error"] and "giving up" in silent["error"]
+    assert silent["error"] == "exited with code 3" and "giving up" in silent["log_tail"]
+    assert "FAILED after" in result.stdout and "(last output: giving up)" in result.stdout
     summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
     assert len(summary) == 6 and sum(r["success"] for r in summary) == 2
     assert "BEST    config_006_lenet5_adamw" in result.stdout
@@ -117,6 +119,18 @@ def test_seed_guides_log_path_pattern_finds_the_log(sweep):
     sweep.run()
     logs = list(sweep.results.glob("sweep_*/config_003_*/output.log"))
     assert len(logs) == 1 and "tiny trainer: seed 3" in logs[0].read_text()
+
+
+def test_results_are_readable_by_colleagues_as_the_umask_allows(sweep):
+    sweep.generate("1")
+    sweep.run()
+    umask = os.umask(0)
+    os.umask(umask)
+    sweep_dir = sweep.dirs()[0]
+    for name in ("sweep_summary.json", "sweep_analysis.txt", "sweep.json", "plan.json"):
+        assert (sweep_dir / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+    (run_dir,) = sweep_dir.glob("config_*")
+    assert (run_dir / "config.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
@@ -312,3 +326,15 @@ def test_two_sweeps_started_in_the_same_second_get_their_own_dirs(tmp_path):
     first, second = new_sweep_dir(tmp_path), new_sweep_dir(tmp_path)
     assert first != second and first.is_dir() and second.is_dir()
     assert second.name.startswith(first.name[: len("sweep_YYYYMMDD_HHMM")])
+
+
+def test_newest_sweep_is_the_one_created_last_not_the_last_name(sweep):
+    sweep.generate("1")
+    sweep.run()
+    (older,) = sweep.dirs()
+    shutil.copytree(older, sweep.results / "sweep_copy")  # sorts after every sweep_2026... name
+    time.sleep(1.1)  # creation times have one-second resolution
+    sweep.run()
+    (newest,) = set(sweep.dirs()) - {older, sweep.results / "sweep_copy"}
+    out = run_script("sweep_monitor.py", "--results-dir", sweep.results).stdout
+    assert newest.name in out and "sweep_copy" not in out

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksweep import report
-from ksweep.records import CONFIG_FILE, config_values, read_json, write_atomic
+from ksweep.records import CONFIG_FILE, read_json, write_atomic
 from ksweep.summary import (
     ANALYSIS_FILE,
     CONFIG_PREFIX,
@@ -211,22 +211,17 @@ def _spread(table) -> float:
 
 
 def non_default_values(config_path: Path | str) -> dict[str, str]:
-    """CONFIG_X → value for every symbol that differs from its Kconfig default (savedefconfig's view).
-
-    Empty when the project's Kconfig cannot be loaded: the report then shows the
-    swept symbols only, rather than failing the whole analysis.
-    """
+    """The config's values that differ from the Kconfig defaults (ksweep.kconf.non_default_values);
+    empty when the project's Kconfig cannot be loaded: the report then shows the swept
+    symbols only, rather than failing the whole analysis."""
     import kconfiglib
 
-    from ksweep.kconf import load_config_file
+    from ksweep.kconf import non_default_values as differing
 
     try:
-        kconf = load_config_file(config_path)
+        return differing(config_path)
     except (kconfiglib.KconfigError, OSError):
         return {}
-    # _min_config_contents is what write_min_config (savedefconfig) writes, as a
-    # string: the symbols whose value is not the default in this config's context.
-    return config_values(kconf._min_config_contents(""))
 
 
 def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str]) -> list[str]:

@@ -177,6 +177,18 @@ def load_config_file(path: Path | str, root: Path | None = None) -> kconfiglib.K
     return kconf
 
 
+def non_default_values(config_path: Path | str, kconf: kconfiglib.Kconfig | None = None) -> dict[str, str]:
+    """CONFIG_X → value for every symbol of a config file that differs from its default,
+    as savedefconfig sees it (a choice member =n or a default in its context is not listed).
+    Pass `kconf` to reuse one parsed Kconfig over many files."""
+    from ksweep.records import config_values
+
+    kconf = kconf or load_kconfig()
+    kconf.load_config(str(config_path))  # replace=True: starts again from the defaults
+    # _min_config_contents is what write_min_config (savedefconfig) writes, as a string.
+    return config_values(kconf._min_config_contents(""))
+
+
 def symbol_values(kconf: kconfiglib.Kconfig) -> dict[str, str]:
     """Every defined, active symbol's value, keyed by name without the CONFIG_ prefix."""
     return {

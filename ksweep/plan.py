@@ -156,7 +156,7 @@ def extend_plan(
 def write_manifest(sweep_dir: Path, config_dir: Path, count: int, options: dict) -> None:
     """sweep.json: where the sweep came from, kept current as the plan grows."""
     old = read_json(sweep_dir / MANIFEST) or {}
-    source = _range_source(config_dir)
+    source = range_source(config_dir)
     manifest = {
         "created": old.get("created") or dt.datetime.now().isoformat(timespec="seconds"),
         "git_commit": old.get("git_commit") or git_commit(),
@@ -170,7 +170,7 @@ def write_manifest(sweep_dir: Path, config_dir: Path, count: int, options: dict)
     write_json_atomic(sweep_dir / MANIFEST, manifest)
 
 
-def _range_source(config_dir: Path) -> dict:
+def range_source(config_dir: Path) -> dict:
     """The range file the generator named in combinations_summary.txt, with its text and axes."""
     summary = config_dir / "combinations_summary.txt"
     if not summary.is_file():

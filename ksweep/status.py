@@ -135,9 +135,11 @@ def sweep_progress(sweep_dir: Path) -> Progress:
     return Progress(counts, len(plan), holder, mean, jobs)
 
 
-def typical_run_seconds(results_dir: Path) -> float | None:
-    """Mean time of a completed run in the newest sweep that has one (for estimates)."""
+def typical_run_seconds(results_dir: Path, range_file: str | None) -> float | None:
+    """Mean time of a completed run in the newest earlier sweep of the same range file."""
     for summary in sorted(Path(results_dir).glob("sweep_*/sweep_summary.json"), reverse=True):
+        if range_file is None or read_manifest(summary.parent).get("range_file") != range_file:
+            continue
         records = read_json(summary) or []
         times = [r["total_time"] for r in records if r.get("success") and r.get("total_time")]
         if times:

@@ -8,6 +8,7 @@ python scripts/run_test_matrix.py --resume [--sweep DIR]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,9 +16,9 @@ import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import plan as sweep_plan
 from ksweep.paths import NotFound, display, newest_sweep
-from ksweep.records import config_values
+from ksweep.records import config_hash
 from ksweep.run import RunnerOptions, run_sweep, runs_to_do
-from ksweep.status import format_seconds, run_status, typical_run_seconds
+from ksweep.status import format_seconds, needs_run, run_status, typical_run_seconds
 
 EXIT_INTERRUPTED = 130
 # Runner options kept in sweep.json, so a resume runs the sweep the way it was started.
@@ -83,31 +84,45 @@ def runner_options(args: argparse.Namespace, saved: dict) -> tuple[RunnerOptions
 
 
 def dry_run(args: argparse.Namespace, sweep_dir: Path | None) -> int:
-    from ksweep.kconf import config_text, load_kconfig
+    """List each run, its state and what it changes from the defaults, then an estimate."""
+    from ksweep.kconf import load_kconfig, non_default_values
 
-    defaults = config_values(config_text(load_kconfig()))
-    if sweep_dir is not None and args.resume:
+    kconf = load_kconfig()
+    if args.resume:
         plan = sweep_plan.load_plan(sweep_dir)
-        texts = [sweep_plan.plan_text(sweep_dir, run) for run in plan]
+        paths = [sweep_dir / sweep_plan.PLAN_DIR / run.config_name for run in plan]
+        source, epochs = sweep_plan.read_manifest(sweep_dir).get("range_file"), None
     else:
-        configs = sweep_plan.read_config_dir(args.config_dir)
-        texts = [sweep_plan.override_epochs(text, args.epochs) for _, text in configs]
-        plan = [sweep_plan.PlannedRun(i, sweep_plan.run_dir_name(i, t), "") for i, t in enumerate(texts, 1)]
+        plan, paths = _planned_from_config_dir(args, sweep_dir)
+        source, epochs = sweep_plan.range_source(args.config_dir).get("range_file"), args.epochs
     todo = 0
-    for run, text in zip(plan, texts, strict=True):
-        state = run_status(sweep_dir, run) if sweep_dir else "pending"
-        todo += state not in ("completed", "diverged", "failed", "timeout") or args.retry_failed
-        changes = {k: v for k, v in config_values(text).items() if defaults.get(k) != v}
+    for run, path in zip(plan, paths, strict=True):
+        state = run_status(sweep_dir, run) if sweep_dir and run.config_hash else "pending"
+        todo += needs_run(state, args.retry_failed)
+        changes = non_default_values(path, kconf) | ({"CONFIG_NUM_EPOCHS": str(epochs)} if epochs else {})
         print(f"  {run.run_dir:40} {state:11} " + " ".join(f"{k}={v}" for k, v in changes.items()))
-    per_run = typical_run_seconds(args.output_dir)
+    per_run = typical_run_seconds(args.output_dir, source)
     jobs = args.jobs or 1
     estimate = (
-        f"about {format_seconds(todo * per_run / jobs)} at {format_seconds(per_run)} per run (newest sweep)"
+        f"about {format_seconds(todo * per_run / jobs)} at {per_run:.1f} s per run "
+        f"(the newest earlier sweep of {source})"
         if per_run
-        else "no finished earlier run to estimate the time from"
+        else f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
     )
     print(f"{todo} of {len(plan)} runs to do, {jobs} at a time; {estimate}")
     return 0
+
+
+def _planned_from_config_dir(args: argparse.Namespace, sweep_dir: Path | None) -> tuple[list, list[Path]]:
+    """The runs sweep_configs/ would give: those `sweep_dir` already has keep their name."""
+    known = {run.config_hash: run for run in sweep_plan.load_plan(sweep_dir)} if sweep_dir else {}
+    plan, paths = [], []
+    for number, (name, text) in enumerate(sweep_plan.read_config_dir(args.config_dir), start=1):
+        text = sweep_plan.override_epochs(text, args.epochs)
+        fresh = sweep_plan.PlannedRun(number, sweep_plan.run_dir_name(number, text), "")
+        plan.append(known.get(config_hash(text), fresh))
+        paths.append(args.config_dir / name)
+    return plan, paths
 
 
 def prepare(args: argparse.Namespace, sweep_dir: Path, configs: list) -> tuple[list, dict, int]:
@@ -142,12 +157,21 @@ def analyze(sweep_dir: Path, metric: str, mode: str) -> None:
     print(f"  BEST    {best['run_dir']} ({shown}) → {display(result.path)}")
 
 
+def _quiet_on_closed_pipe(action, *args) -> int:
+    """`make sweep-run DRY_RUN=1 | head` stops reading early: that is not an error."""
+    try:
+        return action(*args)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         sweep_dir = choose_sweep_dir(args)
         if args.dry_run:
-            return dry_run(args, sweep_dir)
+            return _quiet_on_closed_pipe(dry_run, args, sweep_dir)
         configs = [] if args.resume else sweep_plan.read_config_dir(args.config_dir)
         sweep_dir = sweep_dir or sweep_plan.new_sweep_dir(args.output_dir)
         with sweep_plan.SweepLock(sweep_dir):

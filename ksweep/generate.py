@@ -133,7 +133,7 @@ def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Swe
 def _checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:
     sym = defined_symbol(kconf, axis.name)
     if sym is None:
-        close = difflib.get_close_matches(axis.name, [s.name for s in kconf.unique_defined_syms], n=1)
+        close = difflib.get_close_matches(axis.name.upper(), [s.name for s in kconf.unique_defined_syms], n=1)
         hint = f" (did you mean CONFIG_{close[0]}?)" if close else ""
         raise RangeFileError(
             axis.path, axis.line, axis.symbol, f"unknown symbol: no Kconfig defines it{hint}"

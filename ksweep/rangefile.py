@@ -25,7 +25,7 @@ from pathlib import Path
 
 _ASSIGNMENT = re.compile(r"^CONFIG_(?P<name>[A-Za-z0-9_]+)=(?P<value>.*)$")
 _NOT_SET = re.compile(r"^#\s*CONFIG_(?P<name>[A-Za-z0-9_]+) is not set\s*$")
-_INTEGER = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 MAX_RANGE_VALUES = 100_000
 
 
@@ -93,7 +93,9 @@ def _parse_line(raw: str, path: str, number: int) -> Axis | None:
         return None
     match = _ASSIGNMENT.match(line)
     if not match:
-        raise RangeFileError(path, number, None, f"expected CONFIG_NAME=value, got {line!r}")
+        spaced = re.match(r"^CONFIG_\w+\s+=|^CONFIG_\w+=\s", line)
+        hint = " (no spaces around =)" if spaced else ""
+        raise RangeFileError(path, number, None, f"expected CONFIG_NAME=value, got {line!r}{hint}")
     symbol = "CONFIG_" + match["name"]
     values, quoted = _parse_values(match["value"].strip(), path, number, symbol)
     return Axis(match["name"], values, path, number, quoted)
@@ -140,6 +142,8 @@ def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tupl
         return tuple(p[1:-1].replace('\\"', '"') for p in parts), True
     if len(parts) == 1 and parts[0].count(":") == 2:
         return expand_range(parts[0], fail), False
+    if len(parts) == 1 and parts[0].count(":") == 1 and all(_NUMBER.match(p) for p in parts[0].split(":")):
+        raise fail(f"a range needs start:step:end, got {parts[0]!r}")
     return tuple(parts), False
 
 
@@ -155,12 +159,12 @@ def expand_range(text: str, fail=ValueError) -> tuple[str, ...]:
         raise fail(f"range parts must be numbers: {text!r}") from None
     if not all(d.is_finite() for d in (start, step, end)):
         raise fail(f"range parts must be finite numbers: {text!r}")
-    if start > end:
-        raise fail(f"range start {start_text} lies after its end {end_text}")
     if multiply and (step <= 1 or start <= 0):
         raise fail(f"log range needs a positive start and a factor above 1: {text!r}")
     if not multiply and step <= 0:
         raise fail(f"range step must be positive, got {step_text} (the range would never reach {end_text})")
+    if start > end:
+        raise fail(f"range start {start_text} lies after its end {end_text}")
     values = []
     current = start
     while current <= end:
@@ -168,10 +172,12 @@ def expand_range(text: str, fail=ValueError) -> tuple[str, ...]:
         if len(values) > MAX_RANGE_VALUES:
             raise fail(f"range {text!r} has more than {MAX_RANGE_VALUES} values")
         current = current * step if multiply else current + step
-    integers = all(_INTEGER.match(t) for t in (start_text, step_text, end_text))
-    return tuple(str(int(v)) if integers else format_number(v) for v in values)
+    return tuple(format_number(v) for v in values)
 
 
 def format_number(value: Decimal) -> str:
-    """How a person writes this number: Python's shortest float repr (1e-05, 0.6, 0.0)."""
+    """How a person writes this number: 2 for a whole number, else Python's shortest float
+    repr (1e-05, 0.6), never 0.6000000000000001."""
+    if value == value.to_integral_value() and abs(value) < 10**15:
+        return str(int(value))
     return repr(float(value))

@@ -26,8 +26,13 @@ def test_integer_range_stays_integer():
 
 
 def test_negative_range_works():
-    assert values("CONFIG_X=-1:0.5:0") == ("-1.0", "-0.5", "0.0")
+    assert values("CONFIG_X=-1:0.5:0") == ("-1", "-0.5", "0")
     assert values("CONFIG_X=-3:1:-1") == ("-3", "-2", "-1")
+
+
+def test_whole_numbers_in_a_decimal_range_print_whole():
+    assert values("CONFIG_X=0:0.3:1") == ("0", "0.3", "0.6", "0.9")
+    assert values("CONFIG_X=1:0.5:2") == ("1", "1.5", "2")
 
 
 def test_log_range_multiplies():
@@ -52,7 +57,9 @@ def test_kernel_not_set_line_means_n():
     ("line", "reason"),
     [
         ("CONFIG_X=0.1:0:1", "step must be positive"),
-        ("CONFIG_X=1:-1:0", "lies after its end"),
+        ("CONFIG_X=1:-1:0", "step must be positive"),
+        ("CONFIG_X=0.1:0.1", "a range needs start:step:end"),
+        ("CONFIG_X = 0.1", "(no spaces around =)"),
         ("CONFIG_X=0.9:0.1:0.1", "lies after its end"),
         ("CONFIG_X=a:1:3", "range parts must be numbers"),
         ("CONFIG_BATCH_SIZE=32||64", "empty choice"),

@@ -98,7 +98,7 @@ sweep-leaderboard: $(STAMP) ## best runs across all sweeps
 	$(Q)$(PY) scripts/sweep_leaderboard.py --results-dir $(OUTPUT) $(RANK_FLAGS) $(if $(TOP),--top $(TOP))
 
 sweep-compare: $(STAMP) ## compare two sweeps: A=dir B=dir
-	$(Q)$(PY) scripts/sweep_compare.py $(A) $(B) $(RANK_FLAGS)
+	$(Q)$(PY) scripts/sweep_compare.py --results-dir $(OUTPUT) $(A) $(B) $(RANK_FLAGS)
 
 sweep-promote: $(STAMP) ## top TOP=3 runs of a sweep → sweep_configs/ with EPOCHS=N
 	$(Q)$(PY) scripts/sweep_promote.py --results-dir $(OUTPUT) $(SWEEP_FLAG) $(RANK_FLAGS) \

@@ -65,6 +65,17 @@ def newest_sweep(results_dir: Path | str = RESULTS_DIR) -> Path:
     raise NotFound(f"no sweep found under {root}: run `make sweep` first, or pass SWEEP=dir")
 
 
+def find_sweep(name: str | Path | None, results_dir: Path | str = RESULTS_DIR) -> Path:
+    """SWEEP=: a path, or a sweep's name under `results_dir` (as the leaderboard prints it);
+    the newest sweep when not given."""
+    if not name:
+        return newest_sweep(results_dir)
+    for candidate in (Path(name), Path(results_dir) / name):
+        if candidate.is_dir():
+            return candidate
+    raise NotFound(f"{name}: no such sweep (looked at {name} and in {results_dir}/)")
+
+
 def _created(sweep_dir: Path) -> str:
     manifest = read_json(sweep_dir / "sweep.json")
     if isinstance(manifest, dict) and isinstance(manifest.get("created"), str):

@@ -175,7 +175,9 @@ def range_source(config_dir: Path) -> dict:
     summary = config_dir / "combinations_summary.txt"
     if not summary.is_file():
         return {}
-    first = summary.read_text(encoding="utf-8").splitlines()[0]
+    first = (summary.read_text(encoding="utf-8").splitlines() or [""])[0]
+    if not first.startswith("Range file: "):
+        return {}  # promoted configs name their source runs instead
     path = Path(first.removeprefix("Range file: ").strip())
     if not path.is_file():
         return {"range_file": str(path)}

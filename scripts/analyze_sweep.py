@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import _cli
 
@@ -19,7 +18,7 @@ from ksweep.analyze import (
     AnalyzeError,
     write_report,
 )
-from ksweep.paths import NotFound, newest_sweep
+from ksweep.paths import NotFound, find_sweep
 from ksweep.report import format_metric, status_counts
 
 PROG = "analyze_sweep"
@@ -40,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        sweep = Path(args.sweep or args.sweep_dir or newest_sweep(args.results_dir))
+        sweep = find_sweep(args.sweep or args.sweep_dir, args.results_dir)
         result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)
     except (AnalyzeError, NotFound, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)

@@ -44,13 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def print_report(sweep: generate.Sweep, configs: list, out_dir: str) -> None:
     for warning in sweep.warnings:
         print(warning, file=sys.stderr)
     folded = sweep.combinations - len(configs)
     print(
-        f"  GEN     {out_dir}/: {len(configs)} configs from {sweep.combinations} combinations"
-        + (f", {folded} folded" if folded else "")
+        f"  GEN     {out_dir}/: {_count(len(configs), 'config')} from "
+        f"{_count(sweep.combinations, 'combination')}" + (f", {folded} folded" if folded else "")
     )
     for reason, count in sweep.folded.items():
         print(f"          folded {count}: {reason}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import plan as sweep_plan
-from ksweep.paths import NotFound, display, newest_sweep
+from ksweep.paths import NotFound, display, find_sweep
 from ksweep.records import config_hash
 from ksweep.run import RunnerOptions, run_sweep, runs_to_do
 from ksweep.status import format_seconds, needs_run, run_status, typical_run_seconds
@@ -58,11 +58,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def choose_sweep_dir(args: argparse.Namespace) -> Path | None:
     """The sweep to work on: --sweep, the newest one for --resume, or None for a new one."""
-    if args.sweep is not None:
-        if not (args.sweep / sweep_plan.PLAN).is_file():
-            raise NotFound(f"{args.sweep}: not a sweep folder (no {sweep_plan.PLAN})")
-        return args.sweep
-    return newest_sweep(args.output_dir) if args.resume else None
+    if args.sweep is None and not args.resume:
+        return None
+    sweep_dir = find_sweep(args.sweep, args.output_dir)
+    if not (sweep_dir / sweep_plan.PLAN).is_file():
+        raise NotFound(f"{sweep_dir}: not a sweep folder made by ksweep's runner (no {sweep_plan.PLAN})")
+    return sweep_dir
 
 
 def runner_options(args: argparse.Namespace, saved: dict) -> tuple[RunnerOptions, dict]:

@@ -13,20 +13,26 @@ import _cli
 
 from ksweep.analyze import AnalyzeError
 from ksweep.leaderboard import compare
+from ksweep.paths import NotFound, find_sweep
 
 PROG = "sweep_compare"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_a", help="first sweep directory (A)")
-    parser.add_argument("sweep_b", help="second sweep directory (B)")
-    _cli.add_ranking_args(parser, results_dir=False)
+    parser.add_argument(
+        "sweep_a", nargs="?", help="first sweep: a directory or a name under --results-dir (A)"
+    )
+    parser.add_argument("sweep_b", nargs="?", help="second sweep (B)")
+    _cli.add_ranking_args(parser)
     args = parser.parse_args(argv)
     _cli.ranking_defaults(args)
+    if not (args.sweep_a and args.sweep_b):
+        parser.error("give two sweeps: make sweep-compare A=dir B=dir")
     try:
-        print(compare(args.sweep_a, args.sweep_b, args.metric, args.mode), end="")
-    except (AnalyzeError, OSError) as error:
+        a, b = (find_sweep(name, args.results_dir) for name in (args.sweep_a, args.sweep_b))
+        print(compare(a, b, args.metric, args.mode), end="")
+    except (AnalyzeError, NotFound, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     return 0

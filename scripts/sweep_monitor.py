@@ -13,9 +13,9 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
-from ksweep.paths import NotFound, display, newest_sweep
+from ksweep.paths import NotFound, display, find_sweep
 from ksweep.plan import PlanError, load_plan
-from ksweep.records import read_metrics
+from ksweep.records import CONFIG_FILE, config_values, read_metrics
 from ksweep.status import sweep_progress
 
 CLEAR_SCREEN = "\033[H\033[2J"
@@ -24,14 +24,23 @@ CLEAR_SCREEN = "\033[H\033[2J"
 def render(sweep_dir: Path) -> str:
     progress = sweep_progress(sweep_dir)
     lines = [f"{display(sweep_dir)}: {progress.line()}"]
+    label = "running " if progress.runner_pid else "orphaned"  # left `running` by a runner that is gone
     for run in load_plan(sweep_dir):
         metrics = read_metrics(sweep_dir / run.run_dir)
         if metrics and metrics.get("status") == "running":
-            epochs = metrics.get("epochs") or []
-            last = epochs[-1] if epochs else {}
-            shown = f"epoch {last.get('epoch')}, val_acc {last.get('val_acc')}" if last else "starting"
-            lines.append(f"  running  {run.run_dir}: {shown}")
+            lines.append(f"  {label}  {run.run_dir}: {_last_epoch(metrics, sweep_dir / run.run_dir)}")
     return "\n".join(lines)
+
+
+def _last_epoch(metrics: dict, run_dir: Path) -> str:
+    epochs = metrics.get("epochs") or []
+    if not epochs:
+        return "starting"
+    last, total = epochs[-1], config_values((run_dir / CONFIG_FILE).read_text()).get("CONFIG_NUM_EPOCHS", "?")
+    acc = last.get("val_acc")
+    return f"epoch {last.get('epoch')}/{total}" + (
+        f", val_acc {acc:.2f}" if isinstance(acc, (int, float)) else ""
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
-        sweep_dir = args.sweep or newest_sweep(args.results_dir)
+        sweep_dir = find_sweep(args.sweep, args.results_dir)
         if not args.watch:
             print(render(sweep_dir))
             return 0

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import _cli
 
 from ksweep.analyze import AnalyzeError
-from ksweep.paths import NotFound, newest_sweep
+from ksweep.paths import NotFound, find_sweep
 from ksweep.promote import promote
+from ksweep.report import format_metric
 
 PROG = "sweep_promote"
 
@@ -36,13 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        sweep = Path(args.sweep or newest_sweep(args.results_dir))
+        sweep = find_sweep(args.sweep, args.results_dir)
         result = promote(sweep, args.top, args.epochs, args.out, args.metric, args.mode)
     except (AnalyzeError, NotFound, OSError) as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     for name, record in result.sources.items():
-        print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({args.metric} {record[args.metric]})")
+        score = format_metric(args.metric, record[args.metric])
+        print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({args.metric} {score})")
     return 0
 
 

@@ -96,12 +96,19 @@ def dry_run(args: argparse.Namespace, sweep_dir: Path | None) -> int:
     else:
         plan, paths = _planned_from_config_dir(args, sweep_dir)
         source, epochs = sweep_plan.range_source(args.config_dir).get("range_file"), args.epochs
-    todo = 0
+    refusal = _builtin_trainer_check() if not (args.train_command or saved_command(sweep_dir)) else None
+    todo = refused = 0
     for run, path in zip(plan, paths, strict=True):
         state = run_status(sweep_dir, run) if sweep_dir and run.config_hash else "pending"
         todo += needs_run(state, args.retry_failed)
         changes = non_default_values(path, kconf) | ({"CONFIG_NUM_EPOCHS": str(epochs)} if epochs else {})
         print(f"  {run.run_dir:40} {state:11} " + " ".join(f"{k}={v}" for k, v in changes.items()))
+        reason = refusal(path, epochs) if refusal and needs_run(state, args.retry_failed) else None
+        if reason:
+            refused += 1
+            print(f"  {'':40} would be refused by the trainer: {reason}")
+    if refused:
+        print(f"{refused} runs would be refused at once by the trainer (see above)")
     per_run = typical_run_seconds(args.output_dir, source)
     jobs = args.jobs or 1
     estimate = (
@@ -112,6 +119,29 @@ def dry_run(args: argparse.Namespace, sweep_dir: Path | None) -> int:
     )
     print(f"{todo} of {len(plan)} runs to do, {jobs} at a time; {estimate}")
     return 0
+
+
+def saved_command(sweep_dir: Path | None) -> str | None:
+    return sweep_plan.read_manifest(sweep_dir).get("options", {}).get("train_command") if sweep_dir else None
+
+
+def _builtin_trainer_check():
+    """The built-in trainer's own config checks (they need its dataset sizes, so torch)."""
+    import tempfile
+
+    from models.config import ConfigError, load_train_config
+
+    def refusal(path: Path, epochs: int | None) -> str | None:
+        with tempfile.NamedTemporaryFile("w", suffix=".config") as config:
+            config.write(sweep_plan.override_epochs(path.read_text(encoding="utf-8"), epochs))
+            config.flush()
+            try:
+                load_train_config(config.name)
+            except ConfigError as err:
+                return str(err).replace(f"{config.name}: ", "")
+        return None
+
+    return refusal
 
 
 def _planned_from_config_dir(args: argparse.Namespace, sweep_dir: Path | None) -> tuple[list, list[Path]]:

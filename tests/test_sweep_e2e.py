@@ -124,3 +124,15 @@ def test_make_sweep_runs_the_quick_embedded_sweep_and_the_seed_snippet_reads_it(
     ]
     assert len(df) == 12 and df["success"].all() and best["test_acc"].iloc[0] > 90
     assert df["CONFIG_LEARNING_RATE"].nunique() == 3  # the swept values reached the runs
+
+
+@pytest.mark.slow
+def test_dry_run_shows_which_runs_the_builtin_trainer_would_refuse(tmp_path):
+    configs = write_configs(tmp_path / "sweep_configs", {"CONFIG_SEED": "1"}, REJECTED)
+    result = run_script("run_test_matrix.py", "--dry-run", "--config-dir", configs, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    refused = [i for i, line in enumerate(lines) if "would be refused by the trainer" in line]
+    assert len(refused) == 1 and "PRUNING_WARMUP=100000" in lines[refused[0]]
+    assert lines[refused[0] - 1].lstrip().startswith("config_002_")
+    assert "1 runs would be refused" in result.stdout and not (tmp_path / "test_matrix_results").exists()

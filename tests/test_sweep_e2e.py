@@ -1,8 +1,12 @@
 """Whole sweeps with the built-in trainer, as a user starts them (make, the runner's CLI)."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -136,3 +140,43 @@ def test_dry_run_shows_which_runs_the_builtin_trainer_would_refuse(tmp_path):
     assert len(refused) == 1 and "PRUNING_WARMUP=100000" in lines[refused[0]]
     assert lines[refused[0] - 1].lstrip().startswith("config_002_")
     assert "1 runs would be refused" in result.stdout and not (tmp_path / "test_matrix_results").exists()
+
+
+def children_running(parent: int, needle: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and needle in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_dead_fork_server_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_path):
+    configs = write_configs(
+        tmp_path / "sweep_configs", *({"CONFIG_SEED": str(s), "CONFIG_NUM_EPOCHS": "30"} for s in (1, 2))
+    )
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), "--config-dir", str(configs)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while not list(tmp_path.glob("test_matrix_results/sweep_*/config_001_*/training_metrics.json")):
+        assert time.time() < deadline
+        time.sleep(0.1)
+    (server,) = children_running(runner.pid, "ksweep.forkserver")
+    os.kill(server, signal.SIGKILL)
+    out, err = runner.communicate(timeout=60)
+    assert runner.returncode == 1 and "Traceback" not in err
+    assert "fork server exited (killed by signal SIGKILL)" in err and "make sweep-resume SWEEP=" in err
+    assert statuses(tmp_path / "test_matrix_results")["001"]["status"] == "interrupted"
+    resumed = run_script("run_test_matrix.py", "--resume", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert {r["status"] for r in statuses(tmp_path / "test_matrix_results").values()} == {"completed"}

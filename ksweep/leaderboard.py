@@ -61,10 +61,12 @@ def leaderboard(
     sign = -1 if mode == "max" else 1
     entries.sort(key=lambda e: (sign * e[1][metric], e[0].name, e[1]["config_file"]))
     shown = [m for m in ("val_acc", "test_acc") if m != metric]
-    headers = ["#", "sweep", "config", metric, *shown, "total_time", "swept symbols"]
+    # Epochs beside the metric: sweeps of 3 and of 25 epochs are not comparable as they stand.
+    headers = ["#", "sweep", "config", metric, *shown, "epochs", "total_time", "swept symbols"]
     rows = [
         [i, path.name, r["config_file"], format_metric(metric, r[metric], unit=False)]
         + [format_metric(m, r.get(m), unit=False) for m in shown]
+        + [r.get("epochs") if r.get("epochs") is not None else "-"]
         + [format_metric("total_time", r.get("total_time"), unit=False), _params(r, varied)]
         for i, (path, r, varied) in enumerate(entries[:top], 1)
     ]
@@ -72,7 +74,7 @@ def leaderboard(
         f"Leaderboard: top {len(rows)} of {len(entries)} ranked runs in {len(sweeps)} sweep(s) "
         f"under {results_root}, by {metric} ({mode}); accuracies in %, time in s"
     )
-    align = ("right", "left", "left", *["right"] * (len(shown) + 2), "left")
+    align = ("right", "left", "left", *["right"] * (len(shown) + 3), "left")
     table = (
         tabulate(rows, headers, colalign=align, disable_numparse=True)
         if rows

@@ -46,6 +46,8 @@ def test_leaderboard_ranks_the_runs_of_all_sweeps(results):
         ("sweep_20250101_120000", "config_004", "93.00"),
     ]
     assert "LEARNING_RATE=0.001" in text and "in 2 sweep(s)" in text
+    header = next(line.split() for line in text.splitlines() if line.strip().startswith("#"))
+    assert header[:7] == ["#", "sweep", "config", "val_acc", "test_acc", "epochs", "total_time"]
 
 
 def test_compare_shows_best_of_each_and_the_metric_per_shared_value(results):

@@ -27,8 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ksweep.kconf import PROJECT_ROOT
-from ksweep.rangefile import strip_comment
-from ksweep.records import config_hash, read_json, write_atomic, write_json_atomic
+from ksweep.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 
 MANIFEST = "sweep.json"
 PLAN = "plan.json"
@@ -56,13 +55,15 @@ class PlannedRun:
 
 
 def git_commit() -> str | None:
+    """The project's commit (HEAD), or None outside a git checkout."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and commit else None
 
 
 def new_sweep_dir(output_dir: Path) -> Path:
@@ -98,24 +99,17 @@ def override_epochs(text: str, epochs: int | None) -> str:
 
 
 def run_dir_name(number: int, text: str, width: int = 3) -> str:
-    values = dict(_assignments(text))
+    values = config_values(text)
     parts = [f"config_{number:0{width}d}"]
     for prefix in _NAME_CHOICES:
         head = f"CONFIG_{prefix}_"
         chosen = [name[len(head) :] for name, v in values.items() if name.startswith(head) and v == "y"]
         parts += [c.lower() for c in chosen[:1]]
-    method = values.get("CONFIG_PRUNING_METHOD", '"none"').strip('"')
-    sparsity = values.get("CONFIG_TARGET_SPARSITY", "").strip('"')
+    method = values.get("CONFIG_PRUNING_METHOD", "none")
+    sparsity = values.get("CONFIG_TARGET_SPARSITY", "")
     if method not in ("", "none") and sparsity:
         parts += [method, f"{round(float(sparsity) * 100)}"]
     return "_".join(parts)
-
-
-def _assignments(text: str):
-    for line in text.splitlines():
-        line = strip_comment(line).strip()
-        if line.startswith("CONFIG_") and "=" in line:
-            yield tuple(line.split("=", 1))
 
 
 def load_plan(sweep_dir: Path) -> list[PlannedRun]:

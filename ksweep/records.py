@@ -101,6 +101,17 @@ def read_json(path: Path | str) -> Any | None:
         return None
 
 
+def read_tail(path: Path | str, size: int = 8192) -> str | None:
+    """The last `size` bytes of a text file (a log can be large), or None when unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - size))
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def new_metrics(env: dict | None = None) -> dict:
     """An empty record in the `running` state."""
     return {"status": "running", "epochs": [], "final": {}, "error": None, "env": env or {}}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ksweep.launch import describe_exit
 from ksweep.plan import PlannedRun, load_plan, lock_holder, read_manifest
-from ksweep.records import LOG_FILE, new_metrics, read_json, read_metrics, write_json_atomic
+from ksweep.records import LOG_FILE, new_metrics, read_json, read_metrics, read_tail, write_json_atomic
 
 RETRYABLE = frozenset({"failed", "timeout"})
 LOG_TAIL_LINES = 5
@@ -37,14 +37,7 @@ def needs_run(status: str, retry_failed: bool) -> bool:
 
 
 def log_tail(log: Path, lines: int = LOG_TAIL_LINES) -> str:
-    try:
-        with open(log, "rb") as handle:
-            handle.seek(0, 2)
-            handle.seek(max(0, handle.tell() - 8192))
-            text = handle.read().decode(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(line for line in text.splitlines()[-lines:])
+    return "\n".join((read_tail(log) or "").splitlines()[-lines:])
 
 
 @dataclass

@@ -47,6 +47,7 @@ from ksweep.records import (
     config_hash,
     config_values,
     read_json,
+    read_tail,
     write_atomic,
 )
 
@@ -274,12 +275,8 @@ def write_summary(sweep_dir: Path | str, records: list[dict] | None = None) -> l
 
 def last_log_line(run_dir: Path | str, tail_bytes: int = 8192) -> str | None:
     """The last non-empty line of a run's output.log (read from the end: logs can be large)."""
-    try:
-        with open(Path(run_dir) / LOG_FILE, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - tail_bytes))
-            tail = handle.read().decode("utf-8", errors="replace")
-    except OSError:
+    tail = read_tail(Path(run_dir) / LOG_FILE, tail_bytes)
+    if tail is None:
         return None
     # splitlines also splits on \r, so a progress bar's last redraw counts as a line.
     # A closing "status failed" only repeats the record; the line before it says why.

@@ -22,13 +22,12 @@ import os
 import platform
 import random
 import socket
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ksweep.kconf import PROJECT_ROOT
+from ksweep import plan
 from ksweep.records import config_hash
 from models.config import ConfigError
 
@@ -96,13 +95,5 @@ def device_env(device: torch.device, threads: int) -> dict:
 
 
 def git_commit() -> str | None:
-    if os.environ.get("KSWEEP_GIT_COMMIT"):
-        return os.environ["KSWEEP_GIT_COMMIT"]
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = result.stdout.strip()
-    return commit if result.returncode == 0 and commit else None
+    # The runner passes the commit it recorded, sparing each run a `git rev-parse`.
+    return os.environ.get("KSWEEP_GIT_COMMIT") or plan.git_commit()

@@ -4,7 +4,7 @@ Every run directory holds `training_metrics.json`, written by the trainer (any
 command honouring the contract) and, when the trainer could not, by the runner:
 
     {
-      "status": "completed",          # running | completed | failed | diverged | timeout | interrupted
+      "status": "completed",   # running | completed | failed | diverged | timeout | interrupted | pruned
       "epochs": [{"epoch": 1, "train_loss": .., "train_acc": .., "val_loss": ..,
                   "val_acc": .., "lr": .., "sparsity": .., "seconds": ..}, ...],
       "final": {"val_acc": .., "val_loss": .., "test_acc": .. | null,
@@ -32,12 +32,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-METRICS_FILE = "training_metrics.json"
-CONFIG_FILE = "config.txt"
-LOG_FILE = "output.log"
+from ksweep.state import FINISHED  # noqa: F401 - re-exported: the schema's statuses
+from ksweep.sweepdir import CONFIG_FILE, LOG_FILE, METRICS_FILE  # noqa: F401 - one owner of names
 
-STATUSES = ("running", "completed", "failed", "diverged", "timeout", "interrupted")
-FINISHED = frozenset({"completed", "failed", "diverged", "timeout"})
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "sparsity", "seconds")
 FINAL_KEYS = ("val_acc", "val_loss", "test_acc", "sparsity", "train_seconds")
 

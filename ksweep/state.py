@@ -1,0 +1,42 @@
+"""A run's state: one definition, used by the monitor, the report and resume alike.
+
+    pending      nothing written yet (or what was written is unreadable)
+    running      the trainer's record says running and a runner holds the sweep's lock
+    completed    the trainer said so (and exited 0)
+    failed | diverged | timeout    finished without a result
+    pruned       stopped early by a strategy; finished, never ranked as complete
+    interrupted  stopped by Ctrl-C/SIGTERM, or `running` left behind by a runner that is gone
+
+A record whose status is `running` while no runner holds the lock is `interrupted`:
+whoever asks gets the same answer for the same files.
+"""
+
+from __future__ import annotations
+
+PENDING, RUNNING, INTERRUPTED = "pending", "running", "interrupted"
+COMPLETED, FAILED, DIVERGED, TIMEOUT, PRUNED = "completed", "failed", "diverged", "timeout", "pruned"
+
+STATES = (PENDING, RUNNING, COMPLETED, FAILED, DIVERGED, TIMEOUT, INTERRUPTED, PRUNED)
+# What a trainer (or the runner) may write as `status` in training_metrics.json.
+RECORDED = (RUNNING, COMPLETED, FAILED, DIVERGED, TIMEOUT, INTERRUPTED, PRUNED)
+FAILURES = frozenset({FAILED, DIVERGED, TIMEOUT})
+FINISHED = FAILURES | {COMPLETED, PRUNED}  # counted as done by progress and the report
+UNFINISHED = frozenset({PENDING, RUNNING, INTERRUPTED})
+RETRYABLE = frozenset({FAILED, TIMEOUT})  # diverged is deterministic: same config, same NaN
+
+
+def run_state(metrics: dict | None, runner_alive: bool) -> str:
+    """The state of a run from its parsed training_metrics.json and whether a runner holds the sweep."""
+    status = metrics.get("status") if isinstance(metrics, dict) else None
+    if status not in RECORDED:
+        return PENDING
+    if status == RUNNING and not runner_alive:
+        return INTERRUPTED
+    return status
+
+
+def needs_run(state: str, retry_failed: bool) -> bool:
+    """Finished runs are never redone (failures only when asked); the rest always."""
+    if state in RETRYABLE:
+        return retry_failed
+    return state not in FINISHED

@@ -1,15 +1,22 @@
-"""The warm fork server behind ksweep.launch.ForkServerLauncher (run as `python -m ksweep.forkserver`).
+"""The server behind ksweep.launch.LocalLauncher (run as `python -m ksweep.forkserver [--exec]`).
 
-It imports the built-in trainer (and so torch) once, trains a tiny step on the CPU
-with one thread so every lazy import is done and no OpenMP pool exists yet, then
-answers JSON lines on stdin:
+Without --exec it imports the built-in trainer (and so torch) once, trains a tiny step
+on the CPU with one thread so every lazy import is done and no OpenMP pool exists yet;
+with --exec (a TRAIN_COMMAND sweep) it imports nothing and each child execs the command.
+It then answers JSON lines on stdin:
 
-    {"op": "run", "config": .., "output_dir": .., "log": .., "env": {..}, "append_log": .., "cwd": ..}
+    {"op": "run", "config": .., "output_dir": .., "log": .., "env": {..}, "append_log": .., "cwd": ..,
+     "argv": [..] (with --exec)}
 
-by forking a child that starts its own session, sends its output to the log and calls
-the trainer's CLI; replies on stdout are {"op": "ready"}, {"op": "started", "pid": ..}
-and {"op": "exited", "pid": .., "code": ..} (negative: killed by that signal). When
-stdin closes (the runner is gone) it kills the runs it still has and exits.
+by handing the request to a spare child, forked ahead, that starts its own session,
+sends its output to the log and calls the trainer's CLI (or execs argv); replies on
+stdout are {"op": "ready"}, {"op": "started", "pid": ..} and {"op": "exited", "pid": ..,
+"code": ..} (negative: killed by that signal).
+
+It guards the runs: when a run's main process ends, its whole process group is killed
+(helpers it left behind, DataLoader workers), and when stdin closes (the runner is gone,
+`kill -9` included) every run's group is killed and the server exits. Children get
+SIGKILL if the server itself dies.
 
 This is the only place in ksweep/ that imports the trainer; nothing in the runner
 process imports torch.
@@ -17,6 +24,8 @@ process imports torch.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import gc
 import io
 import json
@@ -26,7 +35,19 @@ import signal
 import sys
 import traceback
 
-from ksweep.launch import die_with_parent, kill_group
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """In a child: get SIGKILL when the parent dies, so no run outlives its server."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def kill_group(pid: int) -> None:
+    """SIGKILL a run's whole process group (it leads its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -36,15 +57,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     requests, replies = os.dup(0), os.dup(1)
     os.dup2(2, 1)  # stray prints of the trainer's imports must not corrupt the reply channel
-    # One thread while warming up: an OpenMP pool started before fork() hangs the children
-    # that use it. Each child sets its own thread count (KSWEEP_THREADS).
-    inherited_omp = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = "1"
-    from models import train
-
-    _restore_env("OMP_NUM_THREADS", inherited_omp)
-
-    train.warmup()
+    train = None if "--exec" in sys.argv[1:] else warm_trainer()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -53,6 +66,18 @@ def main() -> None:
     server = Server(train, requests, replies, (wake_r, wake_w))
     server.reply({"op": "ready"})
     server.serve()
+
+
+def warm_trainer():
+    # One thread while warming up: an OpenMP pool started before fork() hangs the children
+    # that use it. Each child sets its own thread count (KSWEEP_THREADS).
+    inherited_omp = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from models import train
+
+    _restore_env("OMP_NUM_THREADS", inherited_omp)
+    train.warmup()
+    return train
 
 
 def _restore_env(name: str, value: str | None) -> None:
@@ -119,13 +144,20 @@ class Server:
             pid, code = map(int, line.split())
             if pid in self.children and pid not in self.reported:
                 self.reported.add(pid)
+                kill_group(pid)  # its result is written; what it left running goes with it
                 self.reply({"op": "exited", "pid": pid, "code": code})
 
     def reap(self) -> None:
         while self.children or self.spare:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
+            # Look before reaping: while the child is a zombie its pid (and so its process
+            # group's id) cannot be reused, so killing the group hits only its own leftovers.
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            if info is None:
                 return
+            pid = info.si_pid
+            if not (self.spare and pid == self.spare[0]):
+                kill_group(pid)
+            _, status = os.waitpid(pid, 0)
             if self.spare and pid == self.spare[0]:
                 os.close(self.spare[1])
                 self.spare = None  # died idle; the next request forks a new one
@@ -159,6 +191,8 @@ class Server:
             os.chdir(request["cwd"])
             _redirect_output(request["log"], request["append_log"])
             os.environ.update(request["env"])
+            if "argv" in request:
+                exec_command(request["argv"])
             code = self.train.main(["--config", request["config"], "--output-dir", request["output_dir"]])
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
@@ -180,8 +214,21 @@ class Server:
             signal.signal(sig, signal.SIG_DFL)
         for fd in (self.requests, self.replies, *self.wake, self.done[0]):
             os.close(fd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)  # fd 0 is still the runner's request pipe: no run may read it
+        os.close(devnull)
         if self.spare:
             os.close(self.spare[1])
+
+
+def exec_command(argv: list[str]) -> None:
+    """Become the TRAIN_COMMAND (its own session and log are already in place)."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as err:
+        print(f"ksweep: cannot start {argv[0]}: {err.strerror}", file=sys.stderr, flush=True)
+        os._exit(127)
 
 
 def _redirect_output(log: str, append: bool) -> None:

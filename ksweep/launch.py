@@ -1,35 +1,44 @@
-"""How one run starts: a fork of a warm server (built-in trainer) or a fresh process (TRAIN_COMMAND).
+"""How a run starts and ends: the launcher seam, and the local launcher behind it.
 
-Every run is its own process in its own process group (session), with stdout and
-stderr going to its output.log, so a crash, a segfault or a CUDA error in one run never
-takes down the runner or another run, and a timeout kills the run's whole group.
+The scheduler (ksweep.scheduler) decides what runs, when, and what its end means; a
+launcher only knows how to start a run somewhere and tell when it ended:
 
-A fresh Python process that imports torch and trains costs about 4 s before its first
-step. For the built-in trainer the runner instead starts one server process
-(ksweep.forkserver) that imports the trainer, trains one tiny step on the CPU so that
-torch's lazy imports are done, and then forks a child per run: about 0.02 s each. CUDA
-is never touched before the fork; each child initialises its own.
+    launcher.capacity()            → one environment per slot (its GPU, its CPU threads)
+    launcher.ready(timeout)        → True once runs can start (a warm-up may take seconds)
+    launcher.start(job)            → an opaque Handle
+    launcher.poll(timeout)         → [(handle, exit code)] of runs that ended (negative: signal)
+    launcher.stop(handle, hard)    → TERM (hard: KILL) the run and everything it started
+    launcher.close()               → stop what is left; nothing of a run outlives it
 
-Both launchers share one interface: start(job) → pid, poll(timeout) → [(pid, exit code)],
-with a negative exit code for a run killed by a signal, and close().
+No pid or process-group call lives outside a launcher. The local launcher runs every
+run as its own session (process group), its stdout and stderr in its output.log, through
+a server process (ksweep.forkserver) that forks each run:
+
+- the built-in trainer: the server imports it and warms torch up once, then forks a
+  child per run (about 0.02 s instead of the 4 s of a fresh Python with torch);
+- a TRAIN_COMMAND: the server forks and execs `command --config FILE --output-dir DIR`.
+
+The server is the runs' guard: when a run's main process exits it kills the run's whole
+group (helpers, DataLoader workers), and when the runner is gone (its pipe closes, even
+after `kill -9`) it kills every run's group and exits. It lives in its own session, so a
+signal to the runner's process group reaches the runner alone, which settles each run.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import select
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
+from typing import Protocol
 
 from ksweep.kconf import PROJECT_ROOT
-
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -43,6 +52,26 @@ class Job:
     append_log: bool = False
 
 
+@dataclass(frozen=True)
+class Handle:
+    """A started run, as the launcher that started it knows it."""
+
+    id: int
+
+
+class LauncherError(RuntimeError):
+    """The launcher cannot start or follow runs any more (its server died)."""
+
+
+class Launcher(Protocol):
+    def capacity(self) -> list[dict[str, str]]: ...
+    def ready(self, timeout: float) -> bool: ...
+    def start(self, job: Job) -> Handle: ...
+    def poll(self, timeout: float) -> list[tuple[Handle, int | None]]: ...
+    def stop(self, handle: Handle, hard: bool) -> None: ...
+    def close(self) -> None: ...
+
+
 def describe_exit(code: int | None) -> str:
     if code is None:
         return "did not exit"
@@ -54,80 +83,80 @@ def describe_exit(code: int | None) -> str:
     return f"exited with code {code}"
 
 
-def die_with_parent() -> None:
-    """In a child: get SIGKILL when the parent dies, so a killed runner leaves no orphan runs."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def check_train_command(command: str) -> list[str]:
+    """TRAIN_COMMAND as argv, or ValueError saying why it cannot start."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as err:
+        raise ValueError(f"TRAIN_COMMAND={command!r}: {err} (check its quotes)") from None
+    if not argv:
+        raise ValueError("TRAIN_COMMAND is empty")
+    if shutil.which(argv[0]) is None:
+        raise ValueError(f"TRAIN_COMMAND={command!r}: {argv[0]}: no such program (not found on PATH)")
+    return argv
 
 
-def kill_group(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a run's whole process group (it leads its own session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
+def visible_gpus() -> list[str]:
+    """GPU ids this runner may use, without importing torch (CUDA_VISIBLE_DEVICES, else nvidia-smi)."""
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
 
 
-class LauncherError(RuntimeError):
-    """The launcher cannot start or follow runs any more (the fork server died)."""
+def slot_envs(jobs: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[str, str]]:
+    """One environment per slot: its GPU (if any) and its share of the CPU threads."""
+    if gpus:
+        slots = [{"CUDA_VISIBLE_DEVICES": g} for g in gpus for _ in range(jobs_per_gpu)]
+        slots = slots[:jobs] if jobs else slots
+    else:
+        slots = [{} for _ in range(jobs or 1)]  # no GPU seen: leave the device env alone
+    threads = max(1, (os.cpu_count() or 1) // len(slots))
+    return [{**slot, "KSWEEP_THREADS": str(threads)} for slot in slots]
 
 
-class ProcessLauncher:
-    """TRAIN_COMMAND: `command --config FILE --output-dir DIR`, a fresh process per run."""
-
-    def __init__(self, command: str):
-        self.argv = shlex.split(command)
-        self.children: dict[int, subprocess.Popen] = {}
-
-    def start(self, job: Job) -> int:
-        with open(job.log, "ab" if job.append_log else "wb") as log:
-            child = subprocess.Popen(
-                [*self.argv, "--config", job.config, "--output-dir", job.output_dir],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **job.env},
-                start_new_session=True,
-                preexec_fn=die_with_parent,  # the runner is single-threaded
-            )
-        self.children[child.pid] = child
-        return child.pid
-
-    def poll(self, timeout: float) -> list[tuple[int, int]]:
-        done = [(pid, child.returncode) for pid, child in self.children.items() if child.poll() is not None]
-        if not done and self.children:
-            select.select([], [], [], min(timeout, 0.01))
-            done = [
-                (pid, child.returncode) for pid, child in self.children.items() if child.poll() is not None
-            ]
-        elif not self.children:
-            select.select([], [], [], timeout)
-        for pid, _ in done:
-            del self.children[pid]
-        return done
-
-    def close(self) -> None:
-        for pid in list(self.children):
-            kill_group(pid)
-            self.children.pop(pid).wait()
+def project_env() -> dict[str, str]:
+    """PYTHONPATH so that `python -m models.train` works from any working directory."""
+    path = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else "")}
 
 
-class ForkServerLauncher:
-    """The built-in trainer, forked from a warmed-up server per run."""
+class LocalLauncher:
+    """Runs on this machine, forked by a ksweep.forkserver process (see the module docstring)."""
 
-    def __init__(self):
+    def __init__(self, train_command: str | None, jobs: int | None = None, jobs_per_gpu: int = 1):
+        self.argv = check_train_command(train_command) if train_command else None
+        self.slots = slot_envs(jobs, jobs_per_gpu, visible_gpus())
+        mode = ["--exec"] if self.argv else []
         self.server = subprocess.Popen(
-            [sys.executable, "-m", "ksweep.forkserver"],
+            [sys.executable, "-m", "ksweep.forkserver", *mode],
             cwd=PROJECT_ROOT,
+            env={**os.environ, **project_env()},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            preexec_fn=die_with_parent,  # the runner is single-threaded
+            start_new_session=True,  # a signal to the runner's group is the runner's to handle
         )
         self.buffer = b""
         self.pending: list[dict] = []
-        self.ready = False
+        self.is_ready = False
+
+    def capacity(self) -> list[dict[str, str]]:
+        return self.slots
 
     def _send(self, message: dict) -> None:
-        self.server.stdin.write(json.dumps(message).encode() + b"\n")
-        self.server.stdin.flush()
+        try:
+            self.server.stdin.write(json.dumps(message).encode() + b"\n")
+            self.server.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise LauncherError(self._death()) from None
+
+    def _death(self) -> str:
+        code = self.server.wait()
+        return f"the runs' fork server exited ({describe_exit(code)})"
 
     def _receive(self, timeout: float | None) -> list[dict]:
         fd = self.server.stdout.fileno()
@@ -135,32 +164,42 @@ class ForkServerLauncher:
             return []
         data = os.read(fd, 65536)
         if not data:
-            code = self.server.wait()
-            raise LauncherError(
-                f"the trainer's fork server exited ({describe_exit(code)}); see the messages above"
-            )
+            raise LauncherError(self._death())
         self.buffer += data
         *lines, self.buffer = self.buffer.split(b"\n")
         messages = [json.loads(line) for line in lines if line]
-        self.ready = self.ready or any(m["op"] == "ready" for m in messages)
+        self.is_ready = self.is_ready or any(m["op"] == "ready" for m in messages)
         return [m for m in messages if m["op"] != "ready"]
 
-    def start(self, job: Job) -> int:
-        while not self.ready:
+    def ready(self, timeout: float) -> bool:
+        if not self.is_ready:
+            self.pending += self._receive(timeout)
+        return self.is_ready
+
+    def start(self, job: Job) -> Handle:
+        while not self.is_ready:
             self.pending += self._receive(None)
-        self._send({"op": "run", **asdict(job), "cwd": os.getcwd()})
+        request = {"op": "run", **asdict(job), "cwd": os.getcwd()}
+        if self.argv:
+            request["argv"] = [*self.argv, "--config", job.config, "--output-dir", job.output_dir]
+        self._send(request)
         while True:
             messages = self._receive(None)
             started = [m for m in messages if m["op"] == "started"]
             self.pending += [m for m in messages if m["op"] != "started"]
             if started:
-                return started[0]["pid"]
+                return Handle(started[0]["pid"])
 
-    def poll(self, timeout: float) -> list[tuple[int, int]]:
+    def poll(self, timeout: float) -> list[tuple[Handle, int | None]]:
         messages, self.pending = self.pending, []
         if not messages:
             messages = self._receive(timeout)
-        return [(m["pid"], m["code"]) for m in messages if m["op"] == "exited"]
+        return [(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
+
+    def stop(self, handle: Handle, hard: bool) -> None:
+        # Every run leads its own session, so its id is its process group's.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(handle.id, signal.SIGKILL if hard else signal.SIGTERM)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, ValueError):
@@ -172,11 +211,5 @@ class ForkServerLauncher:
             self.server.wait()
 
 
-def make_launcher(train_command: str | None) -> ProcessLauncher | ForkServerLauncher:
-    return ProcessLauncher(train_command) if train_command else ForkServerLauncher()
-
-
-def project_env() -> dict[str, str]:
-    """PYTHONPATH so that `python -m models.train` works from any working directory."""
-    path = os.environ.get("PYTHONPATH", "")
-    return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else "")}
+def make_launcher(train_command: str | None, jobs: int | None, jobs_per_gpu: int) -> Launcher:
+    return LocalLauncher(train_command, jobs, jobs_per_gpu)

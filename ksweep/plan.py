@@ -1,10 +1,15 @@
 """The sweep directory: its manifest, its own plan, run identity, and the lock.
 
-    test_matrix_results/sweep_YYYYMMDD_HHMMSS/
+    test_matrix_results/sweep_YYYYMMDD_HHMMSS/     (names: ksweep.sweepdir.SweepPaths)
         sweep.json      manifest: range file text, axes, count, git commit, created, runner options
         plan.json       every planned run: number, run dir name, config hash
         plan/config_NNN the exact config each run trains (EPOCHS override applied)
         .lock           held (flock) by the runner working on this sweep
+
+A new sweep folder is built under a hidden temporary name (manifest with the runner's
+options first, then the plan) and renamed into place, so a folder named sweep_* is
+always one that resume can continue: a kill at any instant never leaves a folder
+without a plan, nor a plan without the options (the trainer) it must run with.
 
 A run's identity is the hash of its resolved config (ksweep.records.config_hash), not
 its number: a regenerated sweep_configs/ with other numbering maps onto the same runs,
@@ -20,19 +25,24 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ksweep.kconf import PROJECT_ROOT
 from ksweep.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
+from ksweep.sweepdir import ConfigDirPaths, SweepPaths
 
-MANIFEST = "sweep.json"
-PLAN = "plan.json"
-PLAN_DIR = "plan"
-LOCK = ".lock"
+MANIFEST = SweepPaths.MANIFEST
+PLAN = SweepPaths.PLAN
+PLAN_DIR = SweepPaths.PLAN_DIR
+LOCK = SweepPaths.LOCK
 _CONFIG_NAME = re.compile(r"^config_\d+$")
 # The seed's run names: config_NNN_<model>_<optimizer>[_<pruning>_<sparsity %>], read from
 # the selected member of these choices; a config without them is named config_NNN.
@@ -54,30 +64,67 @@ class PlannedRun:
         return "_".join(self.run_dir.split("_")[:2])
 
 
-def git_commit() -> str | None:
-    """The project's commit (HEAD), or None outside a git checkout."""
+def _git(*args: str) -> str | None:
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
-        )
+        out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit() -> str | None:
+    """The project's commit (HEAD), or None outside a git checkout."""
+    return (_git("rev-parse", "HEAD") or "").strip() or None
+
+
+def git_state() -> dict:
+    """The commit, and whether the working tree differs from it (with a hash of the difference)."""
+    commit = git_commit()
+    if commit is None:
+        return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
+    diff = _git("diff", "HEAD") or ""
+    untracked = _git("ls-files", "--others", "--exclude-standard") or ""
+    dirty = bool(diff.strip() or untracked.strip())
+    digest = hashlib.sha256((diff + untracked).encode()).hexdigest()[:16] if dirty else None
+    return {"git_commit": commit, "git_dirty": dirty, "git_diff_sha256": digest}
 
 
 def new_sweep_dir(output_dir: Path) -> Path:
-    """A fresh sweep_YYYYMMDD_HHMMSS folder; a second sweep in the same second gets a suffix."""
+    """A fresh, empty sweep folder under a hidden name; `publish_sweep_dir` names it when it is whole."""
     output_dir.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".sweep_new.", dir=output_dir))
+
+
+def publish_sweep_dir(building: Path) -> Path:
+    """Rename a whole new sweep folder to sweep_YYYYMMDD_HHMMSS (a suffix when the second is taken)."""
+    os.chmod(building, 0o777 & ~_umask())
     stamp = dt.datetime.now().strftime("sweep_%Y%m%d_%H%M%S")
     for suffix in ["", *(f"_{i:02d}" for i in range(1, 100))]:
-        candidate = output_dir / (stamp + suffix)
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
+        candidate = building.parent / (stamp + suffix)
+        if candidate.exists():
             continue
-    raise PlanError(f"cannot create a new sweep folder in {output_dir}")
+        try:
+            os.rename(building, candidate)
+            return candidate
+        except OSError:  # taken in the meantime
+            continue
+    raise PlanError(f"cannot create a new sweep folder in {building.parent}")
+
+
+def discard_unpublished(output_dir: Path) -> None:
+    """Remove new sweep folders whose runner died before naming them (older than a minute)."""
+    for path in Path(output_dir).glob(".sweep_new.*"):
+        try:
+            if time.time() - path.stat().st_mtime > 60 and lock_holder(path) is None:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def read_config_dir(config_dir: Path) -> list[tuple[str, str]]:
@@ -123,65 +170,71 @@ def plan_text(sweep_dir: Path, run: PlannedRun) -> str:
     return (sweep_dir / PLAN_DIR / run.config_name).read_text(encoding="utf-8")
 
 
-def extend_plan(
-    sweep_dir: Path, configs: list[tuple[str, str]], epochs: int | None
-) -> tuple[list[PlannedRun], int]:
-    """Add the configs the plan lacks (by hash); return the whole plan and how many were added."""
-    plan = load_plan(sweep_dir) if (sweep_dir / PLAN).exists() else []
+def plan_additions(
+    plan: list[PlannedRun], configs: list[tuple[str, str]], epochs: int | None
+) -> list[tuple[PlannedRun, str]]:
+    """The runs (and their config text) that `configs` add to `plan`, numbered after it; writes nothing."""
     known = {run.config_hash for run in plan}
-    (sweep_dir / PLAN_DIR).mkdir(exist_ok=True)
     width = max(3, len(str(len(plan) + len(configs))))
-    added = 0
+    added: list[tuple[PlannedRun, str]] = []
     for _name, text in configs:
         text = override_epochs(text, epochs)
         digest = config_hash(text)
         if digest in known:
             continue
         known.add(digest)
-        number = len(plan) + 1
-        run = PlannedRun(number, run_dir_name(number, text, width), digest)
+        number = len(plan) + len(added) + 1
+        added.append((PlannedRun(number, run_dir_name(number, text, width), digest), text))
+    return added
+
+
+def extend_plan(
+    sweep_dir: Path, configs: list[tuple[str, str]], epochs: int | None
+) -> tuple[list[PlannedRun], int]:
+    """Add the configs the plan lacks (by hash); return the whole plan and how many were added."""
+    plan = load_plan(sweep_dir) if (sweep_dir / PLAN).exists() else []
+    added = plan_additions(plan, configs, epochs)
+    (sweep_dir / PLAN_DIR).mkdir(exist_ok=True)
+    for run, text in added:
         write_atomic(sweep_dir / PLAN_DIR / run.config_name, text)
-        plan.append(run)
-        added += 1
+    plan += [run for run, _ in added]
     write_json_atomic(sweep_dir / PLAN, [asdict(run) for run in plan])
-    return plan, added
+    return plan, len(added)
 
 
-def write_manifest(sweep_dir: Path, config_dir: Path, count: int, options: dict) -> None:
-    """sweep.json: where the sweep came from, kept current as the plan grows."""
+# The provenance keys the generator (or promote) records in sweep_configs/generate.json.
+SOURCE_KEYS = ("range_file", "range_text", "axes", "promoted_from")
+
+
+def write_manifest(sweep_dir: Path, config_dir: Path | None, count: int, options: dict) -> None:
+    """sweep.json: where the sweep came from and the options it runs with.
+
+    The first source stays the sweep's source; a later extension from another range file
+    (or a promotion) is added to `extended_from`, never written over it.
+    """
     old = read_json(sweep_dir / MANIFEST) or {}
-    source = range_source(config_dir)
+    source = config_source(config_dir) if config_dir else {}
     manifest = {
         "created": old.get("created") or dt.datetime.now().isoformat(timespec="seconds"),
-        "git_commit": old.get("git_commit") or git_commit(),
-        "config_dir": str(config_dir),
-        "range_file": source.get("range_file") or old.get("range_file"),
-        "range_text": source.get("range_text") or old.get("range_text"),
-        "axes": source.get("axes") or old.get("axes") or {},
+        **({k: old.get(k) for k in ("git_commit", "git_dirty", "git_diff_sha256")} if old else git_state()),
+        "config_dir": old.get("config_dir") or (str(config_dir) if config_dir else None),
+        **{key: old.get(key, source.get(key)) for key in SOURCE_KEYS},
+        "extended_from": old.get("extended_from", []),
         "count": count,
         "options": {**old.get("options", {}), **options},
     }
+    manifest["axes"] = manifest["axes"] or {}
+    if old and source and any(source.get(k) != old.get(k) for k in SOURCE_KEYS):
+        manifest["extended_from"] = [*manifest["extended_from"], {**source, "count": count}]
     write_json_atomic(sweep_dir / MANIFEST, manifest)
 
 
-def range_source(config_dir: Path) -> dict:
-    """The range file the generator named in combinations_summary.txt, with its text and axes."""
-    summary = config_dir / "combinations_summary.txt"
-    if not summary.is_file():
+def config_source(config_dir: Path) -> dict:
+    """What sweep_configs/ was made from, as its maker recorded it (generate.json); {} when unknown."""
+    recorded = read_json(ConfigDirPaths(config_dir).provenance)
+    if not isinstance(recorded, dict):
         return {}
-    first = (summary.read_text(encoding="utf-8").splitlines() or [""])[0]
-    if not first.startswith("Range file: "):
-        return {}  # promoted configs name their source runs instead
-    path = Path(first.removeprefix("Range file: ").strip())
-    if not path.is_file():
-        return {"range_file": str(path)}
-    from ksweep.rangefile import RangeFileError, parse_range_file
-
-    try:
-        axes = {a.symbol: list(a.values) for a in parse_range_file(path)}
-    except RangeFileError:
-        axes = {}
-    return {"range_file": str(path), "range_text": path.read_text(encoding="utf-8"), "axes": axes}
+    return {key: recorded.get(key) for key in (*SOURCE_KEYS, "train_command", "epochs")}
 
 
 def read_manifest(sweep_dir: Path) -> dict:
@@ -200,14 +253,15 @@ class SweepLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            holder = _read_holder(fd)
             os.close(fd)
             raise PlanError(
                 f"{self.path.parent}: another runner (pid {holder}) is working on this sweep; "
                 "wait for it, or stop it first"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        # One write of a fixed width, never a truncate: a refused runner reading at any
+        # instant sees a whole pid (this one's, or a dead predecessor's, which it skips).
+        os.pwrite(fd, f"{os.getpid():<19}\n".encode(), 0)
         self.fd = fd
         return self
 
@@ -226,10 +280,32 @@ def lock_holder(sweep_dir: Path) -> int | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-        return int(text) if text.isdigit() else -1
+        holder = _read_holder(fd)
+        return int(holder) if holder.isdigit() else -1
     else:
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
         os.close(fd)
+
+
+def _read_holder(fd: int, wait: float = 2.0) -> str:
+    """The pid written in a held lock file; the holder writes it just after taking the lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+        if text.isdigit() and _alive(int(text)):
+            return text
+        if time.monotonic() > deadline:
+            return "unknown"
+        time.sleep(0.01)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -32,9 +32,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ksweep.state import FINISHED  # noqa: F401 - re-exported: the schema's statuses
+from ksweep.state import FINISHED, RECORDED  # noqa: F401 - re-exported: the schema's statuses
 from ksweep.sweepdir import CONFIG_FILE, LOG_FILE, METRICS_FILE  # noqa: F401 - one owner of names
 
+STATUSES = RECORDED
 EPOCH_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "sparsity", "seconds")
 FINAL_KEYS = ("val_acc", "val_loss", "test_acc", "sparsity", "train_seconds")
 

@@ -3,319 +3,288 @@
     make sweep-run                        sweep_configs/ → a new test_matrix_results/sweep_*/
     make sweep-run SWEEP=dir              extend that sweep with the configs it has not run
     make sweep-resume [SWEEP=dir]         continue the newest sweep (or dir) from its own plan
+    make sweep-run DRY_RUN=1              what would run, and why the trainer would refuse it
     python scripts/run_test_matrix.py --config-dir sweep_configs --output-dir DIR
 
-The scheduler keeps JOBS runs in flight (one slot per GPU, JOBS_PER_GPU per GPU when
-there are GPUs; each slot gets its own CUDA_VISIBLE_DEVICES and CPU thread share). Each
-run is a separate process group (ksweep.launch). When a run ends, the runner settles
-its status (ksweep.status: a crash, a signal, a NaN or a timeout marks that run, the
-sweep goes on) and rewrites sweep_summary.json, so a killed sweep still has a current
-summary. RETRIES reruns failed and timed-out runs; STOP_ON_FAILURE=1 stops launching
-after the first failure.
+The stage, in order: check the request (TRAIN_COMMAND, METRIC) before anything is
+written; plan (a new sweep folder appears whole, its options before its plan, see
+ksweep.plan; an existing one is extended by config hash); take the sweep's lock; run
+what is not finished (ksweep.scheduler, through a launcher, ksweep.launch, with the
+progress bar and the summary writer as observers); analyze. Exit codes: 0 when at least
+one run of the sweep completed, 1 when none did or the sweep stopped on a failure, a
+full disk or a dead launcher, 2 for a request that cannot be run, 130 when interrupted.
 
-SIGINT/SIGTERM: the running children are stopped (TERM, then KILL after a grace
-period), marked interrupted, the summary is written, and the command that resumes is
-printed. Resuming never redoes a completed run.
+Ctrl-C or SIGTERM at any phase ends with the command that resumes, never a
+traceback: while runs train, they are stopped and marked interrupted; while planning,
+nothing half-made is left behind; during the final analysis, it is finished first.
 """
 
 from __future__ import annotations
 
-import errno
-import os
+import shutil
 import signal
-import subprocess
-import time
-from collections import deque
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ksweep import status as run_status
-from ksweep.launch import Job, LauncherError, kill_group, make_launcher, project_env
-from ksweep.plan import PlannedRun, plan_text
-from ksweep.records import CONFIG_FILE, LOG_FILE, METRICS_FILE, write_atomic
+from ksweep import plan as sweep_plan
+from ksweep import state
+from ksweep.launch import check_train_command, make_launcher, project_env
+from ksweep.observers import Observers, ProgressBar, SummaryObserver
+from ksweep.paths import NotFound, display, find_sweep
+from ksweep.records import read_metrics
+from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
+from ksweep.sweepdir import SweepPaths
 
-KILL_GRACE_SECONDS = 3.0
-POLL_SECONDS = 0.25  # longest wait between checks of timeouts and Ctrl-C
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Runner options kept in sweep.json, so a resume runs the sweep the way it was started.
+PERSISTED = ("epochs", "jobs", "jobs_per_gpu", "run_timeout", "retries", "train_command")
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM outside the phase that stops runs itself."""
 
 
 @dataclass
-class RunnerOptions:
-    jobs: int | None = None
-    jobs_per_gpu: int = 1
-    run_timeout: float | None = None
-    retries: int = 0
+class RunRequest:
+    """What the user asked of the run stage (the flags of scripts/run_test_matrix.py)."""
+
+    config_dir: Path = Path("sweep_configs")
+    output_dir: Path = Path("test_matrix_results")
+    sweep: Path | None = None
+    resume: bool = False
+    dry_run: bool = False
+    metric: str = "val_acc"
+    mode: str | None = None
+    show_progress: bool = True
+    given: dict = field(default_factory=dict)  # PERSISTED options given on the command line
     retry_failed: bool = False
     stop_on_failure: bool = False
-    train_command: str | None = None
 
 
-@dataclass
-class InFlight:
-    run: PlannedRun
-    pid: int
-    slot: int
-    attempt: int
-    started: float
-    killed_for: str | None = None
-    kill_at: float | None = None  # when TERM turns into KILL
+class StopSignals:
+    """SIGINT/SIGTERM for the whole stage: raise while planning, only note while runs are stopped."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.deferred = False
+
+    def __enter__(self) -> StopSignals:
+        self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        first = self.received is None
+        self.received = signum
+        if not (self.deferred and first):  # a second Ctrl-C means now
+            raise Interrupted()
+
+    def requested(self) -> bool:
+        return self.received is not None
 
 
-@dataclass
-class SweepResult:
-    interrupted: bool = False
-    stopped_on_failure: bool = False
-    disk_full: str | None = None
-    launcher_error: str | None = None
-
-
-def visible_gpus() -> list[str]:
-    """GPU ids this runner may use, without importing torch (CUDA_VISIBLE_DEVICES, else nvidia-smi)."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is not None:
-        return [g for g in visible.split(",") if g.strip() and g.strip() != "-1"]
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
-
-
-def slot_envs(options: RunnerOptions, gpus: list[str]) -> list[dict[str, str]]:
-    """One environment per slot: its GPU (if any) and its share of the CPU threads."""
-    if gpus:
-        slots = [{"CUDA_VISIBLE_DEVICES": g} for g in gpus for _ in range(options.jobs_per_gpu)]
-        slots = slots[: options.jobs] if options.jobs else slots
-    else:
-        slots = [{} for _ in range(options.jobs or 1)]  # no GPU seen: leave the device env alone
-    threads = max(1, (os.cpu_count() or 1) // len(slots))
-    return [{**slot, "KSWEEP_THREADS": str(threads)} for slot in slots]
-
-
-class Scheduler:
-    """Keeps the slots busy until the queue is empty, settling each run as it ends."""
-
-    def __init__(self, sweep_dir: Path, queue: list[PlannedRun], options: RunnerOptions, report, git_commit):
-        self.sweep_dir, self.options, self.report = sweep_dir, options, report
-        self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
-        self.slots = slot_envs(options, visible_gpus())
-        self.free = list(range(len(self.slots)))
-        self.active: dict[int, InFlight] = {}
-        self.result = SweepResult()
-        self.stopping = False  # set: kill what runs (as interrupted), start nothing more
-        self.draining = False  # set: start nothing more, let running runs finish
-        self.base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git_commit or ""}
-
-    def run(self) -> SweepResult:
-        launcher = make_launcher(self.options.train_command)
-        previous = {s: signal.signal(s, self._on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+def run_stage(request: RunRequest) -> int:
+    """The whole run stage for one command; returns the exit code."""
+    with StopSignals() as signals:
+        sweep_dir = None
         try:
-            self._loop(launcher)
-        except LauncherError as err:
-            self.result.launcher_error = str(err)
-            self._settle_orphans()
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            launcher.close()
-        return self.result
+            sweep_dir = chosen_sweep(request)
+            check_request(request, sweep_dir)
+            if request.dry_run:
+                from ksweep.dryrun import dry_run
 
-    def _settle_orphans(self) -> None:
-        """The launcher died with runs in flight: they die with it; resume reruns them."""
-        for flight in list(self.active.values()):
-            kill_group(flight.pid)
-            flight.killed_for = "interrupted"
-            self._finish(self.active.pop(flight.pid), None)
-
-    def _on_signal(self, signum, frame) -> None:
-        self.stopping = True
-        self.result.interrupted = True
-
-    def _loop(self, launcher) -> None:
-        while self.active or (self.queue and not self.stopping and not self.draining):
-            while self.queue and self.free and not self.stopping and not self.draining:
-                self._start(launcher, *self.queue.popleft())
-            if self.stopping:
-                self._stop_all()
-            for pid, code in launcher.poll(self._wait_seconds()):
-                if pid in self.active:
-                    self._finish(self.active.pop(pid), code)
-            self._enforce_deadlines()
-
-    def _start(self, launcher, run: PlannedRun, attempt: int) -> None:
-        run_dir = (self.sweep_dir / run.run_dir).absolute()
-        try:
-            run_dir.mkdir(exist_ok=True)
-            write_atomic(run_dir / CONFIG_FILE, plan_text(self.sweep_dir, run))
-            (run_dir / METRICS_FILE).unlink(missing_ok=True)  # an old attempt's status must not count
-        except OSError as err:
-            self._fail_disk(err, run_dir)
-            self.queue.appendleft((run, attempt))
-            return
-        slot = self.free.pop(0)
-        job = Job(
-            config=str(run_dir / CONFIG_FILE),
-            output_dir=str(run_dir),
-            log=str(run_dir / LOG_FILE),
-            env={**self.base_env, **self.slots[slot]},
-            append_log=attempt > 1,
-        )
-        if attempt > 1:
-            with open(job.log, "a") as log:
-                log.write(f"\n===== ksweep: attempt {attempt} =====\n")
-        pid = launcher.start(job)
-        self.active[pid] = InFlight(run, pid, slot, attempt, time.monotonic())
-        self.report.started(run, attempt)
-
-    def _wait_seconds(self) -> float:
-        now, wait = time.monotonic(), POLL_SECONDS
-        for flight in self.active.values():
-            if flight.kill_at is not None:
-                wait = min(wait, flight.kill_at - now)
-            elif self.options.run_timeout:
-                wait = min(wait, flight.started + self.options.run_timeout - now)
-        return max(0.0, wait)
-
-    def _enforce_deadlines(self) -> None:
-        now = time.monotonic()
-        for flight in self.active.values():
-            if flight.kill_at is not None and now >= flight.kill_at:
-                kill_group(flight.pid, signal.SIGKILL)
-                flight.kill_at = float("inf")
-            elif (
-                flight.killed_for is None
-                and self.options.run_timeout
-                and now - flight.started >= self.options.run_timeout
-            ):
-                self._kill(flight, "timeout")
-
-    def _kill(self, flight: InFlight, why: str) -> None:
-        flight.killed_for = why
-        kill_group(flight.pid, signal.SIGTERM)
-        flight.kill_at = time.monotonic() + KILL_GRACE_SECONDS
-
-    def _stop_all(self) -> None:
-        for flight in self.active.values():
-            if flight.killed_for is None:
-                self._kill(flight, "interrupted")
-
-    def _finish(self, flight: InFlight, code: int | None) -> None:
-        self.free.append(flight.slot)
-        self.free.sort()
-        run_dir = self.sweep_dir / flight.run.run_dir
-        outcome = run_status.Outcome(
-            exit_code=code,
-            wall_seconds=time.monotonic() - flight.started,
-            attempts=flight.attempt,
-            config_hash=flight.run.config_hash,
-            killed_for=flight.killed_for,
-            timeout=self.options.run_timeout,
-        )
-        try:
-            metrics = run_status.finalize(run_dir, outcome)
-            status = metrics["status"]
-            if (
-                status in run_status.RETRYABLE
-                and flight.attempt <= self.options.retries
-                and not self.stopping
-            ):
-                self.queue.appendleft((flight.run, flight.attempt + 1))
-                self.report.retrying(flight.run, metrics, flight.attempt)
-                return
-            self.report.finished(flight.run, metrics)
-        except OSError as err:
-            self._fail_disk(err, run_dir)
-            return
-        if status not in ("completed", "interrupted") and self.options.stop_on_failure:
-            self.draining = True
-            self.result.stopped_on_failure = True
-
-    def _fail_disk(self, err: OSError, where: Path) -> None:
-        if err.errno not in NO_SPACE:
-            raise err
-        self.result.disk_full = f"{where}: {os.strerror(err.errno)}"
-        self.stopping = True
+                return dry_run(request, sweep_dir)
+            return plan_and_run(request, sweep_dir, signals)
+        except (NotFound, sweep_plan.PlanError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_FAILED
+        except Interrupted:
+            where = f"; resume with: {resume_command(sweep_dir)}" if sweep_dir else ""
+            print(f"  STOP    interrupted{where}", file=sys.stderr)
+            return EXIT_INTERRUPTED
 
 
-class Reporter:
-    """The progress bar, one line per finished run, and the summary rewritten after each."""
-
-    def __init__(self, sweep_dir: Path, total: int, done: int, show: bool = True):
-        import sys
-
-        from tqdm import tqdm
-
-        self.sweep_dir = sweep_dir
-        self.counts = {"completed": 0, "failed": 0, "running": 0}
-        self.bar = tqdm(
-            total=total,
-            initial=done,
-            unit="run",
-            disable=not (show and sys.stderr.isatty()),
-            dynamic_ncols=True,
-            leave=True,
-        )
-
-    def _postfix(self) -> None:
-        self.bar.set_postfix(self.counts, refresh=True)
-
-    def started(self, run: PlannedRun, attempt: int) -> None:
-        self.counts["running"] += 1
-        self._postfix()
-
-    def retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
-        self.counts["running"] -= 1
-        self.bar.write(f"  RETRY   {run.run_dir}: {metrics['status']} (attempt {attempt}), trying again")
-
-    def finished(self, run: PlannedRun, metrics: dict) -> None:
-        from ksweep.summary import write_summary
-
-        status = metrics["status"]
-        self.counts["running"] -= 1
-        if status == "completed":
-            self.counts["completed"] += 1
-        elif status != "interrupted":
-            self.counts["failed"] += 1
-        self.bar.write(f"  RUN     {run.run_dir}: {_result_text(metrics)}")
-        if status != "interrupted":
-            self.bar.update(1)
-        self._postfix()
-        write_summary(self.sweep_dir)
-
-    def close(self) -> None:
-        self.bar.close()
+def chosen_sweep(request: RunRequest) -> Path | None:
+    """The sweep to work on: SWEEP=, the newest one for a resume, or None for a new one."""
+    if request.sweep is None and not request.resume:
+        return None
+    sweep_plan.discard_unpublished(request.output_dir)
+    sweep_dir = find_sweep(request.sweep, request.output_dir)
+    if not SweepPaths(sweep_dir).plan.is_file():
+        raise NotFound(f"{sweep_dir}: not a sweep folder made by ksweep's runner (no {SweepPaths.PLAN})")
+    return sweep_dir
 
 
-def _result_text(metrics: dict) -> str:
-    status = metrics["status"]
-    seconds = metrics.get("runner", {}).get("wall_seconds", 0)
-    if status == "completed":
-        final = metrics.get("final") or {}
-        shown = [
-            f"{k} {final[k]:.2f}" for k in ("val_acc", "test_acc") if isinstance(final.get(k), (int, float))
-        ]
-        return f"completed in {seconds:.1f} s" + (f" ({', '.join(shown)})" if shown else "")
-    error = (metrics.get("error") or "").splitlines()
-    tail = (metrics.get("log_tail") or "").splitlines()
-    return (
-        f"{status.upper()} after {seconds:.1f} s"
-        + (f": {error[0]}" if error else "")
-        + (f" (last output: {tail[-1].strip()})" if tail else "")
+def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
+    """Refuse what cannot work before anything is written or trained."""
+    command = options_for(request, saved_options(sweep_dir), sweep_dir)[1]["train_command"]
+    if command:
+        check_train_command(command)
+    request.mode = request.mode or ("min" if request.metric.endswith("loss") else "max")
+
+
+def saved_options(sweep_dir: Path | None) -> dict:
+    return sweep_plan.read_manifest(sweep_dir).get("options", {}) if sweep_dir else {}
+
+
+def options_for(request: RunRequest, saved: dict, sweep_dir: Path | None) -> tuple[RunnerOptions, dict]:
+    """Options from the command line, else as the sweep was started, else as its configs were made."""
+    source = {} if request.resume else sweep_plan.config_source(request.config_dir)
+    chosen = {}
+    for name in PERSISTED:
+        given = request.given.get(name)
+        chosen[name] = given if given is not None else saved.get(name, source.get(name))
+    options = RunnerOptions(
+        jobs=chosen["jobs"],
+        jobs_per_gpu=chosen["jobs_per_gpu"] or 1,
+        run_timeout=chosen["run_timeout"],
+        retries=chosen["retries"] or 0,
+        retry_failed=request.retry_failed,
+        stop_on_failure=request.stop_on_failure,
+        train_command=chosen["train_command"],
     )
+    return options, chosen
 
 
-def runs_to_do(sweep_dir: Path, plan: list[PlannedRun], retry_failed: bool) -> list[PlannedRun]:
-    statuses = {run.run_dir: run_status.run_status(sweep_dir, run) for run in plan}
-    return [run for run in plan if run_status.needs_run(statuses[run.run_dir], retry_failed)]
-
-
-def run_sweep(
-    sweep_dir: Path, plan: list[PlannedRun], options: RunnerOptions, git_commit: str | None, show: bool = True
-) -> SweepResult:
-    """Train every run of `plan` that is not finished yet (the caller holds the sweep's lock)."""
-    todo = runs_to_do(sweep_dir, plan, options.retry_failed)
-    reporter = Reporter(sweep_dir, len(plan), len(plan) - len(todo), show)
+def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSignals) -> int:
+    configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
+    if sweep_dir is not None:
+        with sweep_plan.SweepLock(sweep_dir):
+            plan, added, options = extend(request, sweep_dir, configs)
+            return run_locked(request, sweep_dir, plan, added, options, signals)
+    building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
-        return Scheduler(sweep_dir, todo, options, reporter, git_commit).run()
+        with sweep_plan.SweepLock(building):
+            _, chosen = options_for(request, {}, None)
+            sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
+            sweep_plan.extend_plan(building, configs, chosen["epochs"])
+            sweep_dir = sweep_plan.publish_sweep_dir(building)
+            plan, added, options = extend(request, sweep_dir, [])
+            return run_locked(request, sweep_dir, plan, added, options, signals)
     finally:
-        reporter.close()
+        shutil.rmtree(building, ignore_errors=True)  # gone already once published
+
+
+def extend(request: RunRequest, sweep_dir: Path, configs: list) -> tuple[list, int, RunnerOptions]:
+    """The sweep's plan, extended by `configs` (none on resume), with the options to run it."""
+    saved = saved_options(sweep_dir)
+    if request.resume and request.given.get("epochs") not in (None, saved.get("epochs")):
+        raise sweep_plan.PlanError(
+            f"EPOCHS applies when a sweep is planned; {sweep_dir} was planned with "
+            f"EPOCHS={saved.get('epochs') or 'unset'}: start a new sweep for other epochs"
+        )
+    options, chosen = options_for(request, saved, sweep_dir)
+    if not configs:
+        return sweep_plan.load_plan(sweep_dir), 0, options
+    plan, added = sweep_plan.extend_plan(sweep_dir, configs, chosen["epochs"])
+    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(plan), chosen)
+    return plan, added, options
+
+
+def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
+    """The runs not finished yet (no runner is working on them: the caller holds the lock)."""
+    paths = SweepPaths(sweep_dir)
+    states = {run.run_dir: state.run_state(read_metrics(paths.run(run.run_dir).root), False) for run in plan}
+    return [run for run in plan if state.needs_run(states[run.run_dir], retry_failed)]
+
+
+def run_locked(request, sweep_dir: Path, plan: list, added: int, options: RunnerOptions, signals) -> int:
+    todo = runs_to_do(sweep_dir, plan, options.retry_failed)
+    extended = f", {added} new" if request.sweep is not None and not request.resume else ""
+    print(f"  SWEEP   {display(sweep_dir)}: {plural(len(plan), 'run')}{extended}, {len(todo)} to do")
+    if not todo:
+        print(no_work_hint(sweep_dir, plan, options.retry_failed))
+    result = train(sweep_dir, todo, plan, options, request.show_progress, signals)
+    signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
+    resume = resume_command(sweep_dir)
+    if result.disk_full:
+        print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
+        return EXIT_FAILED
+    analyze(sweep_dir, request.metric, request.mode)
+    if result.launcher_error:
+        print(
+            f"error: {result.launcher_error}; finished runs are kept. Resume with: {resume}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    if result.interrupted or signals.requested():
+        print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result.stopped_on_failure:
+        print(f"  STOP    a run failed and STOP_ON_FAILURE=1; resume with: {resume}", file=sys.stderr)
+        return EXIT_FAILED
+    if not any_completed(sweep_dir, plan):
+        print(f"error: no run of {display(sweep_dir)} completed; see its sweep_analysis.txt", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: StopSignals) -> SweepResult:
+    """Run `todo` with the scheduler; stop requests stop the runs instead of raising."""
+    observers = Observers([ProgressBar(show), SummaryObserver(sweep_dir)])
+    observers.sweep_started(len(plan), len(plan) - len(todo))
+    signals.deferred = True
+    launcher = None
+    try:
+        if todo:
+            launcher = make_launcher(options.train_command, options.jobs, options.jobs_per_gpu)
+            git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
+            base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
+            scheduler = Scheduler(sweep_dir, todo, options, launcher, observers, base_env, signals.requested)
+            result = scheduler.run()
+        else:
+            result = SweepResult()
+    finally:
+        if launcher is not None:
+            launcher.close()
+        observers.sweep_finished(None)
+    return result
+
+
+def any_completed(sweep_dir: Path, plan: list) -> bool:
+    paths = SweepPaths(sweep_dir)
+    return any((read_metrics(paths.run(r.run_dir).root) or {}).get("status") == state.COMPLETED for r in plan)
+
+
+def no_work_hint(sweep_dir: Path, plan: list, retry_failed: bool) -> str:
+    paths = SweepPaths(sweep_dir)
+    failures = [
+        r for r in plan if (read_metrics(paths.run(r.run_dir).root) or {}).get("status") in state.RETRYABLE
+    ]
+    if failures and not retry_failed:
+        return (
+            f"  NOTE    every run is finished; {plural(len(failures), 'run')} failed or timed out: "
+            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir)} RETRY_FAILED=1)"
+        )
+    return "  NOTE    every run is finished: nothing to do"
+
+
+def analyze(sweep_dir: Path, metric: str, mode: str | None) -> None:
+    from ksweep.analyze import AnalyzeError, write_report
+
+    try:
+        result = write_report(sweep_dir, metric=metric, mode=mode)
+    except AnalyzeError as err:
+        print(f"  ANALYZE {display(sweep_dir)}: {err}")
+        return
+    best = result.best
+    if best is None:
+        print(f"  REPORT  {display(result.path)} (no completed run to rank)")
+        return
+    value = best.get(metric)
+    shown = f"{metric} {value:.2f}" if isinstance(value, (int, float)) else f"{metric} {value}"
+    print(f"  BEST    {best['run_dir']} ({shown}) → {display(result.path)}")
+
+
+def resume_command(sweep_dir: Path) -> str:
+    return f"make sweep-resume SWEEP={display(sweep_dir)}"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")

@@ -27,3 +27,19 @@ def ranking_defaults(args: argparse.Namespace) -> argparse.Namespace:
     if hasattr(args, "results_dir"):
         args.results_dir = args.results_dir or RESULTS_DIR
     return args
+
+
+def at_least(low: float, kind=int, strict: bool = False):
+    """An argparse type: a number of `kind`, at least `low` (above it when `strict`), else a clear error."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (strict and value == low):
+            raise argparse.ArgumentTypeError(f"{text} must be {'above' if strict else 'at least'} {low:g}")
+        return value
+
+    return parse

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Progress of a sweep running elsewhere, counted from its plan (see ksweep/status.py).
+"""Progress of a sweep running elsewhere, counted from its plan (see ksweep/progress.py).
 
 python scripts/sweep_monitor.py [--sweep DIR] [--watch [--interval S]]
 """
@@ -13,10 +13,12 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
+from ksweep import state
 from ksweep.paths import NotFound, display, find_sweep
-from ksweep.plan import PlanError, load_plan
-from ksweep.records import CONFIG_FILE, config_values, read_metrics
-from ksweep.status import sweep_progress
+from ksweep.plan import PlanError, lock_holder
+from ksweep.progress import run_states, sweep_progress
+from ksweep.records import config_values
+from ksweep.sweepdir import SweepPaths
 
 CLEAR_SCREEN = "\033[H\033[2J"
 
@@ -24,11 +26,13 @@ CLEAR_SCREEN = "\033[H\033[2J"
 def render(sweep_dir: Path) -> str:
     progress = sweep_progress(sweep_dir)
     lines = [f"{display(sweep_dir)}: {progress.line()}"]
-    label = "running " if progress.runner_pid else "orphaned"  # left `running` by a runner that is gone
-    for run in load_plan(sweep_dir):
-        metrics = read_metrics(sweep_dir / run.run_dir)
-        if metrics and metrics.get("status") == "running":
-            lines.append(f"  {label}  {run.run_dir}: {_last_epoch(metrics, sweep_dir / run.run_dir)}")
+    for run, run_state, metrics in run_states(sweep_dir):
+        if run_state == state.RUNNING:
+            lines.append(f"  running   {run.run_dir}: {_last_epoch(metrics, sweep_dir / run.run_dir)}")
+        elif run_state == state.INTERRUPTED and metrics.get("status") == state.RUNNING:
+            lines.append(
+                f"  orphaned  {run.run_dir}: left running by a runner that is gone; resume reruns it"
+            )
     return "\n".join(lines)
 
 
@@ -36,7 +40,8 @@ def _last_epoch(metrics: dict, run_dir: Path) -> str:
     epochs = metrics.get("epochs") or []
     if not epochs:
         return "starting"
-    last, total = epochs[-1], config_values((run_dir / CONFIG_FILE).read_text()).get("CONFIG_NUM_EPOCHS", "?")
+    config = SweepPaths(run_dir.parent).run(run_dir.name).config
+    last, total = epochs[-1], config_values(config.read_text()).get("CONFIG_NUM_EPOCHS", "?")
     acc = last.get("val_acc")
     return f"epoch {last.get('epoch')}/{total}" + (
         f", val_acc {acc:.2f}" if isinstance(acc, (int, float)) else ""
@@ -51,21 +56,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=2.0)
     args = parser.parse_args(argv)
     try:
-        sweep_dir = find_sweep(args.sweep, args.results_dir)
-        if not args.watch:
-            print(render(sweep_dir))
-            return 0
-        while True:
-            text = render(sweep_dir)
-            print(CLEAR_SCREEN + time.strftime("%H:%M:%S ") + text, flush=True)
-            if sweep_progress(sweep_dir).runner_pid is None:
-                return 0
-            time.sleep(args.interval)
+        if args.watch:
+            return watch(args)
+        print(render(find_sweep(args.sweep, args.results_dir)))
+        return 0
     except (NotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 0
+
+
+def watch(args: argparse.Namespace) -> int:
+    """Refresh until the sweep's runner is gone; without SWEEP=, first wait for a sweep with a runner."""
+    sweep_dir = find_sweep(args.sweep, args.results_dir) if args.sweep else _wait_for_runner(args)
+    while True:
+        text = render(sweep_dir)
+        print(CLEAR_SCREEN + time.strftime("%H:%M:%S ") + text, flush=True)
+        if sweep_progress(sweep_dir).runner_pid is None:
+            return 0
+        time.sleep(args.interval)
+
+
+def _wait_for_runner(args: argparse.Namespace) -> Path:
+    """The newest sweep once a runner works on it (the newest may be finished: wait for the next)."""
+    said = False
+    while True:
+        try:
+            sweep_dir = find_sweep(None, args.results_dir)
+            if lock_holder(sweep_dir) is not None:
+                return sweep_dir
+        except NotFound:
+            sweep_dir = None
+        if not said:
+            newest = f"the newest, {display(sweep_dir)}, is finished; " if sweep_dir else ""
+            print(f"{newest}waiting for a sweep to start (Ctrl-C to leave)", flush=True)
+            said = True
+        time.sleep(min(args.interval, 0.5))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ksweep.run import RunnerOptions, slot_envs
+from ksweep.launch import slot_envs
 from tests.conftest import ROOT, run_script
 
 TINY = f"{sys.executable} {ROOT / 'tests/data/tiny_trainer.py'}"
@@ -278,10 +278,10 @@ def test_missing_config_dir_is_a_clear_error(sweep):
 
 
 def test_gpu_slots_get_their_own_device_and_pack_k_per_gpu():
-    slots = slot_envs(RunnerOptions(jobs_per_gpu=2), ["0", "1"])
+    slots = slot_envs(None, 2, ["0", "1"])
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "0", "1", "1"]
-    assert len(slot_envs(RunnerOptions(jobs=3, jobs_per_gpu=2), ["0", "1"])) == 3
-    cpu_slots = slot_envs(RunnerOptions(jobs=2), [])
+    assert len(slot_envs(3, 2, ["0", "1"])) == 3
+    cpu_slots = slot_envs(2, 1, [])
     assert len(cpu_slots) == 2 and all("CUDA_VISIBLE_DEVICES" not in s for s in cpu_slots)
 
 
@@ -321,9 +321,9 @@ def test_full_disk_stops_with_a_clear_message_and_keeps_finished_runs(sweep, sma
 
 
 def test_two_sweeps_started_in_the_same_second_get_their_own_dirs(tmp_path):
-    from ksweep.plan import new_sweep_dir
+    from ksweep.plan import new_sweep_dir, publish_sweep_dir
 
-    first, second = new_sweep_dir(tmp_path), new_sweep_dir(tmp_path)
+    first, second = (publish_sweep_dir(new_sweep_dir(tmp_path)) for _ in range(2))
     assert first != second and first.is_dir() and second.is_dir()
     assert second.name.startswith(first.name[: len("sweep_YYYYMMDD_HHMM")])
 

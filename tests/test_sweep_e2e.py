@@ -139,7 +139,7 @@ def test_dry_run_shows_which_runs_the_builtin_trainer_would_refuse(tmp_path):
     refused = [i for i, line in enumerate(lines) if "would be refused by the trainer" in line]
     assert len(refused) == 1 and "PRUNING_WARMUP=100000" in lines[refused[0]]
     assert lines[refused[0] - 1].lstrip().startswith("config_002_")
-    assert "1 runs would be refused" in result.stdout and not (tmp_path / "test_matrix_results").exists()
+    assert "1 run would be refused" in result.stdout and not (tmp_path / "test_matrix_results").exists()
 
 
 def children_running(parent: int, needle: str) -> list[int]:

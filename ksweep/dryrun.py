@@ -1,0 +1,112 @@
+"""DRY_RUN=1: each run the command would do, its state, what it changes, and an estimate; writes nothing.
+
+The runs are planned exactly as the real command plans them (ksweep.plan.plan_additions:
+an extended sweep's new points get the numbers the real run gives them), and each is
+checked with the built-in trainer's own config rules when the sweep uses it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ksweep import plan as sweep_plan
+from ksweep import state
+from ksweep.kconf import load_kconfig, non_default_values
+from ksweep.records import read_json, read_metrics
+from ksweep.sweepdir import SweepPaths
+
+
+def dry_run(request, sweep_dir: Path | None) -> int:
+    from ksweep.run import options_for, plural, saved_options
+
+    options, chosen = options_for(request, saved_options(sweep_dir), sweep_dir)
+    entries = planned_entries(request, sweep_dir, chosen["epochs"])
+    refusal = None if options.train_command else builtin_trainer_check()
+    kconf = load_kconfig()
+    todo = refused = 0
+    for run, text, run_state in entries:
+        needed = state.needs_run(run_state, options.retry_failed)
+        todo += needed
+        changes = _changes(text, kconf)
+        print(f"  {run.run_dir:40} {run_state:11} " + " ".join(f"{k}={v}" for k, v in changes.items()))
+        reason = refusal(text) if refusal and needed else None
+        if reason:
+            refused += 1
+            print(f"  {'':40} would be refused by the trainer: {reason}")
+    if refused:
+        print(f"{plural(refused, 'run')} would be refused at once by the trainer (see above)")
+    manifest = sweep_plan.read_manifest(sweep_dir) if sweep_dir else {}
+    source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
+    jobs = options.jobs or 1
+    when = estimate(request, source, todo, jobs)
+    print(f"{todo} of {plural(len(entries), 'run')} to do, {jobs} at a time; {when}")
+    return 0
+
+
+def planned_entries(request, sweep_dir: Path | None, epochs: int | None) -> list[tuple]:
+    """(run, config text, state) of every run the command would consider, numbered as it would."""
+    plan = sweep_plan.load_plan(sweep_dir) if sweep_dir else []
+    paths = SweepPaths(sweep_dir) if sweep_dir else None
+    entries = [
+        (
+            run,
+            sweep_plan.plan_text(sweep_dir, run),
+            state.run_state(read_metrics(paths.run(run.run_dir).root), False),
+        )
+        for run in plan
+    ]
+    if not request.resume:
+        configs = sweep_plan.read_config_dir(request.config_dir)
+        entries += [
+            (run, text, state.PENDING) for run, text in sweep_plan.plan_additions(plan, configs, epochs)
+        ]
+    return entries
+
+
+def _changes(text: str, kconf) -> dict[str, str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".config") as config:
+        config.write(text)
+        config.flush()
+        return non_default_values(config.name, kconf)
+
+
+def builtin_trainer_check():
+    """The built-in trainer's own config checks (they need its dataset sizes, so torch)."""
+    from models.config import ConfigError, load_train_config
+
+    def refusal(text: str) -> str | None:
+        with tempfile.NamedTemporaryFile("w", suffix=".config") as config:
+            config.write(text)
+            config.flush()
+            try:
+                load_train_config(config.name)
+            except ConfigError as err:
+                return str(err).replace(f"{config.name}: ", "")
+        return None
+
+    return refusal
+
+
+def estimate(request, source: str | None, todo: int, jobs: int) -> str:
+    from ksweep.progress import format_seconds
+
+    per_run = typical_run_seconds(request.output_dir, source)
+    if not per_run:
+        return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
+    return (
+        f"about {format_seconds(todo * per_run / jobs)} at {per_run:.1f} s per run "
+        f"(the newest earlier sweep of {source})"
+    )
+
+
+def typical_run_seconds(results_dir: Path, range_file: str | None) -> float | None:
+    """Mean time of a completed run in the newest earlier sweep of the same range file."""
+    for summary in sorted(Path(results_dir).glob(f"sweep_*/{SweepPaths.SUMMARY}"), reverse=True):
+        if range_file is None or sweep_plan.read_manifest(summary.parent).get("range_file") != range_file:
+            continue
+        records = read_json(summary) or []
+        times = [r["total_time"] for r in records if r.get("success") and r.get("total_time")]
+        if times:
+            return sum(times) / len(times)
+    return None

@@ -1,0 +1,128 @@
+"""Who hears about a sweep: observers of the scheduler's events.
+
+    sweep_started(total, done)        the plan's size and how many runs were finished before
+    run_started(run, attempt)
+    run_retrying(run, metrics, attempt)
+    run_finished(run, metrics)        the settled record (ksweep.settle)
+    sweep_finished(result)
+
+The progress bar and the summary writer are observers; a tracker is one more. An
+observer implements the events it cares about; `Observers` hands each event to all.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ksweep.plan import PlannedRun
+from ksweep.state import COMPLETED, FINISHED
+
+
+class Observer:
+    """The events, each doing nothing: subclasses override what they need."""
+
+    def sweep_started(self, total: int, done: int) -> None: ...
+    def run_started(self, run: PlannedRun, attempt: int) -> None: ...
+    def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None: ...
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None: ...
+    def sweep_finished(self, result) -> None: ...
+
+
+class Observers(Observer):
+    def __init__(self, observers: list[Observer]):
+        self.observers = observers
+
+    def sweep_started(self, total: int, done: int) -> None:
+        for observer in self.observers:
+            observer.sweep_started(total, done)
+
+    def run_started(self, run: PlannedRun, attempt: int) -> None:
+        for observer in self.observers:
+            observer.run_started(run, attempt)
+
+    def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
+        for observer in self.observers:
+            observer.run_retrying(run, metrics, attempt)
+
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None:
+        for observer in self.observers:
+            observer.run_finished(run, metrics)
+
+    def sweep_finished(self, result) -> None:
+        for observer in self.observers:
+            observer.sweep_finished(result)
+
+
+class SummaryObserver(Observer):
+    """sweep_summary.json rewritten after every finished run, so a killed sweep has a current one."""
+
+    def __init__(self, sweep_dir: Path):
+        self.sweep_dir = sweep_dir
+
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None:
+        from ksweep.summary import write_summary
+
+        write_summary(self.sweep_dir)
+
+
+class ProgressBar(Observer):
+    """A tqdm bar with done / failed / running counts and an ETA, and one line per finished run."""
+
+    def __init__(self, show: bool = True):
+        self.show = show
+        self.counts = {"completed": 0, "failed": 0, "running": 0}
+        self.bar = None
+
+    def sweep_started(self, total: int, done: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            unit="run",
+            disable=not (self.show and sys.stderr.isatty()),
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def run_started(self, run: PlannedRun, attempt: int) -> None:
+        self.counts["running"] += 1
+        self.bar.set_postfix(self.counts, refresh=True)
+
+    def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
+        self.counts["running"] -= 1
+        self.bar.write(f"  RETRY   {run.run_dir}: {metrics['status']} (attempt {attempt}), trying again")
+
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None:
+        status = metrics["status"]
+        self.counts["running"] -= 1
+        if status == COMPLETED:
+            self.counts["completed"] += 1
+        elif status in FINISHED:
+            self.counts["failed"] += 1
+        self.bar.write(f"  RUN     {run.run_dir}: {result_text(metrics)}")
+        if status in FINISHED:
+            self.bar.update(1)
+        self.bar.set_postfix(self.counts, refresh=True)
+
+    def sweep_finished(self, result) -> None:
+        self.bar.close()
+
+
+def result_text(metrics: dict) -> str:
+    status = metrics["status"]
+    seconds = metrics.get("runner", {}).get("wall_seconds", 0)
+    if status == COMPLETED:
+        final = metrics.get("final") or {}
+        shown = [
+            f"{k} {final[k]:.2f}" for k in ("val_acc", "test_acc") if isinstance(final.get(k), (int, float))
+        ]
+        return f"completed in {seconds:.1f} s" + (f" ({', '.join(shown)})" if shown else "")
+    error = (metrics.get("error") or "").splitlines()
+    tail = (metrics.get("log_tail") or "").splitlines()
+    return (
+        f"{status.upper()} after {seconds:.1f} s"
+        + (f": {error[0]}" if error else "")
+        + (f" (last output: {tail[-1].strip()})" if tail else "")
+    )

@@ -1,0 +1,77 @@
+"""A sweep's progress as `make sweep-monitor` shows it: counts by state over its plan, and an ETA.
+
+Read from the sweep folder alone, whether or not a runner is working on it; each run's
+state comes from ksweep.state, the same answer the report and resume get.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksweep import state
+from ksweep.plan import load_plan, lock_holder, read_manifest
+from ksweep.records import read_metrics
+from ksweep.sweepdir import SweepPaths
+
+
+@dataclass
+class Progress:
+    counts: Counter
+    total: int
+    runner_pid: int | None
+    mean_seconds: float | None
+    jobs: int
+
+    @property
+    def finished(self) -> int:
+        return sum(n for s, n in self.counts.items() if s in state.FINISHED)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.mean_seconds is None:
+            return None
+        return (self.total - self.finished) * self.mean_seconds / max(1, self.jobs)
+
+    def line(self) -> str:
+        c = self.counts
+        failed = sum(c[s] for s in state.FAILURES)
+        parts = [f"{self.finished}/{self.total} done", f"{c[state.COMPLETED]} completed", f"{failed} failed"]
+        parts += [f"{c[state.PRUNED]} pruned"] if c[state.PRUNED] else []
+        parts += [f"{c[state.RUNNING]} running", f"{c[state.PENDING] + c[state.INTERRUPTED]} pending"]
+        eta = self.eta_seconds
+        parts.append(f"ETA {format_seconds(eta)}" if eta is not None and self.runner_pid else "")
+        runner = f"runner pid {self.runner_pid}" if self.runner_pid else "no runner attached"
+        return ", ".join(p for p in parts if p) + f" ({runner})"
+
+
+def run_states(sweep_dir: Path) -> list[tuple]:
+    """(run, its state, its metrics) for every planned run."""
+    paths, alive = SweepPaths(sweep_dir), lock_holder(sweep_dir) is not None
+    rows = []
+    for run in load_plan(sweep_dir):
+        metrics = read_metrics(paths.run(run.run_dir).root)
+        rows.append((run, state.run_state(metrics, alive), metrics))
+    return rows
+
+
+def sweep_progress(sweep_dir: Path) -> Progress:
+    """Counts by state over the sweep's plan, whether or not a runner is working on it."""
+    holder = lock_holder(sweep_dir)
+    rows = run_states(sweep_dir)
+    counts = Counter(run_state for _, run_state, _ in rows)
+    seconds = [(m or {}).get("runner", {}).get("wall_seconds") for _, s, m in rows if s == state.COMPLETED]
+    seconds = [s for s in seconds if s is not None]
+    jobs = read_manifest(sweep_dir).get("options", {}).get("jobs") or 1
+    mean = sum(seconds) / len(seconds) if seconds else None
+    return Progress(counts, len(rows), holder, mean, jobs)
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

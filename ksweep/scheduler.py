@@ -1,0 +1,202 @@
+"""The scheduler: keeps every slot of a launcher busy until the queue is empty.
+
+It owns what a run's life means, whatever launched it: the per-run timeout (TERM, then
+KILL after a grace period), retries of failures that may pass on a second try, stop on
+failure, a stop request (Ctrl-C/SIGTERM: stop the running runs as interrupted), and a
+full disk (stop, keep everything finished). Each run that ends is settled
+(ksweep.settle) and announced to the observers (ksweep.observers), which draw the
+progress bar and rewrite the summary; the scheduler does not know which exist.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksweep.launch import Handle, Job, Launcher, LauncherError
+from ksweep.observers import Observers
+from ksweep.plan import PlannedRun, plan_text
+from ksweep.records import write_atomic
+from ksweep.settle import Outcome, settle, worth_retrying
+from ksweep.state import COMPLETED, INTERRUPTED
+from ksweep.sweepdir import SweepPaths
+
+KILL_GRACE_SECONDS = 3.0
+POLL_SECONDS = 0.25  # longest wait between checks of timeouts and stop requests
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+@dataclass
+class RunnerOptions:
+    jobs: int | None = None
+    jobs_per_gpu: int = 1
+    run_timeout: float | None = None
+    retries: int = 0
+    retry_failed: bool = False
+    stop_on_failure: bool = False
+    train_command: str | None = None
+
+
+@dataclass
+class InFlight:
+    run: PlannedRun
+    handle: Handle
+    slot: int
+    attempt: int
+    started: float
+    killed_for: str | None = None
+    kill_at: float | None = None  # when TERM turns into KILL
+
+
+@dataclass
+class SweepResult:
+    interrupted: bool = False
+    stopped_on_failure: bool = False
+    disk_full: str | None = None
+    launcher_error: str | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sweep_dir: Path,
+        queue: list[PlannedRun],
+        options: RunnerOptions,
+        launcher: Launcher,
+        observers: Observers,
+        base_env: dict[str, str],
+        stop_requested: Callable[[], bool],
+    ):
+        self.paths, self.options, self.launcher = SweepPaths(sweep_dir), options, launcher
+        self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
+        self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
+        self.slots = launcher.capacity()
+        self.free = list(range(len(self.slots)))
+        self.active: dict[Handle, InFlight] = {}
+        self.result = SweepResult()
+        self.stopping = False  # kill what runs (as interrupted), start nothing more
+        self.draining = False  # start nothing more, let running runs finish
+
+    def run(self) -> SweepResult:
+        try:
+            self._loop()
+        except LauncherError as err:
+            self.result.launcher_error = str(err)
+            for flight in self.active.values():
+                flight.killed_for = "lost"
+            for handle in list(self.active):
+                self._finish(self.active.pop(handle), None)
+        return self.result
+
+    def _halted(self) -> bool:
+        if self.stop_requested() and not self.stopping:
+            self.stopping = self.result.interrupted = True
+        return self.stopping or self.draining
+
+    def _loop(self) -> None:
+        while self.active or (self.queue and not self._halted()):
+            startable = self.queue and self.free and not self._halted()
+            if startable and self.launcher.ready(0 if self.active else POLL_SECONDS):
+                while self.queue and self.free and not self._halted():
+                    self._start(*self.queue.popleft())
+            if self._halted() and self.stopping:
+                self._stop_all()
+            for handle, code in self.launcher.poll(self._wait_seconds()):
+                if handle in self.active:
+                    self._finish(self.active.pop(handle), code)
+            self._enforce_deadlines()
+
+    def _start(self, run: PlannedRun, attempt: int) -> None:
+        run_paths = self.paths.run(run.run_dir)
+        try:
+            run_paths.root.mkdir(exist_ok=True)
+            write_atomic(run_paths.config, plan_text(self.paths.root, run))
+            run_paths.metrics.unlink(missing_ok=True)  # an old attempt's status must not count
+            run_paths.invalid_metrics.unlink(missing_ok=True)
+            if attempt > 1:
+                with open(run_paths.log, "a") as log:
+                    log.write(f"\n===== ksweep: attempt {attempt} =====\n")
+        except OSError as err:
+            self._fail_disk(err, run_paths.root)
+            self.queue.appendleft((run, attempt))
+            return
+        slot = self.free.pop(0)
+        job = Job(
+            config=str(run_paths.config.absolute()),
+            output_dir=str(run_paths.root.absolute()),
+            log=str(run_paths.log.absolute()),
+            env={**self.base_env, **self.slots[slot]},
+            append_log=attempt > 1,
+        )
+        handle = self.launcher.start(job)
+        self.active[handle] = InFlight(run, handle, slot, attempt, time.monotonic())
+        self.observers.run_started(run, attempt)
+
+    def _wait_seconds(self) -> float:
+        now, wait = time.monotonic(), POLL_SECONDS
+        for flight in self.active.values():
+            if flight.kill_at is not None:
+                wait = min(wait, flight.kill_at - now)
+            elif self.options.run_timeout:
+                wait = min(wait, flight.started + self.options.run_timeout - now)
+        return max(0.0, wait)
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for flight in self.active.values():
+            if flight.kill_at is not None and now >= flight.kill_at:
+                self.launcher.stop(flight.handle, hard=True)
+                flight.kill_at = float("inf")
+            elif (
+                flight.killed_for is None
+                and self.options.run_timeout
+                and now - flight.started >= self.options.run_timeout
+            ):
+                self._kill(flight, "timeout")
+
+    def _kill(self, flight: InFlight, why: str) -> None:
+        flight.killed_for = why
+        self.launcher.stop(flight.handle, hard=False)
+        flight.kill_at = time.monotonic() + KILL_GRACE_SECONDS
+
+    def _stop_all(self) -> None:
+        for flight in self.active.values():
+            if flight.killed_for is None:
+                self._kill(flight, "interrupted")
+
+    def _finish(self, flight: InFlight, code: int | None) -> None:
+        self.free.append(flight.slot)
+        self.free.sort()
+        run_paths = self.paths.run(flight.run.run_dir)
+        outcome = Outcome(
+            exit_code=code,
+            wall_seconds=time.monotonic() - flight.started,
+            attempts=flight.attempt,
+            config_hash=flight.run.config_hash,
+            killed_for=flight.killed_for,
+            timeout=self.options.run_timeout,
+        )
+        try:
+            metrics = settle(run_paths, outcome)
+            if worth_retrying(metrics) and flight.attempt <= self.options.retries and not self.stopping:
+                self.queue.appendleft((flight.run, flight.attempt + 1))
+                self.observers.run_retrying(flight.run, metrics, flight.attempt)
+                return
+            self.observers.run_finished(flight.run, metrics)
+        except OSError as err:
+            self._fail_disk(err, run_paths.root)
+            return
+        if metrics["status"] not in (COMPLETED, INTERRUPTED) and self.options.stop_on_failure:
+            self.draining = True
+            self.result.stopped_on_failure = True
+
+    def _fail_disk(self, err: OSError, where: Path) -> None:
+        if err.errno not in NO_SPACE:
+            raise err
+        self.result.disk_full = f"{where}: {os.strerror(err.errno)}"
+        self.stopping = True

@@ -14,20 +14,41 @@ else
 Q := @
 endif
 
+# Values reach the scripts shell-quoted, so paths and TRAIN_COMMAND may hold spaces and quotes.
+q = '$(subst ','\'',$(1))'
+# Booleans take 1/y/yes/true or 0/n/no/false (any case); anything else is refused below.
+lc = $(subst A,a,$(subst E,e,$(subst F,f,$(subst L,l,$(subst N,n,$(subst O,o,$(subst R,r,$(subst S,s,$(subst T,t,$(subst U,u,$(subst Y,y,$(1))))))))))))
+truthy = $(filter 1 y yes true,$(call lc,$(1)))
+
+# Refuse nonsense (JOBS=0, DRY_RUN=maybe, RUN_TIMEOUT=-1) before any target starts.
+CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
+                RETRIES MAX_CONFIGS TOP MODE
+GIVEN_VARS := $(foreach v,$(CHECKED_VARS),$(if $(value $(v)),$(v)))
+ifneq ($(GIVEN_VARS),)
+VAR_ERRORS := $(shell python3 scripts/check_make_vars.py $(foreach v,$(GIVEN_VARS),$(call q,$(v)=$(value $(v)))))
+ifneq ($(VAR_ERRORS),)
+$(error $(VAR_ERRORS))
+endif
+endif
+
+RANGE        = $(or $(RANGE_CONFIG),$(QUICK_RANGE))
+JOBS_VALUE   = $(or $(JOBS),$(PARALLEL))
 # Runner knobs: each becomes a flag of scripts/run_test_matrix.py when set.
-RUN_FLAGS = $(if $(EPOCHS),--epochs $(EPOCHS)) \
-            $(if $(JOBS),--jobs $(JOBS)) $(if $(PARALLEL),--jobs $(PARALLEL)) \
-            $(if $(JOBS_PER_GPU),--jobs-per-gpu $(JOBS_PER_GPU)) \
-            $(if $(RUN_TIMEOUT),--run-timeout $(RUN_TIMEOUT)) \
-            $(if $(RETRIES),--retries $(RETRIES)) \
-            $(if $(filter 1,$(RETRY_FAILED)),--retry-failed) \
-            $(if $(filter 1,$(STOP_ON_FAILURE)),--stop-on-failure) \
-            $(if $(filter 1,$(DRY_RUN)),--dry-run) \
-            $(if $(TRAIN_COMMAND),--train-command '$(TRAIN_COMMAND)') \
-            $(if $(METRIC),--metric $(METRIC)) $(if $(MODE),--mode $(MODE))
-SWEEP_FLAG   = $(if $(SWEEP),--sweep $(SWEEP))
-RANK_FLAGS   = $(if $(METRIC),--metric $(METRIC)) $(if $(MODE),--mode $(MODE))
+RUN_FLAGS = $(if $(EPOCHS),--epochs $(call q,$(EPOCHS))) \
+            $(if $(JOBS_VALUE),--jobs $(call q,$(JOBS_VALUE))) \
+            $(if $(JOBS_PER_GPU),--jobs-per-gpu $(call q,$(JOBS_PER_GPU))) \
+            $(if $(RUN_TIMEOUT),--run-timeout $(call q,$(RUN_TIMEOUT))) \
+            $(if $(RETRIES),--retries $(call q,$(RETRIES))) \
+            $(if $(call truthy,$(RETRY_FAILED)),--retry-failed) \
+            $(if $(call truthy,$(STOP_ON_FAILURE)),--stop-on-failure) \
+            $(if $(call truthy,$(DRY_RUN)),--dry-run) \
+            $(if $(TRAIN_COMMAND),--train-command $(call q,$(TRAIN_COMMAND))) \
+            $(RANK_FLAGS)
+SWEEP_FLAG   = $(if $(SWEEP),--sweep $(call q,$(SWEEP)))
+RANK_FLAGS   = $(if $(METRIC),--metric $(call q,$(METRIC))) $(if $(MODE),--mode $(call q,$(MODE)))
+GEN_FLAGS    = $(if $(MAX_CONFIGS),--max-configs $(call q,$(MAX_CONFIGS)))
 OUTPUT      ?= $(RESULTS)
+OUT_FLAG     = --output-dir $(call q,$(OUTPUT))
 
 .DEFAULT_GOAL := help
 .PHONY: help venv menuconfig defconfig savedefconfig olddefconfig list-defconfigs \
@@ -43,7 +64,7 @@ help: ## this list
 	@echo "Variables: RANGE_CONFIG=file DEFCONFIG=name SWEEP=dir OUTPUT=dir EPOCHS=N JOBS=N"
 	@echo "  PARALLEL=N JOBS_PER_GPU=k RUN_TIMEOUT=s RETRIES=N RETRY_FAILED=1 STOP_ON_FAILURE=1"
 	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
-	@echo "  DRY_RUN=1 V=1"
+	@echo "  DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -69,44 +90,52 @@ olddefconfig: $(STAMP) ## update .config, new symbols at their defaults
 list-defconfigs: $(STAMP) ## list the defconfigs and range files
 	$(Q)$(PY) scripts/kconfig.py list
 
-sweep: sweep-generate ## generate, run and analyze RANGE_CONFIG (default: the quick embedded sweep)
-	$(Q)$(PY) scripts/run_test_matrix.py --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT) $(RUN_FLAGS)
+# A dry run writes nothing, not even sweep_configs/: it generates into a temporary folder.
+sweep: $(STAMP) ## generate, run and analyze RANGE_CONFIG (default: the quick embedded sweep)
+ifneq ($(call truthy,$(DRY_RUN)),)
+	$(Q)tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) "$$tmp/sweep_configs" $(GEN_FLAGS) && \
+	$(PY) scripts/run_test_matrix.py --config-dir "$$tmp/sweep_configs" $(OUT_FLAG) $(RUN_FLAGS)
+else
+	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call q,$(CONFIG_DIR)) $(GEN_FLAGS)
+	$(Q)$(PY) scripts/run_test_matrix.py --config-dir $(call q,$(CONFIG_DIR)) $(OUT_FLAG) $(RUN_FLAGS)
+endif
 
 sweep-generate: $(STAMP) ## expand RANGE_CONFIG into sweep_configs/
-	$(Q)$(PY) scripts/generate_config_combinations.py $(or $(RANGE_CONFIG),$(QUICK_RANGE)) $(CONFIG_DIR) \
-		$(if $(MAX_CONFIGS),--max-configs $(MAX_CONFIGS))
+	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call q,$(CONFIG_DIR)) $(GEN_FLAGS)
 
 sweep-run: $(STAMP) ## run sweep_configs/ into a new sweep dir (or extend SWEEP=dir)
-	$(Q)$(PY) scripts/run_test_matrix.py --config-dir $(CONFIG_DIR) --output-dir $(OUTPUT) $(SWEEP_FLAG) $(RUN_FLAGS)
+	$(Q)$(PY) scripts/run_test_matrix.py --config-dir $(call q,$(CONFIG_DIR)) $(OUT_FLAG) $(SWEEP_FLAG) $(RUN_FLAGS)
 
-sweep-parallel: ## make sweep with PARALLEL=N runs at once
-	$(Q)$(MAKE) --no-print-directory sweep JOBS=$(or $(PARALLEL),2)
+sweep-parallel: ## make sweep with PARALLEL=N runs at once (default 2)
+	$(Q)$(MAKE) --no-print-directory sweep JOBS=$(or $(JOBS_VALUE),2) PARALLEL=
 
 sweep-resume: $(STAMP) ## continue the newest sweep (or SWEEP=dir) from its own plan
-	$(Q)$(PY) scripts/run_test_matrix.py --resume --output-dir $(OUTPUT) $(SWEEP_FLAG) $(RUN_FLAGS)
+	$(Q)$(PY) scripts/run_test_matrix.py --resume $(OUT_FLAG) $(SWEEP_FLAG) $(RUN_FLAGS)
 
 sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plots
-	$(Q)$(PY) scripts/analyze_sweep.py --results-dir $(OUTPUT) $(SWEEP_FLAG) $(RANK_FLAGS)
+	$(Q)$(PY) scripts/analyze_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) $(RANK_FLAGS)
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
-	$(Q)$(PY) scripts/sweep_monitor.py --results-dir $(OUTPUT) $(SWEEP_FLAG)
+	$(Q)$(PY) scripts/sweep_monitor.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG)
 
 sweep-watch: $(STAMP) ## like sweep-monitor, refreshing every few seconds
-	$(Q)$(PY) scripts/sweep_monitor.py --watch --results-dir $(OUTPUT) $(SWEEP_FLAG)
+	$(Q)$(PY) scripts/sweep_monitor.py --watch --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG)
 
 sweep-leaderboard: $(STAMP) ## best runs across all sweeps
-	$(Q)$(PY) scripts/sweep_leaderboard.py --results-dir $(OUTPUT) $(RANK_FLAGS) $(if $(TOP),--top $(TOP))
+	$(Q)$(PY) scripts/sweep_leaderboard.py --results-dir $(call q,$(OUTPUT)) $(RANK_FLAGS) \
+		$(if $(TOP),--top $(call q,$(TOP)))
 
 sweep-compare: $(STAMP) ## compare two sweeps: A=dir B=dir
-	$(Q)$(PY) scripts/sweep_compare.py --results-dir $(OUTPUT) $(A) $(B) $(RANK_FLAGS)
+	$(Q)$(PY) scripts/sweep_compare.py --results-dir $(call q,$(OUTPUT)) $(call q,$(A)) $(call q,$(B)) $(RANK_FLAGS)
 
-sweep-promote: $(STAMP) ## top TOP=3 runs of a sweep → sweep_configs/ with EPOCHS=N
-	$(Q)$(PY) scripts/sweep_promote.py --results-dir $(OUTPUT) $(SWEEP_FLAG) $(RANK_FLAGS) \
-		--top $(or $(TOP),3) $(if $(EPOCHS),--epochs $(EPOCHS)) --out $(CONFIG_DIR)
+sweep-promote: $(STAMP) ## top TOP=3 runs of a sweep → sweep_configs/ (EPOCHS=N to train them longer)
+	$(Q)$(PY) scripts/sweep_promote.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) $(RANK_FLAGS) \
+		--top $(or $(TOP),3) $(if $(EPOCHS),--epochs $(call q,$(EPOCHS))) --out $(call q,$(CONFIG_DIR))
 
 sweep-clean: ## remove sweep_configs/ (results stay)
 	@echo "  CLEAN   $(CONFIG_DIR)/"
-	$(Q)rm -rf $(CONFIG_DIR)
+	$(Q)rm -rf $(call q,$(CONFIG_DIR))
 
 test: $(STAMP) ## ruff and the test suite
 	$(Q)$(VENV)/bin/ruff check .

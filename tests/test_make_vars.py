@@ -1,0 +1,82 @@
+"""Make variables as a user types them: booleans, numbers, spaces and quotes."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+TINY = ROOT / "tests/data/tiny_trainer.py"
+
+
+def make(*args, timeout=300):
+    return subprocess.run(
+        ["make", "-s", "-C", str(ROOT), *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("DRY_RUN=maybe", "DRY_RUN=maybe: expected 1/y/yes/true or 0/n/no/false"),
+        ("RETRY_FAILED=sure", "RETRY_FAILED=sure: expected"),
+        ("STOP_ON_FAILURE=2", "STOP_ON_FAILURE=2: expected"),
+        ("JOBS=0", "JOBS=0: must be at least 1"),
+        ("EPOCHS=ten", "EPOCHS=ten: not a whole number"),
+        ("RUN_TIMEOUT=-1", "RUN_TIMEOUT=-1: must be above 0"),
+        ("RUN_TIMEOUT=0", "RUN_TIMEOUT=0: must be above 0"),
+        ("RETRIES=-1", "RETRIES=-1: must be at least 0"),
+        ("MAX_CONFIGS=0", "MAX_CONFIGS=0: must be at least 1"),
+        ("MODE=highest", "MODE=highest: expected max or min"),
+    ],
+)
+def test_nonsense_make_variable_is_refused_before_anything_starts(tmp_path, assignment, message):
+    configs = tmp_path / "sc"
+    result = make("sweep", f"CONFIG_DIR={configs}", f"OUTPUT={tmp_path / 'out'}", assignment)
+    assert result.returncode != 0 and message in result.stderr
+    assert "nothing was started" in result.stderr
+    assert not configs.exists() and not (tmp_path / "out").exists()
+
+
+def test_conflicting_jobs_and_parallel_are_refused(tmp_path):
+    result = make("sweep", f"CONFIG_DIR={tmp_path / 'sc'}", "JOBS=2", "PARALLEL=3")
+    assert result.returncode != 0 and "JOBS=2 and PARALLEL=3 disagree" in result.stderr
+
+
+@pytest.mark.parametrize("spelling", ["yes", "true", "Y", "1"])
+def test_dry_run_spellings_all_mean_dry_run_and_write_nothing(tmp_path, spelling):
+    configs = tmp_path / "sc"
+    configs.mkdir()
+    (configs / "config_001").write_text("CONFIG_SEED=7\n")  # a promoted sweep a dry run must not replace
+    result = make(
+        "sweep",
+        f"CONFIG_DIR={configs}",
+        f"OUTPUT={tmp_path / 'out'}",
+        f"DRY_RUN={spelling}",
+        f"TRAIN_COMMAND={sys.executable} {TINY}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "12 of 12 runs to do" in result.stdout and "RUN     " not in result.stdout
+    assert [p.name for p in configs.iterdir()] == ["config_001"]
+    assert (configs / "config_001").read_text() == "CONFIG_SEED=7\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_paths_and_train_command_with_spaces_and_quotes_work(tmp_path):
+    folder = tmp_path / "my sp ace"
+    folder.mkdir()
+    (folder / "my range").write_text("CONFIG_OPTIMIZER_SELECT_ADAMW=y\nCONFIG_SEED=1|2\n")
+    (folder / "t.py").write_text(TINY.read_text())
+    command = f"{sys.executable} '{folder / 't.py'}'"
+    result = make(
+        "sweep",
+        f"RANGE_CONFIG={folder / 'my range'}",
+        f"CONFIG_DIR={folder / 'sc'}",
+        f"OUTPUT={folder / 'results'}",
+        f"TRAIN_COMMAND={command}",
+    )
+    assert result.returncode == 0, result.stderr
+    (sweep_dir,) = (folder / "results").glob("sweep_*")
+    logs = sorted(sweep_dir.glob("config_*/output.log"))
+    assert len(logs) == 2 and all("tiny trainer: seed" in log.read_text() for log in logs)

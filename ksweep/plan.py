@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ksweep.kconf import PROJECT_ROOT
+from ksweep.pause import pause_point
 from ksweep.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 from ksweep.sweepdir import ConfigDirPaths, SweepPaths
 
@@ -64,26 +65,26 @@ class PlannedRun:
         return "_".join(self.run_dir.split("_")[:2])
 
 
-def _git(*args: str) -> str | None:
+def _git(*args: str, root: Path = PROJECT_ROOT) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout if out.returncode == 0 else None
 
 
-def git_commit() -> str | None:
+def git_commit(root: Path = PROJECT_ROOT) -> str | None:
     """The project's commit (HEAD), or None outside a git checkout."""
-    return (_git("rev-parse", "HEAD") or "").strip() or None
+    return (_git("rev-parse", "HEAD", root=root) or "").strip() or None
 
 
-def git_state() -> dict:
+def git_state(root: Path = PROJECT_ROOT) -> dict:
     """The commit, and whether the working tree differs from it (with a hash of the difference)."""
-    commit = git_commit()
+    commit = git_commit(root)
     if commit is None:
         return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
-    diff = _git("diff", "HEAD") or ""
-    untracked = _git("ls-files", "--others", "--exclude-standard") or ""
+    diff = _git("diff", "HEAD", root=root) or ""
+    untracked = _git("ls-files", "--others", "--exclude-standard", root=root) or ""
     dirty = bool(diff.strip() or untracked.strip())
     digest = hashlib.sha256((diff + untracked).encode()).hexdigest()[:16] if dirty else None
     return {"git_commit": commit, "git_dirty": dirty, "git_diff_sha256": digest}
@@ -259,8 +260,10 @@ class SweepLock:
                 f"{self.path.parent}: another runner (pid {holder}) is working on this sweep; "
                 "wait for it, or stop it first"
             ) from None
-        # One write of a fixed width, never a truncate: a refused runner reading at any
-        # instant sees a whole pid (this one's, or a dead predecessor's, which it skips).
+        pause_point("lock-taken")
+        # One write of a fixed width, never a truncate: a reader sees a whole pid. Who
+        # holds the lock is asked of the kernel first (_flock_holder), so a runner refused
+        # before this write still names the holder.
         os.pwrite(fd, f"{os.getpid():<19}\n".encode(), 0)
         self.fd = fd
         return self
@@ -290,7 +293,10 @@ def lock_holder(sweep_dir: Path) -> int | None:
 
 
 def _read_holder(fd: int, wait: float = 2.0) -> str:
-    """The pid written in a held lock file; the holder writes it just after taking the lock."""
+    """The pid holding the flock on `fd`'s file: the kernel's word, else the pid the holder wrote."""
+    holder = _flock_holder(os.fstat(fd).st_ino)
+    if holder:
+        return holder
     deadline = time.monotonic() + wait
     while True:
         text = os.pread(fd, 64, 0).decode(errors="replace").strip()
@@ -299,6 +305,19 @@ def _read_holder(fd: int, wait: float = 2.0) -> str:
         if time.monotonic() > deadline:
             return "unknown"
         time.sleep(0.01)
+
+
+def _flock_holder(inode: int) -> str | None:
+    """The pid of the FLOCK on that inode in /proc/locks (Linux), or None."""
+    try:
+        with open("/proc/locks") as locks:
+            for line in locks:
+                fields = line.split()
+                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
+                    return fields[4] if fields[4].isdigit() else None
+    except OSError:
+        return None
+    return None
 
 
 def _alive(pid: int) -> bool:

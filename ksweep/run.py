@@ -32,6 +32,7 @@ from ksweep import state
 from ksweep.launch import check_train_command, make_launcher, project_env
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
+from ksweep.pause import pause_point
 from ksweep.records import read_metrics
 from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
 from ksweep.sweepdir import SweepPaths
@@ -164,7 +165,10 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
         with sweep_plan.SweepLock(building):
             _, chosen = options_for(request, {}, None)
             sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
-            sweep_plan.extend_plan(building, configs, chosen["epochs"])
+            pause_point("manifest-written")
+            plan, _ = sweep_plan.extend_plan(building, configs, chosen["epochs"])
+            sweep_plan.write_manifest(building, request.config_dir, len(plan), chosen)
+            pause_point("planned")
             sweep_dir = sweep_plan.publish_sweep_dir(building)
             plan, added, options = extend(request, sweep_dir, [])
             return run_locked(request, sweep_dir, plan, added, options, signals)
@@ -207,6 +211,7 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     if result.disk_full:
         print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
         return EXIT_FAILED
+    pause_point("analysis")
     analyze(sweep_dir, request.metric, request.mode)
     if result.launcher_error:
         print(

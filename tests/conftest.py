@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -37,3 +39,68 @@ def range_file(tmp_path):
         return path
 
     return write
+
+
+TINY = f"{sys.executable} {ROOT / 'tests/data/tiny_trainer.py'}"
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """sweep(seeds) → generates sweep_configs for CONFIG_SEED=seeds in tmp_path; returns helpers."""
+
+    class Sweep:
+        configs = tmp_path / "sweep_configs"
+        results = tmp_path / "results"
+
+        def generate(self, seeds: str, extra: str = ""):
+            (tmp_path / "range").write_text(f"CONFIG_SEED={seeds}\nCONFIG_OPTIMIZER_SELECT_ADAMW=y\n{extra}")
+            result = run_script("generate_config_combinations.py", tmp_path / "range", self.configs)
+            assert result.returncode == 0, result.stderr
+
+        def args(self, *extra):
+            return [
+                "--config-dir",
+                self.configs,
+                "--output-dir",
+                self.results,
+                "--train-command",
+                TINY,
+                *extra,
+            ]
+
+        def run(self, *extra, env=None, timeout=120):
+            return run_script(
+                "run_test_matrix.py", *self.args(*extra), cwd=tmp_path, env=env, timeout=timeout
+            )
+
+        def popen(self, *extra, env=None):
+            cmd = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), *map(str, self.args(*extra))]
+            return subprocess.Popen(
+                cmd,
+                cwd=tmp_path,
+                env={**os.environ, **(env or {})},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+
+        def dirs(self):
+            return sorted(self.results.glob("sweep_*"))
+
+        def statuses(self, sweep_dir=None):
+            sweep_dir = sweep_dir or self.dirs()[-1]
+            out = {}
+            for run in sorted(p for p in sweep_dir.iterdir() if p.name.startswith("config_")):
+                metrics = json.loads((run / "training_metrics.json").read_text())
+                out[run.name.split("_")[1]] = metrics["status"]
+            return out
+
+    return Sweep()
+
+
+def wait_for(predicate, seconds=30.0):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")

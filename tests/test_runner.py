@@ -12,71 +12,7 @@ from pathlib import Path
 import pytest
 
 from ksweep.launch import slot_envs
-from tests.conftest import ROOT, run_script
-
-TINY = f"{sys.executable} {ROOT / 'tests/data/tiny_trainer.py'}"
-
-
-@pytest.fixture
-def sweep(tmp_path):
-    """sweep(seeds) → generates sweep_configs for CONFIG_SEED=seeds in tmp_path; returns helpers."""
-
-    class Sweep:
-        configs = tmp_path / "sweep_configs"
-        results = tmp_path / "results"
-
-        def generate(self, seeds: str, extra: str = ""):
-            (tmp_path / "range").write_text(f"CONFIG_SEED={seeds}\nCONFIG_OPTIMIZER_SELECT_ADAMW=y\n{extra}")
-            result = run_script("generate_config_combinations.py", tmp_path / "range", self.configs)
-            assert result.returncode == 0, result.stderr
-
-        def args(self, *extra):
-            return [
-                "--config-dir",
-                self.configs,
-                "--output-dir",
-                self.results,
-                "--train-command",
-                TINY,
-                *extra,
-            ]
-
-        def run(self, *extra, env=None, timeout=120):
-            return run_script(
-                "run_test_matrix.py", *self.args(*extra), cwd=tmp_path, env=env, timeout=timeout
-            )
-
-        def popen(self, *extra, env=None):
-            cmd = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), *map(str, self.args(*extra))]
-            return subprocess.Popen(
-                cmd,
-                cwd=tmp_path,
-                env={**os.environ, **(env or {})},
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )
-
-        def dirs(self):
-            return sorted(self.results.glob("sweep_*"))
-
-        def statuses(self, sweep_dir=None):
-            sweep_dir = sweep_dir or self.dirs()[-1]
-            out = {}
-            for run in sorted(p for p in sweep_dir.iterdir() if p.name.startswith("config_")):
-                metrics = json.loads((run / "training_metrics.json").read_text())
-                out[run.name.split("_")[1]] = metrics["status"]
-            return out
-
-    return Sweep()
-
-
-def wait_for(predicate, seconds=30.0):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+from tests.conftest import ROOT, TINY, run_script, wait_for
 
 
 def completed_runs(results: Path) -> list[Path]:
@@ -338,3 +274,99 @@ def test_newest_sweep_is_the_one_created_last_not_the_last_name(sweep):
     (newest,) = set(sweep.dirs()) - {older, sweep.results / "sweep_copy"}
     out = run_script("sweep_monitor.py", "--results-dir", sweep.results).stdout
     assert newest.name in out and "sweep_copy" not in out
+
+
+@pytest.mark.parametrize(
+    "seed, reason",
+    [
+        ("17", "training_metrics.json is not valid JSON"),
+        ("18", "training_metrics.json holds a JSON list, not an object"),
+        ("19", "training_metrics.json: unknown status 'weird'"),
+        ("20", "final.val_acc is str '92.0', not a number"),
+        ("21", "accuracies are percentages (0-100), not fractions"),
+        ("22", "final.val_acc is nan, not a finite number"),
+    ],
+)
+def test_a_custom_trainers_unusable_record_fails_its_run_naming_why_and_is_kept(sweep, seed, reason):
+    sweep.generate(f"1|{seed}")
+    result = sweep.run()
+    statuses = sweep.statuses()
+    assert statuses == {"001": "completed", "002": "failed"}, result.stdout
+    (run_dir,) = sweep.dirs()[0].glob("config_002_*")
+    record = json.loads((run_dir / "training_metrics.json").read_text())
+    assert reason in record["error"] and reason in result.stdout
+    assert (run_dir / "training_metrics.json.invalid").is_file()  # what the trainer wrote, for its author
+
+
+def test_a_config_the_trainer_refused_is_not_retried(sweep):
+    sweep.generate("23|1")
+    result = sweep.run("--retries", "2")
+    assert "RETRY" not in result.stdout
+    (run_dir,) = sweep.dirs()[0].glob("config_001_*")
+    record = json.loads((run_dir / "training_metrics.json").read_text())
+    assert record["status"] == "failed" and record["runner"]["attempts"] == 1
+
+
+def test_a_sweep_in_which_no_run_completed_exits_non_zero_with_its_analysis(sweep):
+    sweep.generate("15|16")
+    result = sweep.run()
+    assert result.returncode == 1 and "no run of" in result.stderr and "completed" in result.stderr
+    assert (sweep.dirs()[0] / "sweep_analysis.txt").is_file()
+
+
+@pytest.mark.parametrize(
+    "command, message",
+    [
+        ('python "unbalanced.py', "No closing quotation (check its quotes)"),
+        ("pythonn tiny.py", "pythonn: no such program"),
+    ],
+)
+def test_a_train_command_that_cannot_start_is_refused_before_any_sweep_folder(sweep, command, message):
+    sweep.generate("1|2")
+    args = [a for a in sweep.args() if a != TINY][:-1] + ["--train-command", command]
+    result = run_script("run_test_matrix.py", *args)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not sweep.results.exists() or not list(sweep.results.iterdir())
+
+
+def test_resuming_a_sweep_whose_only_unfinished_runs_failed_suggests_retry_failed(sweep):
+    sweep.generate("1|15")
+    sweep.run()
+    again = run_script("run_test_matrix.py", "--resume", "--output-dir", sweep.results)
+    assert "2 runs, 0 to do" in again.stdout and "RETRY_FAILED=1" in again.stdout
+
+
+def test_dry_run_of_an_extended_sweep_names_new_runs_as_the_real_run_will(sweep):
+    sweep.generate("1|2")
+    sweep.run()
+    (sweep_dir,) = sweep.dirs()
+    sweep.generate("1|2|3")
+    dry = sweep.run("--sweep", sweep_dir, "--dry-run")
+    lines = [line.split() for line in dry.stdout.splitlines() if line.startswith("  config_")]
+    assert [(words[0], words[1]) for words in lines] == [
+        ("config_001_lenet5_adamw", "completed"),
+        ("config_002_lenet5_adamw", "completed"),
+        ("config_003_lenet5_adamw", "pending"),
+    ]
+    assert "CONFIG_SEED=3" in " ".join(lines[2]) and "1 of 3 runs to do" in dry.stdout
+    sweep.run("--sweep", sweep_dir)
+    assert "seed 3" in (sweep_dir / "config_003_lenet5_adamw/output.log").read_text()
+
+
+def test_a_dirty_working_tree_is_recorded_with_a_hash_of_its_difference(tmp_path):
+    from ksweep.plan import git_state
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "model.py").write_text("x = 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    clean = git_state(tmp_path)
+    assert clean["git_commit"] and clean["git_dirty"] is False and clean["git_diff_sha256"] is None
+    (tmp_path / "model.py").write_text("x = 2\n")
+    dirty = git_state(tmp_path)
+    assert dirty["git_commit"] == clean["git_commit"] and dirty["git_dirty"] is True
+    (tmp_path / "model.py").write_text("x = 3\n")
+    assert git_state(tmp_path)["git_diff_sha256"] != dirty["git_diff_sha256"]

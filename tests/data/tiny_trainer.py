@@ -4,12 +4,20 @@
 `--config FILE --output-dir DIR`; what it does depends on CONFIG_SEED:
     13  os.abort() after one epoch        14  hang forever
     15  exit 3 without writing anything    16  report a diverged run
+    17  write invalid JSON, exit 0         18  write a JSON list, exit 0
+    19  write status "weird", exit 0       20  val_acc as a string
+    21  accuracies as fractions (0-1)      22  val_acc NaN
+    23  refuse the config: exit 2 with a failed record
     other: complete; val_acc = 90 + SEED / 10, after sleeping TINY_SLEEP seconds (env)
+Environment: TINY_SLEEP (seconds before completing), TINY_LINGER (seconds after writing
+the completed record, before exiting), TINY_HELPER (a `sleep` command line to leave
+running in the background, as a trainer's helper process would).
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,14 +56,50 @@ def main() -> int:
     if seed == 16:
         write(out, {"status": "diverged", "epochs": [epoch], "final": {}, "error": "loss is nan at epoch 2"})
         return 3
+    if seed == 23:
+        write(out, {"status": "failed", "epochs": [], "final": {}, "error": "CONFIG_SEED: 23 is refused"})
+        return 2
+    if os.environ.get("TINY_HELPER"):
+        subprocess.Popen(os.environ["TINY_HELPER"].split(), start_new_session=False)
     time.sleep(float(os.environ.get("TINY_SLEEP", "0")))
     acc = 90 + seed / 10
     final = {"val_acc": acc, "val_loss": 1 / acc, "test_acc": acc - 1, "sparsity": 0.0, "train_seconds": 0.01}
+    if seed in MALFORMED:
+        return MALFORMED[seed](out, epoch, final)
     write(
         out, {"status": "completed", "epochs": [epoch], "final": final, "error": None, "env": {"seed": seed}}
     )
     print(f"done val_acc {acc}", flush=True)
+    time.sleep(float(os.environ.get("TINY_LINGER", "0")))
     return 0
+
+
+def _completed(out: Path, epoch: dict, final: dict, **changes) -> int:
+    (out / "training_metrics.json").write_text(
+        json.dumps({"status": "completed", "epochs": [epoch], "final": {**final, **changes}})
+    )
+    return 0
+
+
+MALFORMED = {
+    17: lambda out, e, f: (
+        (out / "training_metrics.json").write_text('{"status": "completed", "epochs": [') and 0
+    ),
+    18: lambda out, e, f: (out / "training_metrics.json").write_text("[1, 2, 3]") and 0,
+    19: lambda out, e, f: (
+        (out / "training_metrics.json").write_text('{"status": "weird", "final": "nope"}') and 0
+    ),
+    20: lambda out, e, f: _completed(out, e, f, val_acc=str(f["val_acc"])),
+    21: lambda out, e, f: _completed(
+        out, {**e, "train_acc": 0.8, "val_acc": 0.85}, f, val_acc=0.92, test_acc=0.91
+    ),
+    22: lambda out, e, f: (
+        (out / "training_metrics.json").write_text(
+            json.dumps({"status": "completed", "epochs": [e], "final": {**f, "val_acc": float("nan")}})
+        )
+        and 0
+    ),
+}
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ lc = $(subst A,a,$(subst E,e,$(subst F,f,$(subst L,l,$(subst N,n,$(subst O,o,$(s
 truthy = $(filter 1 y yes true,$(call lc,$(1)))
 
 # Refuse nonsense (JOBS=0, DRY_RUN=maybe, RUN_TIMEOUT=-1) before any target starts.
-CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
+CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE QUICK JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
                 RETRIES MAX_CONFIGS TOP MODE
 GIVEN_VARS := $(foreach v,$(CHECKED_VARS),$(if $(value $(v)),$(v)))
 ifneq ($(GIVEN_VARS),)
@@ -142,5 +142,5 @@ test: $(STAMP) ## ruff and the test suite
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(PY) -m pytest -q
 
-bench: $(STAMP) ## the benchmarks (print figures against same-run baselines)
-	$(Q)for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+bench: $(STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
+	$(Q)for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(if $(call truthy,$(QUICK)),--quick) || exit 1; done

@@ -13,7 +13,7 @@ import sys
 
 TRUE = ("1", "y", "yes", "true")
 FALSE = ("0", "n", "no", "false")
-BOOLEANS = ("DRY_RUN", "RETRY_FAILED", "STOP_ON_FAILURE")
+BOOLEANS = ("DRY_RUN", "RETRY_FAILED", "STOP_ON_FAILURE", "QUICK")
 # name → (smallest allowed, whole numbers only, smallest excluded)
 NUMBERS = {
     "JOBS": (1, True, False),

@@ -69,13 +69,31 @@ def test_results_are_readable_by_colleagues_as_the_umask_allows(sweep):
     assert (run_dir / "config.txt").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def trainer_pid(log: Path) -> int | None:
+    """The pid the tiny trainer printed first in its log."""
+    text = log.read_text() if log.exists() else ""
+    return int(text.split("pid ")[1].split()[0]) if "pid " in text else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
     sweep.generate("1:1:6")
-    runner = sweep.popen(env={"TINY_SLEEP": "1"})
+    runner = sweep.popen(env={"TINY_HANG_FROM": "3"})
     # The runner starts run 3 only after settling run 2 and rewriting the summary.
-    wait_for(lambda: list(sweep.results.glob("sweep_*/config_003_*/output.log")))
+    log = lambda: next(iter(sweep.results.glob("sweep_*/config_003_*/output.log")), None)  # noqa: E731
+    wait_for(lambda: log() and trainer_pid(log()))
+    orphan = trainer_pid(log())
     os.kill(runner.pid, signal.SIGKILL)
-    runner.wait()
+    runner.wait(timeout=30)
+    wait_for(lambda: not alive(orphan), seconds=30)  # run 3 dies with its runner
     sweep_dir = sweep.dirs()[0]
     done_at_kill = {
         p.name: {f.name: f.read_bytes() for f in p.iterdir()} for p in completed_runs(sweep.results)
@@ -83,9 +101,6 @@ def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
     assert sorted(done_at_kill) == ["config_001_lenet5_adamw", "config_002_lenet5_adamw"]
     summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
     assert {r["run_dir"] for r in summary if r["success"]} == set(done_at_kill)
-    time.sleep(1.5)  # the orphaned run 3 would have finished by now, had it survived its runner
-    orphan = sweep_dir / "config_003_lenet5_adamw/training_metrics.json"
-    assert not orphan.exists() or json.loads(orphan.read_text())["status"] == "running"
 
     result = run_script(
         "run_test_matrix.py", "--resume", "--output-dir", sweep.results, cwd=sweep.results.parent
@@ -101,11 +116,18 @@ def test_kill_9_then_resume_keeps_finished_runs_and_redoes_nothing(sweep):
         json.loads(path.read_text())
 
 
+def trainer_is_training(sweep, number: str) -> bool:
+    found = list(sweep.results.glob(f"sweep_*/config_{number}_*/training_metrics.json"))
+    try:
+        return bool(found) and json.loads(found[0].read_text())["status"] == "running"
+    except ValueError:
+        return False
+
+
 def test_ctrl_c_marks_running_run_interrupted_and_resume_finishes(sweep):
     sweep.generate("1:1:4")
-    runner = sweep.popen(env={"TINY_SLEEP": "5"})
-    wait_for(lambda: list(sweep.results.glob("sweep_*/config_001_*/output.log")))
-    time.sleep(0.5)
+    runner = sweep.popen(env={"TINY_HANG_FROM": "1"})
+    wait_for(lambda: trainer_is_training(sweep, "001"))
     runner.send_signal(signal.SIGINT)
     out, err = runner.communicate(timeout=30)
     assert runner.returncode == 130
@@ -120,12 +142,13 @@ def test_ctrl_c_marks_running_run_interrupted_and_resume_finishes(sweep):
 
 def test_second_runner_on_one_sweep_refuses_and_no_run_is_done_twice(sweep):
     sweep.generate("1:1:4")
-    first = sweep.popen(env={"TINY_SLEEP": "0.5"})
-    wait_for(lambda: sweep.dirs() and (sweep.dirs()[0] / "plan.json").exists())
+    first = sweep.popen(env={"TINY_HANG_FROM": "4"})
+    wait_for(lambda: trainer_is_training(sweep, "004"))  # the first runner is busy, holding the lock
     second = sweep.run("--sweep", sweep.dirs()[0])
     assert second.returncode == 2
     assert f"another runner (pid {first.pid})" in second.stderr
-    first.wait(timeout=60)
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
     logs = [p.read_text() for p in sweep.dirs()[0].glob("config_*/output.log")]
     assert len(logs) == 4 and all(log.count("tiny trainer:") == 1 for log in logs)
 
@@ -178,13 +201,14 @@ def test_epochs_override_reaches_every_run_config(sweep):
         assert "CONFIG_NUM_EPOCHS=7" in config.read_text().splitlines()
 
 
-def test_parallel_jobs_run_at_once(sweep):
+def test_parallel_jobs_run_at_once(sweep, tmp_path):
     sweep.generate("1:1:4")
-    start = time.time()
-    result = sweep.run("--jobs", "4", env={"TINY_SLEEP": "1.5"})
-    assert result.returncode == 0
-    assert time.time() - start < 1.5 * 4
-    assert set(sweep.statuses().values()) == {"completed"}
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    # Each run waits until all four have started: they complete only if they run at once.
+    result = sweep.run("--jobs", "4", env={"TINY_BARRIER": f"{barrier}:4"})
+    assert result.returncode == 0, result.stdout
+    assert set(sweep.statuses().values()) == {"completed"} and len(list(barrier.iterdir())) == 4
 
 
 def test_dry_run_lists_runs_and_changes_and_creates_nothing(sweep):
@@ -199,10 +223,10 @@ def test_dry_run_lists_runs_and_changes_and_creates_nothing(sweep):
 
 def test_monitor_counts_pending_runs_from_the_plan(sweep):
     sweep.generate("1:1:4")
-    runner = sweep.popen(env={"TINY_SLEEP": "5"})
-    wait_for(lambda: list(sweep.results.glob("sweep_*/config_001_*/output.log")))
+    runner = sweep.popen(env={"TINY_HANG_FROM": "1"})
+    wait_for(lambda: trainer_is_training(sweep, "001"))
     runner.send_signal(signal.SIGINT)
-    runner.wait(timeout=30)
+    runner.communicate(timeout=30)
     out = run_script("sweep_monitor.py", "--results-dir", sweep.results).stdout
     assert "0/4 done" in out and "4 pending" in out and "no runner attached" in out
 

@@ -9,9 +9,11 @@
     21  accuracies as fractions (0-1)      22  val_acc NaN
     23  refuse the config: exit 2 with a failed record
     other: complete; val_acc = 90 + SEED / 10, after sleeping TINY_SLEEP seconds (env)
-Environment: TINY_SLEEP (seconds before completing), TINY_LINGER (seconds after writing
-the completed record, before exiting), TINY_HELPER (a `sleep` command line to leave
-running in the background, as a trainer's helper process would).
+Environment: TINY_SLEEP (seconds before completing), TINY_HANG_FROM=N (seeds from N on
+sleep an hour instead), TINY_LINGER (seconds after writing the completed record, before
+exiting), TINY_HELPER (a `sleep` command line to leave running in the background, as a
+trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N runs
+have started: proves they run at once).
 """
 
 import argparse
@@ -61,7 +63,10 @@ def main() -> int:
         return 2
     if os.environ.get("TINY_HELPER"):
         subprocess.Popen(os.environ["TINY_HELPER"].split(), start_new_session=False)
-    time.sleep(float(os.environ.get("TINY_SLEEP", "0")))
+    hang_from = int(os.environ.get("TINY_HANG_FROM", "0"))
+    time.sleep(3600 if hang_from and seed >= hang_from else float(os.environ.get("TINY_SLEEP", "0")))
+    if os.environ.get("TINY_BARRIER"):
+        wait_for_others(*os.environ["TINY_BARRIER"].rsplit(":", 1))
     acc = 90 + seed / 10
     final = {"val_acc": acc, "val_loss": 1 / acc, "test_acc": acc - 1, "sparsity": 0.0, "train_seconds": 0.01}
     if seed in MALFORMED:
@@ -72,6 +77,15 @@ def main() -> int:
     print(f"done val_acc {acc}", flush=True)
     time.sleep(float(os.environ.get("TINY_LINGER", "0")))
     return 0
+
+
+def wait_for_others(folder: str, count: str) -> None:
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.time() + 60
+    while len(os.listdir(folder)) < int(count):
+        if time.time() > deadline:
+            sys.exit(f"barrier: only {len(os.listdir(folder))} of {count} runs started together")
+        time.sleep(0.02)
 
 
 def _completed(out: Path, epoch: dict, final: dict, **changes) -> int:

@@ -225,7 +225,10 @@ def write_manifest(sweep_dir: Path, config_dir: Path | None, count: int, options
         "options": {**old.get("options", {}), **options},
     }
     manifest["axes"] = manifest["axes"] or {}
-    if old and source and any(source.get(k) != old.get(k) for k in SOURCE_KEYS):
+    known = [{k: old.get(k) for k in SOURCE_KEYS}] + [
+        {k: e.get(k) for k in SOURCE_KEYS} for e in manifest["extended_from"]
+    ]
+    if old and source and {k: source.get(k) for k in SOURCE_KEYS} not in known:
         manifest["extended_from"] = [*manifest["extended_from"], {**source, "count": count}]
     write_json_atomic(sweep_dir / MANIFEST, manifest)
 

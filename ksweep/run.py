@@ -187,6 +187,8 @@ def extend(request: RunRequest, sweep_dir: Path, configs: list) -> tuple[list, i
     options, chosen = options_for(request, saved, sweep_dir)
     if not configs:
         return sweep_plan.load_plan(sweep_dir), 0, options
+    # Options (and where the new configs came from) are durable before the plan grows.
+    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(sweep_plan.load_plan(sweep_dir)), chosen)
     plan, added = sweep_plan.extend_plan(sweep_dir, configs, chosen["epochs"])
     sweep_plan.write_manifest(sweep_dir, request.config_dir, len(plan), chosen)
     return plan, added, options

@@ -63,6 +63,10 @@ class LauncherError(RuntimeError):
     """The launcher cannot start or follow runs any more (its server died)."""
 
 
+class CommandError(ValueError):
+    """TRAIN_COMMAND cannot start; the message says why."""
+
+
 class Launcher(Protocol):
     def capacity(self) -> list[dict[str, str]]: ...
     def ready(self, timeout: float) -> bool: ...
@@ -84,15 +88,15 @@ def describe_exit(code: int | None) -> str:
 
 
 def check_train_command(command: str) -> list[str]:
-    """TRAIN_COMMAND as argv, or ValueError saying why it cannot start."""
+    """TRAIN_COMMAND as argv, or CommandError saying why it cannot start."""
     try:
         argv = shlex.split(command)
     except ValueError as err:
-        raise ValueError(f"TRAIN_COMMAND={command!r}: {err} (check its quotes)") from None
+        raise CommandError(f"TRAIN_COMMAND={command!r}: {err} (check its quotes)") from None
     if not argv:
-        raise ValueError("TRAIN_COMMAND is empty")
+        raise CommandError("TRAIN_COMMAND is empty")
     if shutil.which(argv[0]) is None:
-        raise ValueError(f"TRAIN_COMMAND={command!r}: {argv[0]}: no such program (not found on PATH)")
+        raise CommandError(f"TRAIN_COMMAND={command!r}: {argv[0]}: no such program (not found on PATH)")
     return argv
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ksweep import plan as sweep_plan
 from ksweep import state
-from ksweep.launch import check_train_command, make_launcher, project_env
+from ksweep.launch import CommandError, check_train_command, make_launcher, project_env
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
 from ksweep.pause import pause_point
@@ -100,7 +100,7 @@ def run_stage(request: RunRequest) -> int:
 
                 return dry_run(request, sweep_dir)
             return plan_and_run(request, sweep_dir, signals)
-        except (NotFound, sweep_plan.PlanError, ValueError) as err:
+        except (NotFound, sweep_plan.PlanError, CommandError) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran

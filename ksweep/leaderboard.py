@@ -30,6 +30,7 @@ from ksweep.analyze import (
     DEFAULT_METRIC,
     AnalyzeError,
     check_ranking,
+    finite,
     load_records,
     parameter_effects,
     rank_key,
@@ -160,9 +161,9 @@ def _effects_table(symbol: str, effects_a, effects_b, metric: str, texts: dict |
                 ["0", "n/a", "n/a"]
                 if row is None
                 else [str(int(row["runs"]))]
-                + [format_metric(metric, _number(row[c]), unit=False) for c in ("mean", "best")]
+                + [format_metric(metric, finite(row[c]), unit=False) for c in ("mean", "best")]
             )
-        means = [_number(row["mean"]) if row is not None else None for row in (a, b)]
+        means = [finite(row["mean"]) if row is not None else None for row in (a, b)]
         delta = means[1] - means[0] if None not in means else None
         rows.append(cells + [_signed(metric, delta)])
     align = ("left", *["right"] * 7)
@@ -173,10 +174,6 @@ def _signed(metric: str, delta: float | None) -> str:
     if delta is None:
         return "n/a"
     return ("-" if delta < 0 else "+") + format_metric(metric, abs(delta), unit=False)
-
-
-def _number(value) -> float | None:
-    return float(value) if value is not None and value == value else None
 
 
 def _differences(sweep_a: Path, sweep_b: Path, records_a: list[dict], records_b: list[dict]) -> list[str]:

@@ -181,8 +181,8 @@ def header_lines(ctx: ReportContext) -> list[str]:
             f"{total / len(times):.1f} s mean per run{wall_text}"
         )
     choice = "highest" if ctx.mode == "max" else "lowest"
-    why = " (the default for this metric)" if ctx.mode == default_mode(ctx.metric) else ""
-    lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins{why}), completed runs only")
+    why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
+    lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
     lines.append(f"Ties: {tie_rule(ctx)}")
     if ctx.metric != "test_acc":
         lines.append("Test accuracy is shown beside the ranking, never used to choose (that would leak it).")

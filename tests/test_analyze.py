@@ -202,7 +202,7 @@ def test_a_tie_for_best_is_said_and_goes_to_the_lower_val_loss(sweep):
 def test_val_loss_without_a_mode_ranks_the_lowest_first_and_the_header_says_so(sweep):
     result = write_report(sweep, "val_loss", plots=False)
     assert result.mode == "min"
-    assert "Ranked by: val_loss (min: lowest wins (the default for this metric))" in result.path.read_text()
+    assert "Ranked by: val_loss (min: lowest wins; the default for this metric)" in result.path.read_text()
 
 
 def test_best_and_top_10_by_val_loss_min(sweep):

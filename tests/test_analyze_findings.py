@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from ksweep.analyze import write_report
+from ksweep.analyze import load_sweep, write_report
 from ksweep.kconf import PROJECT_ROOT
 from ksweep.leaderboard import compare, leaderboard
 from ksweep.promote import promote
@@ -199,6 +199,8 @@ def test_an_analysis_that_ranks_nothing_removes_stale_plots_and_best_model_link(
     assert not (sweep / "learning_curves.png").exists() and not (sweep / "parameter_effects.png").exists()
     assert not (sweep / "best_model.pt").is_symlink()
     assert "no run has test_acc" in again.path.read_text()
+    assert list(load_sweep(sweep).nlargest(1, "val_acc")["config_file"]) == ["config_001"]
+    assert load_sweep(sweep)["test_acc"].dtype == float
 
 
 def test_the_report_warns_about_fraction_accuracies_strings_and_nan(tmp_path):

@@ -184,6 +184,7 @@ def available_metrics(records: list[dict]) -> list[str]:
 def check_ranking(records: list[dict], metric: str, mode: str | None = None) -> str:
     """The mode to rank by (mode, else default_mode(metric)); AnalyzeError for an unknown
     metric (naming the known ones) or a mode other than min/max."""
+    mode = mode or None
     if mode is not None and mode not in MODES:
         raise AnalyzeError(f"bad mode {mode!r}: use max or min")
     known = available_metrics(records)

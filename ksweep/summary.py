@@ -160,8 +160,9 @@ def check_metric(metric: str, mode: str | None, warn: Callable[[str], None] | No
     (`val_acuracy`: did you mean val_acc?): a typo must not cost a night. Any other
     lowercase name (`[a-z][a-z0-9_]*`) may be a numeric key a custom trainer writes in
     `final`, which nobody can know before its first run: it passes with a warning
-    (through `warn`, default stderr). `mode` None means default_mode(metric).
+    (through `warn`, default stderr). `mode` None (or "") means default_mode(metric).
     """
+    mode = mode or None  # Make passes MODE= as an empty string when unset
     if mode is not None and mode not in MODES:
         raise MetricError(f"bad mode {mode!r}: use max or min")
     resolved = mode or default_mode(metric)

@@ -55,7 +55,7 @@ def test_default_mode_is_min_for_losses_and_times_and_max_otherwise():
 
 
 def test_check_metric_before_any_run_refuses_typos_and_symbols_and_warns_on_custom_keys():
-    assert check_metric("val_loss", None) == "min"
+    assert check_metric("val_loss", None) == "min" and check_metric("val_loss", "") == "min"
     assert check_metric("val_acc", "min") == "min"
     with pytest.raises(MetricError, match=r"unknown metric 'val_acuracy' \(did you mean val_acc\?\)"):
         check_metric("val_acuracy", None)
@@ -269,3 +269,13 @@ def test_summary_writer_gives_the_same_file_as_write_summary_as_runs_finish(tmp_
     writer.run_finished(pending.name)
     assert same() and json.loads(summary.read_text())[-1]["status"] == "pending"
     assert [r["config_file"] for r in writer.write_all()] == [f"config_{n:03d}" for n in range(1, 6)]
+
+
+def test_hyperparameters_say_why_the_non_default_symbols_are_missing(tmp_path, capsys):
+    sweep = tmp_path / "sweep_x"
+    best = make_run(sweep, 1, {"CONFIG_SEED": "1"})
+    make_run(sweep, 2, {"CONFIG_SEED": "2"}, val_acc=50.0)
+    (best / "config.txt").unlink()  # kconfiglib cannot read it: the section says so, loudly
+    hyper = report_text(sweep).split("Hyperparameters:")[1].split("Reproduce:")[0]
+    assert "# (could not compare" in hyper and "config.txt with the Kconfig defaults" in hyper
+    assert "warning: could not compare" in capsys.readouterr().err

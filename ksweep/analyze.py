@@ -315,7 +315,17 @@ def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str], texts: 
     saying why (and a warning on stderr): never silently dropped."""
     from ksweep.kconf import non_default_values
 
-    swept = [f"{name}={report.display_value(best.get(name), texts.get(name))}" for name in varied]
+    swept, members = [], set()
+    for name in varied:
+        value = report.display_value(best.get(name), texts.get(name))
+        if name.startswith(CONFIG_PREFIX):
+            swept.append(f"{name}={value}")
+        else:  # a choice axis: the member symbol that selects it, as a .config line
+            prefix = f"{CONFIG_PREFIX}{name.upper()}_SELECT_"
+            members.add(prefix)
+            swept.append(
+                f"{prefix}{value.upper()}=y  # {name}: {value}" if best.get(name) else f"# {name}: {value}"
+            )
     config = SweepPaths(sweep_dir).run(best["run_dir"]).config
     try:
         differing = non_default_values(config)
@@ -324,7 +334,11 @@ def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str], texts: 
         print(f"warning: {message}", file=sys.stderr)
         fixed = [f"# ({message})"]
     else:
-        fixed = [f"{name}={value}" for name, value in differing.items() if name not in varied]
+        fixed = [
+            f"{name}={value}"
+            for name, value in differing.items()
+            if name not in varied and not name.startswith(tuple(members))
+        ]
         fixed = ["# fixed, different from the Kconfig default:", *fixed] if fixed else []
     return (["# swept in this sweep:", *swept] if swept else []) + fixed
 

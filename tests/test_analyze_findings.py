@@ -172,6 +172,11 @@ def test_a_swept_choice_is_one_optimizer_axis_and_unset_rows_do_not_count_in_the
     assert re.search(r"^adamw\s+1\s+1\s+99\.00", effects, re.MULTILINE)
     assert "SGD_MOMENTUM  (spread of means: 5.00)" in effects  # (unset) = the AdamW run, not counted
     assert "OPTIMIZER_SELECT_SGD  (" not in effects
+    hyper = text.split("Hyperparameters:")[1].split("Reproduce:")[0]
+    assert (
+        "CONFIG_OPTIMIZER_SELECT_ADAMW=y  # optimizer: adamw" in hyper
+        and hyper.count("OPTIMIZER_SELECT") == 1
+    )
     assert re.search(r"^\s*1\s+config_003 .* adamw", text[text.index("TOP 10") :], re.MULTILINE)
 
 

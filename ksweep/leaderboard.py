@@ -30,6 +30,7 @@ from ksweep.analyze import (
     DEFAULT_METRIC,
     AnalyzeError,
     check_ranking,
+    competition_ranks,
     finite,
     load_records,
     parameter_effects,
@@ -97,18 +98,19 @@ def leaderboard(
         entries += [(path, record, axes, texts, source) for record in rank_records(records, metric, mode)]
     key = rank_key(metric, mode)
     entries.sort(key=lambda e: (key(e[1]), e[0].name))
+    places = competition_ranks([e[1] for e in entries], metric)  # `2=`: a tie, as in the report
     shown = [m for m in ("val_acc", "test_acc") if m != metric]
     # Epochs, source and threads beside the metric: sweeps of 3 and of 25 epochs, of two
     # trainers or datasets, or of other thread counts are not comparable as they stand.
     headers = ["#", "sweep", "config", metric, *shown, "epochs", "total_time", "range file / trainer"]
     headers += ["threads", "swept symbols"]
     rows = [
-        [i, path.name, r["config_file"], format_metric(metric, r[metric], unit=False)]
+        [place, path.name, r["config_file"], format_metric(metric, r[metric], unit=False)]
         + [format_metric(m, r.get(m), unit=False) for m in shown]
         + [r.get("epochs") if r.get("epochs") is not None else "-"]
         + [format_metric("total_time", r.get("total_time"), unit=False), source]
         + [r["threads"] if is_number(r.get("threads")) else "-", _params(r, axes, texts)]
-        for i, (path, r, axes, texts, source) in enumerate(entries[:top], 1)
+        for place, (path, r, axes, texts, source) in zip(places, entries[:top], strict=False)
     ]
     title = (
         f"Leaderboard: top {len(rows)} of {len(entries)} ranked runs in {len(sweeps)} sweep(s) "

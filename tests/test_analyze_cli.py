@@ -45,6 +45,7 @@ def test_leaderboard_ranks_the_runs_of_all_sweeps(results):
         ("sweep_20250101_120000", "config_004", "93.00"),  # tied with config_002: lower val_loss
         ("sweep_20250101_120000", "config_002", "93.00"),
     ]
+    assert [r[0] for r in rows] == ["1", "2", "3=", "3="]  # a tie reads as in the report
     assert "LEARNING_RATE=0.001" in text and "in 2 sweep(s)" in text
     header = next(line.split() for line in text.splitlines() if line.strip().startswith("#"))
     assert header[:7] == ["#", "sweep", "config", "val_acc", "test_acc", "epochs", "total_time"]

@@ -11,7 +11,9 @@ diverged, 0.5% still running) in a temp dir, then times:
     analysis       write_report: records + sweep_summary.json + sweep_analysis.txt + plots,
                    in-process, cold cache, imports of pandas/matplotlib included
     cli            `python scripts/analyze_sweep.py --sweep DIR`, interpreter start included
-    summary again  write_summary after one more run finished (the runner's call, warm cache)
+    summary again  write_summary after one more run finished (a full rescan, warm cache)
+    writer         SummaryWriter.run_finished per finished run (the runner's call), at 100
+                   runs and at --runs: the difference is the per-run cost of a sweep's size
 
 Target: analysis under 5 s for 10,000 runs on a 2-core machine. Prints figures, not pass/fail.
 """
@@ -131,6 +133,22 @@ def read_floor(sweep: Path) -> float:
     return time.perf_counter() - start
 
 
+def writer_seconds(sweep: Path, calls: int = 20) -> float:
+    """Mean seconds of SummaryWriter.run_finished, each after rewriting one run's metrics file."""
+    writer = summary.SummaryWriter(sweep)
+    runs = sorted(p for p in sweep.iterdir() if p.is_dir())[-calls:]
+    total = 0.0
+    for run in runs:
+        metrics = run / "training_metrics.json"
+        tmp = run / ".rewrite.tmp"
+        tmp.write_bytes(metrics.read_bytes())
+        tmp.replace(metrics)  # as the runner's atomic write: a new inode, a changed run
+        start = time.perf_counter()
+        writer.run_finished(run.name)
+        total += time.perf_counter() - start
+    return total / len(runs)
+
+
 def timed(func, *args, **kwargs) -> tuple[float, object]:
     start = time.perf_counter()
     result = func(*args, **kwargs)
@@ -164,11 +182,18 @@ def main() -> None:
         t_again, _ = timed(summary.write_summary, sweep)
         summary._CACHE.clear()
         t_cold, _ = timed(summary.collect_records, sweep)
+        small = base / "sweep_20250101_000001"
+        synthesise(small, 100, args.epochs)
+        t_writer_small, t_writer = writer_seconds(small), writer_seconds(sweep)
         print(f"floor (read {2 * args.runs} files):      {floor:6.2f}s")
         print(f"analysis (summary+report+plots):  {t_total:6.2f}s   ratio to floor {t_total / floor:5.1f}x")
         print(f"  of which records, cold cache:   {t_cold:6.2f}s   ratio to floor {t_cold / floor:5.1f}x")
         print(f"cli analyze_sweep.py, wall:       {t_cli:6.2f}s")
         print(f"summary rewrite, warm cache:      {t_again:6.2f}s   (records only {t_records:.2f}s)")
+        print(
+            f"SummaryWriter per finished run:   {1000 * t_writer_small:6.1f} ms at 100 runs, "
+            f"{1000 * t_writer:.1f} ms at {args.runs} (target: differ by < 10 ms)"
+        )
         print(
             f"best: {result.best['config_file']} val_acc {result.best['val_acc']:.2f}; plots: "
             + ", ".join(p.name for p in result.plots)

@@ -1,7 +1,7 @@
 """The analyze stage: a sweep's runs → ranking, parameter effects, report, plots.
 
     python scripts/analyze_sweep.py [--sweep DIR] [--metric val_acc] [--mode max]
-    make sweep-analyze [SWEEP=dir] [METRIC=val_loss MODE=min]
+    make sweep-analyze [SWEEP=dir] [METRIC=val_loss]      # a loss ranks lowest first
 
 It reads only what the runner left in the sweep directory (see ksweep.summary for
 the run record) and writes beside it:
@@ -10,18 +10,26 @@ the run record) and writes beside it:
     sweep_analysis.txt     the seed's report (BEST CONFIGURATION, TOP 10, FAILED TESTS) plus
                            header counts, parameter effects, train/val gap, unfinished runs
     learning_curves.png    the metric per epoch of the top 5 runs
-    parameter_effects.png  the metric against each swept symbol
+    parameter_effects.png  the metric against each swept axis
     best_model.pt          a relative symlink to the best run's checkpoint, when it kept one
 
-Ranking: runs are ranked by one numeric metric of the records (`val_acc` by default,
-`mode` max or min; `val_loss` wants min). Only completed runs with a value are ranked:
-a running, interrupted or failed run is counted and listed, never ranked as a zero.
-Ties go to the lower config_file, so the order is the same every time. The default
-chooses on validation, not test: choosing on the test set would leak it, so test
-accuracy is shown beside the ranking, never used for it.
+A plot or link this analysis does not write is removed, so none is left from an
+earlier one.
 
-The analyzer knows symbols and metrics, nothing about what they mean. "Swept" symbols
-are those whose value differs between runs' config.txt; the best run's other
+Ranking: runs are ranked by one numeric metric of the records (`val_acc` by default).
+The mode is max or min; without one, losses and times rank lowest first and every
+other metric highest first (ksweep.summary.default_mode). Only completed runs with a
+value are ranked: a running, interrupted, pruned or failed run is counted and
+listed, never ranked. Ties on the metric are reported as ties ("tied with 7 others")
+and broken the same way every time: the lower val_loss (the higher val_acc when
+ranking by val_loss), then the lower config number. The default chooses on
+validation, not test: choosing on the test set would leak it, so test accuracy is
+shown beside the ranking, never used for it.
+
+The analyzer knows symbols and metrics, nothing about what they mean. Swept axes are
+the symbols sweep.json names as axes plus those whose value differs between runs'
+config.txt; a choice swept as y|n members (OPTIMIZER_SELECT_SGD, _ADAMW) is one axis
+named after the choice (`optimizer`: sgd / adamw). The best run's other
 hyperparameters are those that differ from the Kconfig defaults (as savedefconfig
 would write them).
 
@@ -32,41 +40,45 @@ In a notebook:
     >>> df.groupby("CONFIG_LEARNING_RATE")["val_acc"].mean()
 
 The API: write_report(sweep, metric, mode) -> ReportResult does all of the above;
-load_sweep(sweep) -> DataFrame; rank_records and parameter_effects are the pure core.
-Across sweeps: ksweep.leaderboard (leaderboard, compare); after a quick sweep:
-ksweep.promote (promote). User errors raise AnalyzeError, one line each.
+load_sweep(sweep) -> DataFrame; rank_records, tied_with and parameter_effects are the
+pure core. Across sweeps: ksweep.leaderboard (leaderboard, compare); after a quick
+sweep: ksweep.promote (promote). User errors raise AnalyzeError, one line each.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksweep import report
-from ksweep.records import CONFIG_FILE, read_json, write_atomic
+from ksweep.records import read_json, write_atomic
 from ksweep.summary import (
-    ANALYSIS_FILE,
     CONFIG_PREFIX,
-    MANIFEST_FILE,
+    DEFAULT_METRIC,
     METRIC_KEYS,
-    PLAN_DIR,
+    MODES,
+    NON_METRIC_KEYS,
     collect_records,
+    default_mode,
+    finite_or_none,
     is_number,
+    value_texts,
     varied_keys,
     write_summary,
 )
+from ksweep.sweepdir import SweepPaths
 
 if TYPE_CHECKING:  # pandas is imported lazily: the runner's summary path must not pay for it
     import pandas as pd
 
-DEFAULT_METRIC = "val_acc"
-DEFAULT_MODE = "max"
-MODES = ("max", "min")
-BEST_MODEL = "best_model.pt"
-NON_METRIC_KEYS = frozenset({"config_file", "run_dir", "status", "success", "error", "config_hash"})
+__all__ = ["DEFAULT_METRIC", "MODES", "default_mode"]  # re-exported: ranking defaults live in summary
+
+_CHOICE_MEMBER = re.compile(r"^CONFIG_([A-Z0-9_]+?)_SELECT_([A-Z0-9_]+)$")
 
 
 class AnalyzeError(Exception):
@@ -80,10 +92,11 @@ class ReportResult:
     path: Path
     best: dict | None
     metric: str = DEFAULT_METRIC
-    mode: str = DEFAULT_MODE
+    mode: str = "max"
     plots: tuple[Path, ...] = ()
     best_model: Path | None = None
     records: list[dict] = field(default_factory=list, repr=False)
+    ties: list[dict] = field(default_factory=list, repr=False)
 
 
 # --- records and frames -------------------------------------------------------------
@@ -121,6 +134,38 @@ def load_sweep(sweep_dir: Path | str) -> pd.DataFrame:
     return runs_frame(load_records(sweep_dir))
 
 
+# --- swept axes -----------------------------------------------------------------------
+
+
+def swept_axes(records: list[dict]) -> tuple[list[dict], list[str]]:
+    """(records with one key per swept choice, the swept axes in display order).
+
+    A choice swept as y|n members is one axis named after the choice (`optimizer`),
+    its value the selected member (`sgd`), where every run selects at most one of the
+    varied members; other varied symbols are axes as they are.
+    """
+    symbols = varied_keys(records)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for symbol in symbols:
+        match = _CHOICE_MEMBER.match(symbol)
+        if match and {r.get(symbol) for r in records} <= {"y", "n", None}:
+            groups.setdefault(match.group(1), []).append((symbol, match.group(2)))
+    choices = {}
+    for choice, members in groups.items():
+        picked = [[m for s, m in members if r.get(s) == "y"] for r in records]
+        if len(members) > 1 and all(len(p) <= 1 for p in picked):
+            choices[choice.lower()] = (members, [p[0].lower() if p else None for p in picked])
+    if not choices:
+        return records, symbols
+    out = [dict(r) for r in records]
+    grouped = {s for members, _ in choices.values() for s, _ in members}
+    for name, (_, picked) in choices.items():
+        for record, value in zip(out, picked, strict=True):
+            record[name] = value
+    axes = [s for s in symbols if s not in grouped] + list(choices)
+    return out, sorted(axes, key=lambda a: report.short(a).lower())
+
+
 # --- ranking ------------------------------------------------------------------------
 
 
@@ -136,20 +181,67 @@ def available_metrics(records: list[dict]) -> list[str]:
     return sorted(keys)
 
 
-def check_ranking(records: list[dict], metric: str, mode: str) -> None:
-    """Refuse an unknown metric (naming the known ones) or a mode other than min/max."""
-    if mode not in MODES:
+def check_ranking(records: list[dict], metric: str, mode: str | None = None) -> str:
+    """The mode to rank by (mode, else default_mode(metric)); AnalyzeError for an unknown
+    metric (naming the known ones) or a mode other than min/max."""
+    mode = mode or None
+    if mode is not None and mode not in MODES:
         raise AnalyzeError(f"bad mode {mode!r}: use max or min")
     known = available_metrics(records)
     if metric not in known:
         raise AnalyzeError(f"unknown metric {metric!r}; available: {', '.join(known)}")
+    return mode or default_mode(metric)
 
 
-def rank_records(records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE) -> list[dict]:
-    """Completed runs that have `metric`, best first; ties broken by config_file, then run_dir."""
+def tie_break(metric: str) -> tuple[str, str]:
+    """The secondary key within a tie on `metric` and its mode: val_loss (min), or val_acc (max)
+    when ranking by val_loss."""
+    return ("val_acc", "max") if metric == "val_loss" else ("val_loss", "min")
+
+
+def rank_key(metric: str, mode: str | None = None):
+    """The sort key of ranked records: `metric` in `mode`, then tie_break(metric) (a run without
+    the secondary key after those with it), then config_file, then run_dir."""
+    mode = mode or default_mode(metric)
+    second, second_mode = tie_break(metric)
+    sign, second_sign = (-1 if mode == "max" else 1), (-1 if second_mode == "max" else 1)
+
+    def key(r: dict) -> tuple:
+        other = r.get(second)
+        return (sign * r[metric], not is_number(other), second_sign * other if is_number(other) else 0,
+                r["config_file"], r["run_dir"])  # fmt: skip
+
+    return key
+
+
+def rank_records(records: list[dict], metric: str = DEFAULT_METRIC, mode: str | None = None) -> list[dict]:
+    """Completed runs that have `metric`, best first, in rank_key order."""
     ranked = [r for r in records if r.get("success") and is_number(r.get(metric))]
-    sign = -1 if mode == "max" else 1
-    return sorted(ranked, key=lambda r: (sign * r[metric], r["config_file"], r["run_dir"]))
+    return sorted(ranked, key=rank_key(metric, mode))
+
+
+def same_score(a, b) -> bool:
+    """Equal metric values (to 10 significant digits: 99.35 from two runs is one score)."""
+    return a == b or (is_number(a) and is_number(b) and f"{a:.10g}" == f"{b:.10g}")
+
+
+def tied_with(ranked: list[dict], index: int, metric: str) -> list[dict]:
+    """The other ranked runs with the same `metric` value as ranked[index]."""
+    score = ranked[index][metric]
+    return [r for i, r in enumerate(ranked) if i != index and same_score(r[metric], score)]
+
+
+def competition_ranks(ranked: list[dict], metric: str) -> list[str]:
+    """Each ranked run's place: `1`, or `1=` when it shares its score (standard competition ranking)."""
+    places, place = [], 0
+    for i, record in enumerate(ranked):
+        if i == 0 or not same_score(record[metric], ranked[i - 1][metric]):
+            place = i + 1
+        tied = (i > 0 and same_score(record[metric], ranked[i - 1][metric])) or (
+            i + 1 < len(ranked) and same_score(record[metric], ranked[i + 1][metric])
+        )
+        places.append(f"{place}=" if tied else str(place))
+    return places
 
 
 # --- parameter effects --------------------------------------------------------------
@@ -176,66 +268,120 @@ def _python_value(value):
 
 
 def parameter_effects(
-    records: list[dict], metric: str = DEFAULT_METRIC, mode: str = DEFAULT_MODE
+    records: list[dict], metric: str = DEFAULT_METRIC, mode: str | None = None, axes: list[str] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Per varied symbol, a DataFrame indexed by value: runs, ranked, mean, best, worst of `metric`.
+    """Per swept axis, a DataFrame indexed by value: runs, ranked, mean, best, worst of `metric`.
 
     `runs` counts every run with that value; the statistics use only ranked runs
-    (completed, with the metric). Symbols come most influential first: the largest
-    spread between the best and the worst value's mean.
+    (completed, with the metric). `axes` defaults to swept_axes(records). Axes come
+    most influential first: the largest spread_of_means.
     """
     import pandas as pd
 
+    mode = mode or default_mode(metric)
+    if axes is None:
+        records, axes = swept_axes(records)
     frame = runs_frame(records)
     ok = frame[frame["success"].astype(bool) & frame[metric].notna()]
     best, worst = ("max", "min") if mode == "max" else ("min", "max")
     effects = {}
-    for symbol in varied_keys(records):
-        runs = frame.groupby(symbol, dropna=False).size().rename("runs")
-        stats = ok.groupby(symbol, dropna=False)[metric].agg(["count", "mean", best, worst])
+    for axis in axes:
+        runs = frame.groupby(axis, dropna=False).size().rename("runs")
+        stats = ok.groupby(axis, dropna=False)[metric].agg(["count", "mean", best, worst])
         stats.columns = ["ranked", "mean", "best", "worst"]
         table = pd.concat([runs, stats], axis=1)
         table["ranked"] = table["ranked"].fillna(0).astype(int)
         table = table.loc[sorted(table.index, key=value_order)]
-        table.index = pd.Index([_python_value(v) for v in table.index], dtype=object, name=symbol)
-        effects[symbol] = table
-    return dict(sorted(effects.items(), key=lambda item: (-_spread(item[1]), item[0])))
+        table.index = pd.Index([_python_value(v) for v in table.index], dtype=object, name=axis)
+        effects[axis] = table
+    return dict(sorted(effects.items(), key=lambda item: (-(spread_of_means(item[1]) or -1.0), item[0])))
 
 
-def _spread(table) -> float:
-    means = table["mean"].dropna()
-    return float(means.max() - means.min()) if len(means) > 1 else 0.0
+def spread_of_means(table) -> float | None:
+    """Best minus worst mean over the values that are set and have ranked runs; None (n/a)
+    when fewer than two such values: one mean has no spread, and `(unset)` is no value."""
+    set_values = [v for v in table.index if v is not None]
+    means = table.loc[set_values, "mean"].dropna() if set_values else []
+    return float(means.max() - means.min()) if len(means) > 1 else None
 
 
-# --- the best run's hyperparameters -------------------------------------------------
+# --- the best run's hyperparameters and its rerun command ---------------------------
 
 
-def non_default_values(config_path: Path | str) -> dict[str, str]:
-    """The config's values that differ from the Kconfig defaults (ksweep.kconf.non_default_values);
-    empty when the project's Kconfig cannot be loaded: the report then shows the swept
-    symbols only, rather than failing the whole analysis."""
-    import kconfiglib
+def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str], texts: dict) -> list[str]:
+    """The best run's swept symbols, then its other symbols that differ from the defaults.
 
-    from ksweep.kconf import non_default_values as differing
+    When the project's Kconfig cannot be read the second part is replaced by a line
+    saying why (and a warning on stderr): never silently dropped."""
+    from ksweep.kconf import non_default_values
 
+    swept, members = [], set()
+    for name in varied:
+        value = report.display_value(best.get(name), texts.get(name))
+        if name.startswith(CONFIG_PREFIX):
+            swept.append(f"{name}={value}")
+        else:  # a choice axis: the member symbol that selects it, as a .config line
+            prefix = f"{CONFIG_PREFIX}{name.upper()}_SELECT_"
+            members.add(prefix)
+            swept.append(
+                f"{prefix}{value.upper()}=y  # {name}: {value}" if best.get(name) else f"# {name}: {value}"
+            )
+    config = SweepPaths(sweep_dir).run(best["run_dir"]).config
     try:
-        return differing(config_path)
-    except (kconfiglib.KconfigError, OSError):
-        return {}
+        differing = non_default_values(config)
+    except Exception as error:  # kconfiglib raises its own errors and OSError; say which, go on
+        message = f"could not compare {config} with the Kconfig defaults: {error}".splitlines()[0]
+        print(f"warning: {message}", file=sys.stderr)
+        fixed = [f"# ({message})"]
+    else:
+        fixed = [
+            f"{name}={value}"
+            for name, value in differing.items()
+            if name not in varied and not name.startswith(tuple(members))
+        ]
+        fixed = ["# fixed, different from the Kconfig default:", *fixed] if fixed else []
+    return (["# swept in this sweep:", *swept] if swept else []) + fixed
 
 
-def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str]) -> list[str]:
-    """The best run's swept symbols, then its other symbols that differ from the defaults."""
-    swept = [f"{name}={report.display_value(best.get(name))}" for name in varied]
-    config = Path(sweep_dir) / best["run_dir"] / CONFIG_FILE
-    others = {k: v for k, v in non_default_values(config).items() if k not in varied}
-    fixed = [f"{name}={value}" for name, value in others.items()]
-    lines = []
-    if swept:
-        lines += ["# swept in this sweep:", *swept]
-    if fixed:
-        lines += ["# fixed, different from the Kconfig default:", *fixed]
-    return lines
+def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None) -> str:
+    """The command that reruns `best` as it ran, typed from any directory: the project root,
+    the thread count it had (KSWEEP_THREADS=env.threads), the sweep's trainer, absolute paths."""
+    from ksweep.kconf import PROJECT_ROOT
+
+    config = SweepPaths(sweep_dir.resolve()).run(best["run_dir"]).config
+    output = Path("/tmp") / "ksweep_rerun" / f"{sweep_dir.resolve().name}_{best['config_file']}"
+    trainer = train_command or f"{sys.executable} -m models.train"
+    threads = f"KSWEEP_THREADS={best['threads']} " if is_number(best.get("threads")) else ""
+    return f"cd {PROJECT_ROOT} && {threads}{trainer} --config {config} --output-dir {output}"
+
+
+# --- checks of what trainers wrote ----------------------------------------------------
+
+
+def metric_checks(records: list[dict]) -> list[str]:
+    """Warnings about the sweep's metrics: accuracies outside 0-100, accuracies that look like
+    fractions (every run <= 1), strings or NaN where a trainer should write numbers."""
+    warnings = []
+    finished = [r for r in records if r.get("success")]
+    for key in sorted({k for r in finished for k in r if k.endswith("_acc")}):
+        values = [(r["config_file"], r[key]) for r in finished if is_number(r.get(key))]
+        outside = [(c, v) for c, v in values if not 0 <= v <= 100]
+        if outside:
+            shown = ", ".join(f"{c} {v:g}" for c, v in outside[:5])
+            warnings.append(
+                f"{key} lies outside 0-100 in {len(outside)} run(s) ({shown}): accuracies are percent"
+            )
+        elif values and all(v <= 1 for _, v in values):
+            warnings.append(
+                f"{key} is at most 1 in every run ({len(values)}): looks like a fraction; "
+                "accuracies are percent (0-100)"
+            )
+    bad = [(r["config_file"], r["metric_warnings"]) for r in records if r.get("metric_warnings")]
+    for config, problem in bad[:10]:
+        warnings.append(f"{config}: {problem} (not used)")
+    if len(bad) > 10:
+        warnings.append(f"... and {len(bad) - 10} more run(s) with metrics that are no numbers")
+    return warnings
 
 
 # --- files beside the report --------------------------------------------------------
@@ -244,20 +390,21 @@ def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str]) -> list
 def keep_best_model(sweep_dir: Path | str, best: dict | None) -> Path | None:
     """Point <sweep>/best_model.pt at the best run's checkpoint (relative symlink, else a copy).
 
-    A stale link from an earlier analysis is removed when the best run kept no
-    checkpoint; a regular file the user put there is never touched.
+    A stale link from an earlier analysis is removed when nothing ranks or the best run
+    kept no checkpoint; a regular file the user put there is never touched.
     """
-    target = Path(sweep_dir) / BEST_MODEL
-    source = Path(sweep_dir) / best["run_dir"] / BEST_MODEL if best else None
+    paths = SweepPaths(Path(sweep_dir))
+    target = paths.best_checkpoint
+    source = paths.run(best["run_dir"]).checkpoint if best else None
     if source is None or not source.is_file():
         if target.is_symlink():
             target.unlink()
         return None
     if target.exists() and not target.is_symlink():
         return None
-    tmp = target.with_name(f".{BEST_MODEL}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        tmp.symlink_to(Path(best["run_dir"]) / BEST_MODEL)
+        tmp.symlink_to(Path(best["run_dir"]) / target.name)
     except OSError:  # filesystems without symlinks
         shutil.copy2(source, tmp)
     os.replace(tmp, target)  # atomic: a reader sees the old best or the new one
@@ -268,52 +415,78 @@ def planned_count(sweep_dir: Path, manifest: dict | None) -> int | None:
     """How many runs the sweep planned: the manifest's count, else the plan/ copies."""
     if manifest and isinstance(manifest.get("count"), int):
         return manifest["count"]
-    plan = sweep_dir / PLAN_DIR
+    plan = SweepPaths(sweep_dir).plan_dir
     if plan.is_dir():
         return sum(1 for p in plan.iterdir() if p.name.startswith("config_"))
     return None
 
 
-def write_report(
-    sweep_dir: Path | str,
-    metric: str = DEFAULT_METRIC,
-    mode: str = DEFAULT_MODE,
-    plots: bool = True,
-) -> ReportResult:
-    """Write sweep_summary.json, sweep_analysis.txt, the plots and best_model.pt; return what was written."""
-    sweep_dir = Path(sweep_dir)
-    records = load_records(sweep_dir)
-    check_ranking(records, metric, mode)
-    write_summary(sweep_dir, records)
-    ranked = rank_records(records, metric, mode)
-    best = ranked[0] if ranked else None
-    varied = varied_keys(records)
-    effects = parameter_effects(records, metric, mode) if varied else {}
+def _write_plots(
+    sweep_dir: Path, records, ranked, metric, mode, axes, texts, plots: bool
+) -> tuple[Path, ...]:
+    """The plots this analysis has something for; the others are removed (never left stale)."""
+    from ksweep.plots import PLOT_FILES
+
     pngs: tuple[Path, ...] = ()
     if plots and ranked:
         from ksweep import plots as plotting  # matplotlib only when plotting
 
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, list(effects))
+        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts)
+    for name in PLOT_FILES:
+        stale = sweep_dir / name
+        if stale not in pngs and stale.is_file():
+            stale.unlink()
+    return pngs
+
+
+def write_report(
+    sweep_dir: Path | str,
+    metric: str = DEFAULT_METRIC,
+    mode: str | None = None,
+    plots: bool = True,
+) -> ReportResult:
+    """Write sweep_summary.json, sweep_analysis.txt, the plots and best_model.pt; return what was written."""
+    sweep_dir = Path(sweep_dir)
+    paths = SweepPaths(sweep_dir)
+    records = load_records(sweep_dir)
+    mode = check_ranking(records, metric, mode)
+    write_summary(sweep_dir, records)
+    texts = value_texts(sweep_dir, varied_keys(records))
+    records, axes = swept_axes(records)
+    ranked = rank_records(records, metric, mode)
+    best = ranked[0] if ranked else None
+    effects = parameter_effects(records, metric, mode, axes) if axes else {}
+    pngs = _write_plots(sweep_dir, records, ranked, metric, mode, list(effects), texts, plots)
     best_model = keep_best_model(sweep_dir, best)
-    manifest = read_json(sweep_dir / MANIFEST_FILE)
+    manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
+    train_command = ((manifest or {}).get("options") or {}).get("train_command") or None
     context = report.ReportContext(
         sweep_dir=sweep_dir,
         records=records,
         ranked=ranked,
-        varied=varied,
+        varied=axes,
         metric=metric,
         mode=mode,
         manifest=manifest,
         planned=planned_count(sweep_dir, manifest),
         effects=effects,
-        hyperparameters=hyperparameter_lines(sweep_dir, best, varied) if best else [],
+        hyperparameters=hyperparameter_lines(sweep_dir, best, axes, texts) if best else [],
         plots=pngs,
         best_model=best_model,
+        texts=texts,
+        tie_break=tie_break(metric),
+        best_ties=tied_with(ranked, 0, metric) if best else [],
+        places=competition_ranks(ranked, metric)[: report.TOP_N],
+        reproduce=reproduce_command(sweep_dir, best, train_command) if best else None,
+        train_command=train_command,
+        warnings=metric_checks(records),
     )
-    path = sweep_dir / ANALYSIS_FILE
-    write_atomic(path, report.build_report(context))
-    return ReportResult(path, best, metric, mode, pngs, best_model, records)
+    write_atomic(paths.analysis, report.build_report(context))
+    return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)
 
 
-# --- finding sweeps -----------------------------------------------------------------
+def finite(value) -> float | None:
+    """A pandas cell as a float, or None for NaN/missing (ksweep.summary.finite_or_none)."""
+    number = finite_or_none(value)
+    return None if number is None else float(number)

@@ -2,12 +2,17 @@
 
     learning_curves.png    the ranking metric per epoch (val_acc when the metric is not a
                            per-epoch one) of the top 5 runs: did they converge, or stop early?
-    parameter_effects.png  one panel per swept symbol: every ranked run's metric (dots) and
-                           the mean per value (line), the best value marked
+    parameter_effects.png  one panel per swept axis: every ranked run's metric (dots) and
+                           the mean per value (squares, joined for numeric axes), the best
+                           mean starred (every value sharing the best mean gets a star)
+
+Runs with identical curves are drawn once, labelled "N runs identical"; legends give
+the runs' swept values as config.txt writes them, beside their config numbers.
 
 Numeric symbols sit on a numeric x axis, logarithmic when the values are positive and
 span two decades or more or are evenly spaced in log (1e-4, 1e-3, 1e-2); other values
-(y/n, names) are categories in their sorted order.
+(y/n, names, a choice such as `optimizer`) are categories in their sorted order, their
+means not joined by a line (an order of categories means nothing).
 
 matplotlib is imported here only, and this module only when plotting, so the runner's
 summary path and `make help` never pay for it. Figures use the Agg canvas directly
@@ -24,6 +29,8 @@ from ksweep.summary import is_number, varied_keys
 
 CURVES_FILE = "learning_curves.png"
 EFFECTS_FILE = "parameter_effects.png"
+PLOT_FILES = (CURVES_FILE, EFFECTS_FILE)
+MARKERS = ("o", "s", "^", "D", "v")
 CURVES_TOP = 5
 MAX_TICKS = 12
 DPI = 100
@@ -51,35 +58,56 @@ def curve_key(metric: str) -> str:
     return metric if metric in EPOCH_KEYS and metric not in ("epoch", "seconds") else "val_acc"
 
 
-def plot_learning_curves(sweep_dir: Path, ranked: list[dict], metric: str, mode: str) -> Path | None:
+def _values_text(record: dict, axes: list[str], texts: dict) -> str:
+    from ksweep.report import display_value, short
+
+    return ", ".join(f"{short(a)}={display_value(record.get(a), texts.get(a))}" for a in axes)
+
+
+def plot_learning_curves(
+    sweep_dir: Path,
+    ranked: list[dict],
+    metric: str,
+    mode: str,
+    axes: list[str] = (),
+    texts: dict | None = None,
+) -> Path | None:
     """learning_curves.png for the top runs; None when no run recorded the key per epoch."""
+    from ksweep.report import format_metric
+
     key = curve_key(metric)
-    figure = _figure(8, 5)
-    axes = figure.add_subplot()
-    drawn = 0
+    curves: dict[tuple, list[tuple[int, dict]]] = {}  # identical curves drawn once
     for rank, record in enumerate(ranked[:CURVES_TOP], 1):
         metrics = read_metrics(sweep_dir / record["run_dir"]) or {}
-        points = [
+        points = tuple(
             (e.get("epoch", i), e[key])
             for i, e in enumerate(metrics.get("epochs") or [], 1)
             if isinstance(e, dict) and is_number(e.get(key))
-        ]
-        if not points:
-            continue
-        xs, ys = zip(*points, strict=True)
-        label = f"#{rank} {record['config_file']} ({metric} {record[metric]:.4g})"
-        axes.plot(xs, ys, marker="o", markersize=3, label=label)
-        drawn += 1
-    if not drawn:
+        )
+        if points:
+            curves.setdefault(points, []).append((rank, record))
+    if not curves:
         return None
+    figure = _figure(9, 5.5)
+    plot = figure.add_subplot()
+    for i, (points, runs) in enumerate(curves.items()):
+        xs, ys = zip(*points, strict=True)
+        rank, record = runs[0]
+        score = format_metric(metric, record[metric], unit=False)
+        values = _values_text(record, list(axes), texts or {})
+        label = f"#{rank} {record['config_file']} ({metric} {score}) {values}"
+        if len(runs) > 1:
+            label += f"\n   {len(runs)} runs identical: " + ", ".join(r["config_file"] for _, r in runs)
+        plot.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], markersize=4, label=label)
     from matplotlib.ticker import MaxNLocator
 
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_xlabel("epoch")
-    axes.set_ylabel(key + (" (%)" if key.endswith("_acc") else ""))
-    axes.set_title(f"{key} per epoch, top {drawn} by {metric} ({mode})")
-    axes.grid(True, alpha=0.3)
-    axes.legend(fontsize="small")
+    plot.xaxis.set_major_locator(MaxNLocator(integer=True))
+    plot.set_xlabel("epoch")
+    plot.set_ylabel(key + (" (%)" if key.endswith("_acc") else ""))
+    shown = sum(len(runs) for runs in curves.values())
+    plot.set_title(f"{key} per epoch, top {shown} by {metric} ({mode}), {len(curves)} distinct curve(s)")
+    plot.grid(True, alpha=0.3)
+    plot.legend(fontsize="small", loc="best")
     figure.tight_layout()
     return _save(figure, sweep_dir / CURVES_FILE)
 
@@ -100,8 +128,10 @@ def log_scale(values: list[float]) -> bool:
     return even_ratio and not even_step
 
 
-def _panel(axes, symbol: str, ranked: list[dict], metric: str, mode: str) -> None:
-    """One symbol's panel: a dot per ranked run, the mean per value, the best mean marked."""
+def _panel(axes, symbol: str, ranked: list[dict], metric: str, mode: str, texts: dict) -> None:
+    """One axis' panel: a dot per ranked run, the mean per value, every best mean starred."""
+    from ksweep.report import display_value, short
+
     pairs = [(r.get(symbol), r[metric]) for r in ranked if r.get(symbol) is not None]
     if not pairs:
         axes.set_visible(False)
@@ -117,35 +147,41 @@ def _panel(axes, symbol: str, ranked: list[dict], metric: str, mode: str) -> Non
     axes.scatter([position[v] for v, _ in pairs], [m for _, m in pairs], s=12, alpha=alpha, label="runs")
     means = [sum(groups[v]) / len(groups[v]) for v in levels]
     xs_mean = [position[v] for v in levels]
-    axes.plot(xs_mean, means, color="black", marker="s", label="mean")
-    best = (max if mode == "max" else min)(range(len(means)), key=means.__getitem__)
-    axes.plot([xs_mean[best]], [means[best]], marker="*", markersize=14, color="tab:red", label="best mean")
+    axes.plot(xs_mean, means, color="black", marker="s", linestyle="-" if numeric else "none", label="mean")
+    best = (max if mode == "max" else min)(means)
+    stars = [i for i, m in enumerate(means) if m == best]  # equal means: each is starred
+    axes.plot([xs_mean[i] for i in stars], [best] * len(stars), marker="*", markersize=14,
+              color="tab:red", linestyle="none", label="best mean")  # fmt: skip
     if numeric and log_scale([float(v) for v in levels]):
         axes.set_xscale("log")
         axes.minorticks_off()
+    if not numeric:
+        axes.set_xlim(-0.5, len(levels) - 0.5)
     if not numeric or len(levels) <= MAX_TICKS:
-        # Ticks at the swept values themselves: a grid of 32/64 reads better than 35..65.
-        axes.set_xticks([position[v] for v in levels], [str(v) for v in levels])
-    axes.set_xlabel(symbol.removeprefix("CONFIG_"))
+        # Ticks at the swept values themselves, as config.txt writes them; slanted when many.
+        labels = [display_value(v, texts.get(symbol)) for v in levels]
+        axes.set_xticks([position[v] for v in levels], labels, rotation=45 if len(levels) > 4 else 0)
+    axes.set_xlabel(short(symbol))
     axes.set_ylabel(metric)
     axes.grid(True, alpha=0.3)
 
 
 def plot_parameter_effects(
-    sweep_dir: Path, ranked: list[dict], metric: str, mode: str, symbols: list[str]
+    sweep_dir: Path, ranked: list[dict], metric: str, mode: str, symbols: list[str], texts: dict | None = None
 ) -> Path | None:
-    """parameter_effects.png, one panel per symbol in the given order; None when there are none."""
+    """parameter_effects.png, one panel per axis in the given order; None when there are none."""
     if not symbols:
         return None
     cols = min(3, len(symbols))
     rows = math.ceil(len(symbols) / cols)
-    figure = _figure(4.5 * cols, 3.6 * rows)
+    figure = _figure(4.5 * cols, 3.8 * rows)
     for i, symbol in enumerate(symbols, 1):
-        _panel(figure.add_subplot(rows, cols, i), symbol, ranked, metric, mode)
-    handles, labels = figure.axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="upper right", fontsize="small")
-    figure.suptitle(f"{metric} ({mode}) by swept symbol, {len(ranked)} ranked runs")
-    figure.tight_layout(rect=(0, 0, 0.92, 0.95))
+        _panel(figure.add_subplot(rows, cols, i), symbol, ranked, metric, mode, texts or {})
+    visible = [a for a in figure.axes if a.get_visible()]
+    if visible:  # the legend inside the first panel, where the eye starts
+        visible[0].legend(fontsize="small", loc="best")
+    figure.suptitle(f"{metric} ({mode}) by swept axis, {len(ranked)} ranked runs")
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
     return _save(figure, sweep_dir / EFFECTS_FILE)
 
 
@@ -156,15 +192,18 @@ def write_plots(
     metric: str,
     mode: str,
     symbols: list[str] | None = None,
+    texts: dict | None = None,
 ) -> tuple[Path, ...]:
     """Write every plot that has something to show; return their paths.
 
-    `symbols` orders the effect panels (analyze passes the report's order, largest
-    effect first); by default every varied symbol by name.
+    `symbols` are the swept axes in panel order (analyze passes the report's order,
+    largest effect first; default every varied symbol by name); `texts` maps each
+    axis' values to their text as config.txt writes them (ksweep.summary.value_texts).
     """
     sweep_dir = Path(sweep_dir)
+    symbols = symbols or varied_keys(records)
     paths = (
-        plot_learning_curves(sweep_dir, ranked, metric, mode),
-        plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols or varied_keys(records)),
+        plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
+        plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
     )
     return tuple(p for p in paths if p is not None)

@@ -7,38 +7,43 @@ are kept exactly (`Hyperparameter Sweep Analysis`, `Total configurations tested:
 `Training Time:`, `Hyperparameters:`, `TOP 10 CONFIGURATIONS:`, `FAILED TESTS:`),
 so what users grep for still matches; the other sections are additions:
 
-    header                    sweep dir, range file, counts by status, run time, ranking, units
-    BEST CONFIGURATION        ranking metric and value, swept then non-default symbols, rerun command
-    TOP 10 CONFIGURATIONS     a table: rank, metrics, swept symbols
-    PARAMETER EFFECTS         per swept symbol and value: runs, mean / best / worst of the metric
+    header                    sweep dir, range file, trainer, threads, counts by status,
+                              run time (summed and wall), ranking and its tie-break, units
+    WARNINGS                  metrics a trainer wrote that cannot be right (fractions, strings)
+    BEST CONFIGURATION        ranking value and ties, swept then non-default symbols, rerun command
+    TOP 10 CONFIGURATIONS     a table: place (`1=` for a tie), metrics, swept axes
+    PARAMETER EFFECTS         per swept axis and value: runs, mean / best / worst of the metric
     TRAIN/VAL GAP             of the best runs (a large gap is overfitting)
     FAILED TESTS              status, reason, last line of output.log
-    UNFINISHED RUNS           running or interrupted: counted, never ranked
-    FILES                     plots and best model kept
+    PRUNED RUNS               stopped early by a strategy: finished, never ranked
+    UNFINISHED RUNS           pending, running or interrupted: counted, never ranked
+    FILES                     summary, plots, best model, the promote hint
 
-Accuracies are percentages (0-100); sparsity is stored as a fraction and shown in %.
+Units: accuracies are percentages (0-100); sparsity is a fraction (0-1) in tables,
+as TARGET_SPARSITY is written, and a percentage in the BEST prose; config values
+are shown as config.txt writes them (`3e-4`).
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tabulate import tabulate
 
-from ksweep.records import FINISHED
-from ksweep.records import STATUSES as KNOWN_STATUSES
-from ksweep.summary import is_number, last_log_line
+from ksweep.state import FAILURES, FINISHED, PRUNED, STATES
+from ksweep.summary import default_mode, format_duration, is_number, last_log_line
+from ksweep.sweepdir import SweepPaths
 
 RULE = "=" * 60
 SUBRULE = "-" * 40
 TOP_N = 10
 GAP_N = 5
+TIES_NAMED = 10
 # Headline metrics shown beside the ranking metric in tables, in this order.
 SHOWN_METRICS = ("val_acc", "test_acc", "train_acc", "val_loss", "final_sparsity", "total_time")
-UNFINISHED = ("running", "interrupted")
+UNITS = "accuracies in %, sparsity as a fraction of weights (0-1), time in s"
 
 
 @dataclass
@@ -48,7 +53,7 @@ class ReportContext:
     sweep_dir: Path
     records: list[dict]
     ranked: list[dict]
-    varied: list[str]
+    varied: list[str]  # the swept axes: CONFIG_ symbols and choice names (`optimizer`)
     metric: str
     mode: str
     manifest: dict | None = None
@@ -57,42 +62,49 @@ class ReportContext:
     hyperparameters: list[str] = field(default_factory=list)
     plots: tuple[Path, ...] = ()
     best_model: Path | None = None
+    texts: dict = field(default_factory=dict)  # symbol → {value: text as config.txt writes it}
+    tie_break: tuple[str, str] = ("val_loss", "min")
+    best_ties: list[dict] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)  # TOP 10 places, `1=` for ties
+    reproduce: str | None = None
+    train_command: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 # --- formatting ---------------------------------------------------------------------
 
 
-def display_value(value) -> str:
-    """A symbol value as a person writes it: 0.001, 64, y, state; `(unset)` when inactive."""
+def display_value(value, texts: dict | None = None) -> str:
+    """A symbol value as config.txt writes it (`3e-4`, `0`, `y`, `state`), given the sweep's texts;
+    else as Python prints it; `(unset)` when inactive."""
     if hasattr(value, "item"):  # numpy / pandas scalars
         value = value.item()
     if value is None or value != value:
         return "(unset)"
+    if texts:
+        try:
+            return texts.get(value, str(value))
+        except TypeError:  # unhashable
+            return str(value)
     return str(value)
 
 
 def format_metric(name: str, value, unit: bool = True) -> str:
-    """A metric for people: accuracies `88.51%`, sparsity `70.0%`, times `1842.3s`, else 4 digits."""
+    """A metric for people, one precision per kind: accuracies `88.51` (%), losses `0.4123`,
+    sparsity `0.700` in tables (`70.0%` with unit), times `1842.3` (s), counts whole, else 4 digits."""
     if value is None or not is_number(value) or value != value:
         return "n/a"
-    suffix = "%" if unit else ""
     if name.endswith("_acc"):
-        return f"{value:.2f}{suffix}"
+        return f"{value:.2f}" + ("%" if unit else "")
     if "sparsity" in name:
-        return f"{100 * value:.1f}{suffix}"
-    if name.endswith("_time") or name.endswith("_seconds"):
-        return f"{value:.1f}" + ("s" if unit else "")
+        return f"{100 * value:.1f}%" if unit else f"{value:.3f}"
+    if name.endswith(("_time", "_seconds")):
+        return f"{value:.1f}" + (" s" if unit else "")
     if isinstance(value, int):
         return str(value)
     if "loss" in name:
         return f"{value:.4f}"
     return f"{value:.4g}"
-
-
-def format_duration(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
 
 
 def short(symbol: str) -> str:
@@ -101,12 +113,42 @@ def short(symbol: str) -> str:
 
 
 def status_counts(records: list[dict]) -> dict[str, int]:
-    """Runs per status, known statuses in their schema order, unknown ones after."""
+    """Runs per state, in ksweep.state's order, unknown ones after."""
     counts: dict[str, int] = {}
     for record in records:
         counts[record["status"]] = counts.get(record["status"], 0) + 1
-    order = {status: i for i, status in enumerate(KNOWN_STATUSES)}
+    order = {status: i for i, status in enumerate(STATES)}
     return dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def trainer_text(train_command: str | None) -> str:
+    return f"{train_command} (TRAIN_COMMAND)" if train_command else "built-in (python -m models.train)"
+
+
+def threads_text(records: list[dict]) -> str | None:
+    """`2 per run`, or how the runs differ (`2 in 8 runs, 1 in 4`); None when no run recorded it."""
+    counts: dict = {}
+    for r in records:
+        if is_number(r.get("threads")):
+            counts[r["threads"]] = counts.get(r["threads"], 0) + 1
+    if not counts:
+        return None
+    if len(counts) == 1:
+        return f"{next(iter(counts))} per run"
+    shown = ", ".join(f"{t} in {n} run(s)" for t, n in sorted(counts.items(), reverse=True))
+    return f"runs DIFFER in thread count (env.threads): {shown}; results depend on it (JOBS sets it)"
+
+
+def _wall_seconds(records: list[dict]) -> float | None:
+    """First start to last end over the runs that record both (ksweep.summary's started_at/ended_at)."""
+    spans = [
+        (dt.datetime.fromisoformat(r["started_at"]), dt.datetime.fromisoformat(r["ended_at"]))
+        for r in records
+        if r.get("started_at") and r.get("ended_at")
+    ]
+    if not spans:
+        return None
+    return (max(end for _, end in spans) - min(start for start, _ in spans)).total_seconds()
 
 
 # --- sections -----------------------------------------------------------------------
@@ -118,24 +160,49 @@ def header_lines(ctx: ReportContext) -> list[str]:
     for label, key in (("Range file", "range_file"), ("Created", "created"), ("Git commit", "git_commit")):
         if manifest.get(key):
             lines.append(f"{label}: {manifest[key]}")
-    lines.append(f"Total configurations tested: {len(ctx.records)}")
+    if manifest.get("promoted_from"):
+        lines.append(f"Promoted from: {manifest['promoted_from']}")
+    lines.append(f"Trainer: {trainer_text(ctx.train_command)}")
+    threads = threads_text(ctx.records)
+    if threads:
+        lines.append(f"Threads: {threads}")
+    finished = [r for r in ctx.records if r["status"] in FINISHED]
+    lines.append(f"Total configurations tested: {len(finished)} finished of {len(ctx.records)} run folder(s)")
     counts = ", ".join(f"{status} {n}" for status, n in status_counts(ctx.records).items())
     lines.append(f"By status: {counts}")
     if ctx.planned is not None and ctx.planned > len(ctx.records):
         lines.append(f"Planned: {ctx.planned} ({ctx.planned - len(ctx.records)} not started)")
     times = [r["total_time"] for r in ctx.records if is_number(r.get("total_time"))]
     if times:
-        total = sum(times)
+        total, wall = sum(times), _wall_seconds(ctx.records)
+        wall_text = f"; sweep wall time {format_duration(wall)} (first start to last end)" if wall else ""
         lines.append(
-            f"Run time: {format_duration(total)} in total ({total:.1f}s), "
-            f"{total / len(times):.1f}s mean per run"
+            f"Run time: {format_duration(total)} summed over {len(times)} run(s), "
+            f"{total / len(times):.1f} s mean per run{wall_text}"
         )
     choice = "highest" if ctx.mode == "max" else "lowest"
-    lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins), completed runs only")
+    why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
+    lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
+    lines.append(f"Ties: {tie_rule(ctx)}")
     if ctx.metric != "test_acc":
         lines.append("Test accuracy is shown beside the ranking, never used to choose (that would leak it).")
-    lines.append("Units: accuracies in percent (0-100), sparsity in percent of weights, times in seconds.")
+    lines.append(f"Units: {UNITS}; config values as config.txt writes them.")
     return lines + [""]
+
+
+def tie_rule(ctx: ReportContext) -> str:
+    second, second_mode = ctx.tie_break
+    better = "lower" if second_mode == "min" else "higher"
+    return (
+        f"equal {ctx.metric} is a tie (marked `=`); within one, the {better} {second} ranks first, "
+        "then the lower config number"
+    )
+
+
+def warning_lines(ctx: ReportContext) -> list[str]:
+    if not ctx.warnings:
+        return []
+    return [RULE, "WARNINGS:", SUBRULE, *(f"warning: {w}" for w in ctx.warnings), ""]
 
 
 def best_lines(ctx: ReportContext) -> list[str]:
@@ -144,7 +211,7 @@ def best_lines(ctx: ReportContext) -> list[str]:
         return lines + [f"No completed run has a {ctx.metric} value: nothing to rank.", ""]
     best = ctx.ranked[0]
     lines += [
-        f"Config file: {best['config_file']}",
+        f"Config file: {best['config_file']}{_ties_text(ctx)}",
         f"Run directory: {best['run_dir']}",
         f"Ranked by {ctx.metric} ({ctx.mode}): {format_metric(ctx.metric, best.get(ctx.metric))}",
         f"Validation Accuracy: {format_metric('val_acc', best.get('val_acc'))}",
@@ -155,13 +222,22 @@ def best_lines(ctx: ReportContext) -> list[str]:
         "Hyperparameters:",
         *(f"  {line}" for line in ctx.hyperparameters or ["(no symbol differs from the defaults)"]),
         "",
-        "Reproduce:",
-        f"  {venv_python()} -m models.train --config {ctx.sweep_dir / best['run_dir'] / 'config.txt'} "
-        f"--output-dir rerun_{ctx.sweep_dir.name}_{best['config_file']}",
+        "Reproduce: from any directory, with the thread count it ran with (same threads, same metrics)",
+        f"  {ctx.reproduce}",
     ]
     if ctx.best_model:
         lines.append(f"Best model: {ctx.best_model} -> {best['run_dir']}/best_model.pt")
     return lines + [""]
+
+
+def _ties_text(ctx: ReportContext) -> str:
+    if not ctx.best_ties:
+        return ""
+    names = [r["config_file"] for r in ctx.best_ties]
+    shown = ", ".join(names[:TIES_NAMED]) + (", ..." if len(names) > TIES_NAMED else "")
+    score = format_metric(ctx.metric, ctx.ranked[0][ctx.metric], unit=False)
+    second, _ = ctx.tie_break
+    return f" (tied with {len(names)} other(s) at {score}: {shown}; chosen by {second}, then config number)"
 
 
 def _test_acc(record: dict) -> str:
@@ -180,46 +256,43 @@ def top_lines(ctx: ReportContext) -> list[str]:
         return lines + ["No ranked runs.", ""]
     metrics = _metric_columns(ctx)
     headers = ["#", "config", *metrics, *(short(s) for s in ctx.varied)]
+    places = ctx.places or [str(i) for i in range(1, TOP_N + 1)]
     rows = [
-        [i, r["config_file"], *(format_metric(m, r.get(m), unit=False) for m in metrics)]
-        + [display_value(r.get(s)) for s in ctx.varied]
-        for i, r in enumerate(ctx.ranked[:TOP_N], 1)
+        [place, r["config_file"], *(format_metric(m, r.get(m), unit=False) for m in metrics)]
+        + [display_value(r.get(s), ctx.texts.get(s)) for s in ctx.varied]
+        for place, r in zip(places, ctx.ranked[:TOP_N], strict=False)
     ]
     align = ["right", "left", *(["right"] * len(metrics)), *(["left"] * len(ctx.varied))]
-    note = f"(by {ctx.metric}, {ctx.mode}; accuracies and sparsity in %, time in s)"
+    note = f"(by {ctx.metric}, {ctx.mode}; `=` marks a tie; {UNITS})"
+    tied = sum(1 for p in places[: len(rows)] if p.endswith("="))
+    if tied:
+        second, _ = ctx.tie_break
+        note += f"\n({tied} of these {len(rows)} share a score with another run; by {second}, then config)"
     table = tabulate(rows, headers, colalign=align, disable_numparse=True)
     return lines + ["", note, table, ""]
 
 
 def effects_lines(ctx: ReportContext) -> list[str]:
+    from ksweep.analyze import finite, spread_of_means
+
     if not ctx.effects:
         return []
-    best, worst = ("best", "worst")
     lines = [RULE, "PARAMETER EFFECTS:", SUBRULE]
     lines.append(
-        f"{ctx.metric} per value of each swept symbol, over completed runs ({ctx.mode} is best);"
-        " largest spread of means first."
+        f"{ctx.metric} per value of each swept axis, over completed runs ({ctx.mode} is best);"
+        " largest spread of means first ((unset) rows are not counted in the spread)."
     )
-    for symbol, table in ctx.effects.items():
+    for axis, table in ctx.effects.items():
         rows = [
-            [display_value(value), int(row["runs"]), int(row["ranked"])]
-            + [format_metric(ctx.metric, _float(row[c]), unit=False) for c in ("mean", best, worst)]
+            [display_value(value, ctx.texts.get(axis)), int(row["runs"]), int(row["ranked"])]
+            + [format_metric(ctx.metric, finite(row[c]), unit=False) for c in ("mean", "best", "worst")]
             for value, row in table.iterrows()
         ]
-        headers = ["value", "runs", "ranked", "mean", best, worst]
-        spread = format_metric(ctx.metric, _spread(table), unit=False)
-        lines += ["", f"{symbol}  (spread of means: {spread})"]
+        headers = ["value", "runs", "ranked", "mean", "best", "worst"]
+        spread = format_metric(ctx.metric, spread_of_means(table), unit=False)
+        lines += ["", f"{short(axis)}  (spread of means: {spread})"]
         lines.append(tabulate(rows, headers, colalign=("left", *["right"] * 5), disable_numparse=True))
     return lines + [""]
-
-
-def _spread(table) -> float | None:
-    means = table["mean"].dropna()
-    return float(means.max() - means.min()) if len(means) else None
-
-
-def _float(value) -> float | None:
-    return None if value is None or value != value else float(value)
 
 
 def gap_lines(ctx: ReportContext) -> list[str]:
@@ -247,7 +320,7 @@ def gap_lines(ctx: ReportContext) -> list[str]:
 
 
 def failed_lines(ctx: ReportContext) -> list[str]:
-    failed = [r for r in ctx.records if r["status"] in FINISHED and not r["success"]]
+    failed = [r for r in ctx.records if r["status"] in FAILURES]
     lines = [RULE, "FAILED TESTS:", SUBRULE]
     if not failed:
         return lines + ["None.", ""]
@@ -282,6 +355,19 @@ def _reason_counts(failed: list[dict]) -> list[str]:
     return ["By reason:", *(f"  {n:5d}  {reason}" for reason, n in ranked), ""]
 
 
+def pruned_lines(ctx: ReportContext) -> list[str]:
+    pruned = [r for r in ctx.records if r["status"] == PRUNED]
+    if not pruned:
+        return []
+    lines = [RULE, "PRUNED RUNS (stopped early: finished, never ranked):", SUBRULE]
+    for r in pruned:
+        lines.append(
+            f"{r['config_file']}  pruned after {r['epochs']} epoch(s): "
+            f"{r.get('error') or 'no reason recorded'}  ({r['run_dir']})"
+        )
+    return lines + [""]
+
+
 def unfinished_lines(ctx: ReportContext) -> list[str]:
     unfinished = [r for r in ctx.records if r["status"] not in FINISHED]
     if not unfinished:
@@ -295,26 +381,35 @@ def unfinished_lines(ctx: ReportContext) -> list[str]:
     return lines + [""]
 
 
+def promote_epochs(ranked: list[dict]) -> int:
+    """What the promote hint suggests: three times the epochs the sweep's best runs trained (at least +1)."""
+    trained = max((r["epochs"] for r in ranked[:TOP_N] if is_number(r.get("epochs"))), default=0)
+    return max(3 * trained, trained + 1)
+
+
 def files_lines(ctx: ReportContext) -> list[str]:
-    lines = [RULE, "FILES:", SUBRULE, f"Summary: {ctx.sweep_dir / 'sweep_summary.json'}"]
+    summary = SweepPaths(ctx.sweep_dir).summary
+    lines = [RULE, "FILES:", SUBRULE, f"Summary: {summary}"]
+    if not any(is_number(r.get("test_acc")) for r in ctx.records):
+        lines.append(
+            "  (no run has test_acc: that column is all null, so pandas reads it as text; "
+            "use ksweep.analyze.load_sweep, or pd.to_numeric(df['test_acc']), before nlargest)"
+        )
     lines += [f"Plot: {path}" for path in ctx.plots]
     if ctx.ranked:
-        ranking = (
-            "" if (ctx.metric, ctx.mode) == ("val_acc", "max") else f" METRIC={ctx.metric} MODE={ctx.mode}"
-        )
-        promote = f"make sweep-promote SWEEP={ctx.sweep_dir} TOP=3 EPOCHS=25{ranking}"
+        ranking = "" if ctx.metric == "val_acc" else f" METRIC={ctx.metric}"
+        if ctx.mode != default_mode(ctx.metric):
+            ranking += f" MODE={ctx.mode}"
+        epochs = promote_epochs(ctx.ranked)
+        promote = f"make sweep-promote SWEEP={ctx.sweep_dir} TOP=3 EPOCHS={epochs}{ranking}"
         lines.append(f"Train the best runs longer: {promote} && make sweep-run")
     return lines + [""]
 
 
-def venv_python() -> str:
-    """This interpreter (the project's .venv) as a user can type it: relative when below here."""
-    relative = os.path.relpath(sys.executable)
-    return sys.executable if relative.startswith("..") else relative
-
-
 def build_report(ctx: ReportContext) -> str:
     """The whole of sweep_analysis.txt."""
-    sections = (header_lines, best_lines, top_lines, effects_lines, gap_lines, failed_lines)
-    lines = [line for section in (*sections, unfinished_lines, files_lines) for line in section(ctx)]
+    sections = (header_lines, warning_lines, best_lines, top_lines, effects_lines, gap_lines, failed_lines)
+    lines = [
+        line for section in (*sections, pruned_lines, unfinished_lines, files_lines) for line in section(ctx)
+    ]
     return "\n".join(lines).rstrip("\n") + "\n"

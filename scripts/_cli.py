@@ -16,14 +16,17 @@ def add_ranking_args(parser: argparse.ArgumentParser, results_dir: bool = True) 
     if results_dir:
         parser.add_argument("--results-dir", help=f"where sweeps are found (default {RESULTS_DIR})")
     parser.add_argument("--metric", help="record key to rank by (default val_acc)")
-    parser.add_argument("--mode", help="max or min (default max)")
+    # No argparse choices: Make passes --mode= when MODE is unset, and the library's
+    # refusal of a bad mode is the same one line as every other error.
+    parser.add_argument("--mode", help="max or min (default: by metric, min for losses and times)")
 
 
 def ranking_defaults(args: argparse.Namespace) -> argparse.Namespace:
     """Fill the defaults in: Make passes its variables as --metric=$(METRIC), empty when unset."""
-    from ksweep.analyze import DEFAULT_METRIC, DEFAULT_MODE  # pandas: only for scripts that rank
+    from ksweep.summary import DEFAULT_METRIC
 
-    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or DEFAULT_MODE
+    # mode None: ksweep.summary.default_mode decides (a loss ranks lowest first).
+    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or None
     if hasattr(args, "results_dir"):
         args.results_dir = args.results_dir or RESULTS_DIR
     return args

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         best = result.best
         score = format_metric(result.metric, best[result.metric])
         test = format_metric("test_acc", best.get("test_acc"))
-        print(f"best: {best['config_file']} {result.metric} {score} (test_acc {test})")
+        tied = f", tied with {len(result.ties)} other(s)" if result.ties else ""
+        print(f"best: {best['config_file']} {result.metric} {score} ({result.mode}{tied}; test_acc {test})")
     else:
         print(f"best: none (no completed run has {result.metric})")
     print(f"wrote {result.path}")

@@ -45,6 +45,7 @@ def make_run(
     error: str | None = None,
     log: str = "epoch 3 done\n",
     suffix: str = "lenet5_adamw",
+    threads: int | None = None,
 ) -> Path:
     """One run directory config_NNN_<suffix> with a linear learning curve ending at the given metrics."""
     run = sweep / f"config_{number:03d}_{suffix}"
@@ -61,7 +62,8 @@ def make_run(
             "sparsity": sparsity,
             "train_seconds": 8.0,
         }
-    metrics = {"status": status, "epochs": history, "final": final, "error": error, "env": {}}
+    env = {} if threads is None else {"threads": threads}
+    metrics = {"status": status, "epochs": history, "final": final, "error": error, "env": env}
     if wall_seconds is not None:
         metrics["runner"] = {
             "wall_seconds": wall_seconds,

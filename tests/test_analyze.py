@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 
 import pytest
 
@@ -15,9 +16,9 @@ from ksweep.analyze import (
     rank_records,
     write_report,
 )
+from ksweep.kconf import PROJECT_ROOT
 from ksweep.paths import NotFound, newest_sweep
 from ksweep.plots import log_scale
-from ksweep.report import venv_python
 from ksweep.summary import collect_records, last_log_line, write_summary
 from tests.analyze_helpers import make_grid_sweep, make_run
 
@@ -91,10 +92,11 @@ def test_running_and_interrupted_runs_are_counted_but_not_ranked(tmp_path):
     assert [r["val_acc"] for r in records] == [50.0, None, None]  # no final metrics, never 0
     assert [r["config_file"] for r in rank_records(records)] == ["config_001"]
     text = write_report(sweep, plots=False).path.read_text()
-    assert "Total configurations tested: 3" in text
-    assert "By status: running 1, completed 1, interrupted 1" in text
+    assert "Total configurations tested: 1 finished of 3 run folder(s)" in text
+    # No runner holds the sweep's lock: its `running` record is an interrupted run.
+    assert "By status: completed 1, interrupted 2" in text
     unfinished = section(text, "UNFINISHED RUNS")
-    assert "config_002  running after 3 epoch(s)" in unfinished
+    assert "config_002  interrupted after 3 epoch(s)" in unfinished
     assert "config_003  interrupted after 3 epoch(s)" in unfinished
     assert "config_002" not in section(text, "TOP 10 CONFIGURATIONS:")
 
@@ -110,14 +112,14 @@ def test_a_run_without_test_split_keeps_test_acc_null(tmp_path):
     assert "Test Accuracy: n/a (no test split)" in text
 
 
-def test_a_run_with_only_config_txt_is_counted_as_running(tmp_path):
+def test_a_run_with_only_config_txt_is_counted_as_pending(tmp_path):
     sweep = tmp_path / "sweep_x"
     make_run(sweep, 1, {"CONFIG_SEED": "1"})
     started = sweep / "config_002_lenet5_adamw"
     started.mkdir()
     (started / "config.txt").write_text("CONFIG_SEED=2\n")
     records = collect_records(sweep)
-    assert records[1]["status"] == "running" and records[1]["success"] is False
+    assert records[1]["status"] == "pending" and records[1]["success"] is False
     assert records[1]["config_hash"]  # computed from config.txt when nobody recorded it
 
 
@@ -144,7 +146,7 @@ def test_total_time_falls_back_to_the_trainers_seconds_without_the_runner_block(
 def test_a_rewritten_run_is_read_again(tmp_path):
     sweep = tmp_path / "sweep_x"
     run = make_run(sweep, 1, status="running")
-    assert collect_records(sweep)[0]["status"] == "running"
+    assert collect_records(sweep)[0]["status"] == "interrupted"  # no runner holds the lock
     metrics = json.loads((run / "training_metrics.json").read_text())
     metrics.update(status="completed", final={"val_acc": 77.0})
     tmp = run / "new.json"
@@ -177,12 +179,30 @@ def test_load_sweep_gives_one_row_per_run_with_params_and_metrics(sweep):
 # --- ranking and report -------------------------------------------------------------
 
 
-def test_best_and_top_10_by_val_acc_max_break_ties_by_config_file(sweep):
+def test_a_tie_for_best_is_said_and_goes_to_the_lower_val_loss(sweep):
     result = write_report(sweep, plots=False)
-    assert result.best["config_file"] == "config_002"  # ties with config_004 at 93.0
-    top = section(result.path.read_text(), "TOP 10 CONFIGURATIONS:")
-    order = re.findall(r"^\s+\d+\s+(config_\d+)", top, re.MULTILINE)
-    assert order == ["config_002", "config_004", "config_001", "config_003", "config_008", "config_007"]
+    text = result.path.read_text()
+    assert result.best["config_file"] == "config_004"  # ties with config_002 at 93.0; val_loss 0.20 < 0.25
+    assert [r["config_file"] for r in result.ties] == ["config_002"]
+    assert "Config file: config_004 (tied with 1 other(s) at 93.00: config_002; chosen by val_loss" in text
+    assert "Ties: equal val_acc is a tie (marked `=`); within one, the lower val_loss ranks first" in text
+    top = section(text, "TOP 10 CONFIGURATIONS:")
+    places = re.findall(r"^\s*(\d+=?)\s+(config_\d+)", top, re.MULTILINE)
+    assert places == [
+        ("1=", "config_004"),
+        ("1=", "config_002"),
+        ("3", "config_001"),
+        ("4", "config_003"),
+    ] + [
+        ("5", "config_008"),
+        ("6", "config_007"),
+    ]
+
+
+def test_val_loss_without_a_mode_ranks_the_lowest_first_and_the_header_says_so(sweep):
+    result = write_report(sweep, "val_loss", plots=False)
+    assert result.mode == "min"
+    assert "Ranked by: val_loss (min: lowest wins; the default for this metric)" in result.path.read_text()
 
 
 def test_best_and_top_10_by_val_loss_min(sweep):
@@ -190,7 +210,7 @@ def test_best_and_top_10_by_val_loss_min(sweep):
     text = result.path.read_text()
     assert result.best["config_file"] == "config_004"
     assert "Ranked by val_loss (min): 0.2000" in text
-    order = re.findall(r"^\s+\d+\s+(config_\d+)", section(text, "TOP 10 CONFIGURATIONS:"), re.MULTILINE)
+    order = re.findall(r"^\s*\d+=?\s+(config_\d+)", section(text, "TOP 10 CONFIGURATIONS:"), re.MULTILINE)
     assert order == ["config_004", "config_002", "config_001", "config_003", "config_008", "config_007"]
 
 
@@ -199,11 +219,11 @@ def test_report_keeps_the_seed_headings_and_labels(sweep):
     for heading in SEED_HEADINGS:
         assert heading in text
     best = section(text, "BEST CONFIGURATION:")
-    assert "Config file: config_002" in best
-    assert "Test Accuracy: 92.00%" in best
+    assert "Config file: config_004" in best
+    assert "Test Accuracy: 92.50%" in best
     assert "Final Sparsity: 0.0%" in best
-    assert "Training Time: 10.0s" in best
-    assert "accuracies in percent (0-100)" in text
+    assert "Training Time: 10.0 s" in best
+    assert "Units: accuracies in %, sparsity as a fraction of weights (0-1)" in text
 
 
 def test_best_lists_swept_symbols_then_those_differing_from_defaults_and_the_rerun_command(sweep):
@@ -213,13 +233,13 @@ def test_best_lists_swept_symbols_then_those_differing_from_defaults_and_the_rer
     assert lines == [
         "# swept in this sweep:",
         "CONFIG_BATCH_SIZE=64",
-        "CONFIG_LEARNING_RATE=0.001",
+        "CONFIG_LEARNING_RATE=0.01",
         "# fixed, different from the Kconfig default:",
         "CONFIG_NUM_EPOCHS=3",  # Kconfig default is 5; LENET5 and DIGITS are defaults
         "CONFIG_OPTIMIZER_SELECT_ADAMW=y",  # the default is AdamWPrune
     ]
-    config = f"{sweep}/config_002_lenet5_adamw/config.txt"
-    rerun = f"{venv_python()} -m models.train --config {config} --output-dir "
+    config = f"{sweep.resolve()}/config_004_lenet5_adamw/config.txt"
+    rerun = f"cd {PROJECT_ROOT} && {sys.executable} -m models.train --config {config} --output-dir /tmp/"
     assert rerun in text
 
 
@@ -246,7 +266,7 @@ def test_parameter_effects_give_exact_per_value_statistics(sweep):
 
 def test_report_effects_section_shows_means_largest_spread_first(sweep):
     effects = section(write_report(sweep, plots=False).path.read_text(), "PARAMETER EFFECTS:")
-    assert effects.index("CONFIG_LEARNING_RATE") < effects.index("CONFIG_BATCH_SIZE")
+    assert effects.index("LEARNING_RATE") < effects.index("BATCH_SIZE")
     assert re.search(r"^0\.001\s+2\s+2\s+92\.00\s+93\.00\s+91\.00$", effects, re.MULTILINE)
     assert re.search(r"^32\s+4\s+3\s+83\.00\s+91\.00\s+70\.00$", effects, re.MULTILINE)
 
@@ -310,11 +330,11 @@ def test_log_axis_for_values_spanning_decades_or_evenly_spaced_in_log():
 
 
 def test_best_model_is_linked_from_the_sweep_dir(sweep):
-    (sweep / "config_002_lenet5_adamw" / "best_model.pt").write_bytes(b"weights")
+    (sweep / "config_004_lenet5_adamw" / "best_model.pt").write_bytes(b"weights")
     result = write_report(sweep, plots=False)
     link = sweep / "best_model.pt"
     assert result.best_model == link and link.is_symlink()
-    assert os.readlink(link) == "config_002_lenet5_adamw/best_model.pt"  # relative: the sweep can move
+    assert os.readlink(link) == "config_004_lenet5_adamw/best_model.pt"  # relative: the sweep can move
     assert link.read_bytes() == b"weights"
 
 

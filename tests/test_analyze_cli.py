@@ -42,9 +42,10 @@ def test_leaderboard_ranks_the_runs_of_all_sweeps(results):
     assert [(r[1], r[2], r[3]) for r in rows] == [
         ("sweep_20250102_120000", "config_001", "95.00"),
         ("sweep_20250102_120000", "config_002", "94.00"),
+        ("sweep_20250101_120000", "config_004", "93.00"),  # tied with config_002: lower val_loss
         ("sweep_20250101_120000", "config_002", "93.00"),
-        ("sweep_20250101_120000", "config_004", "93.00"),
     ]
+    assert [r[0] for r in rows] == ["1", "2", "3=", "3="]  # a tie reads as in the report
     assert "LEARNING_RATE=0.001" in text and "in 2 sweep(s)" in text
     header = next(line.split() for line in text.splitlines() if line.strip().startswith("#"))
     assert header[:7] == ["#", "sweep", "config", "val_acc", "test_acc", "epochs", "total_time"]
@@ -70,17 +71,18 @@ def test_promote_writes_the_top_k_configs_with_epochs_overridden(results, tmp_pa
         "config_001",
         "config_002",
         "config_003",
+        "generate.json",
     ]
     assert [r["config_file"] for r in promotion.sources.values()] == [
-        "config_002",
         "config_004",
+        "config_002",
         "config_001",
     ]
     first = (out / "config_001").read_text()
     assert "CONFIG_NUM_EPOCHS=25" in first and "CONFIG_NUM_EPOCHS=3" not in first
-    assert 'CONFIG_LEARNING_RATE="0.001"' in first and "CONFIG_BATCH_SIZE=64" in first
+    assert 'CONFIG_LEARNING_RATE="0.01"' in first and "CONFIG_BATCH_SIZE=64" in first
     summary = (out / "combinations_summary.txt").read_text()
-    assert "config_001  <- config_002_lenet5_adamw" in summary
+    assert "config_001  <- config_004_lenet5_adamw" in summary
     assert "config_003  <- config_001_lenet5_adamw" in summary
 
 
@@ -108,7 +110,8 @@ def test_promote_replaces_an_existing_sweep_configs_on_success(results, tmp_path
     out.mkdir()
     (out / "config_009").write_text("old\n")
     promote(results / "sweep_20250102_120000", top=2, epochs=10, out_dir=out)
-    assert sorted(p.name for p in out.iterdir()) == ["combinations_summary.txt", "config_001", "config_002"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["combinations_summary.txt", "config_001", "config_002", "generate.json"]
 
 
 # --- the scripts --------------------------------------------------------------------

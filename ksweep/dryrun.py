@@ -14,6 +14,7 @@ from ksweep import plan as sweep_plan
 from ksweep import state
 from ksweep.kconf import load_kconfig, non_default_values
 from ksweep.records import read_json, read_metrics
+from ksweep.summary import format_duration
 from ksweep.sweepdir import SweepPaths
 
 
@@ -89,13 +90,11 @@ def builtin_trainer_check():
 
 
 def estimate(request, source: str | None, todo: int, jobs: int) -> str:
-    from ksweep.progress import format_seconds
-
     per_run = typical_run_seconds(request.output_dir, source)
     if not per_run:
         return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
     return (
-        f"about {format_seconds(todo * per_run / jobs)} at {per_run:.1f} s per run "
+        f"about {format_duration(todo * per_run / jobs)} at {per_run:.1f} s per run "
         f"(the newest earlier sweep of {source})"
     )
 

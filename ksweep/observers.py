@@ -58,12 +58,12 @@ class SummaryObserver(Observer):
     """sweep_summary.json rewritten after every finished run, so a killed sweep has a current one."""
 
     def __init__(self, sweep_dir: Path):
-        self.sweep_dir = sweep_dir
+        from ksweep.summary import SummaryWriter
+
+        self.writer = SummaryWriter(sweep_dir)  # re-reads only the run that ended: flat cost per run
 
     def run_finished(self, run: PlannedRun, metrics: dict) -> None:
-        from ksweep.summary import write_summary
-
-        write_summary(self.sweep_dir)
+        self.writer.run_finished(run.run_dir)
 
 
 class ProgressBar(Observer):

@@ -13,6 +13,7 @@ from pathlib import Path
 from ksweep import state
 from ksweep.plan import load_plan, lock_holder, read_manifest
 from ksweep.records import read_metrics
+from ksweep.summary import format_duration
 from ksweep.sweepdir import SweepPaths
 
 
@@ -41,7 +42,7 @@ class Progress:
         parts += [f"{c[state.PRUNED]} pruned"] if c[state.PRUNED] else []
         parts += [f"{c[state.RUNNING]} running", f"{c[state.PENDING] + c[state.INTERRUPTED]} pending"]
         eta = self.eta_seconds
-        parts.append(f"ETA {format_seconds(eta)}" if eta is not None and self.runner_pid else "")
+        parts.append(f"ETA {format_duration(eta)}" if eta is not None and self.runner_pid else "")
         runner = f"runner pid {self.runner_pid}" if self.runner_pid else "no runner attached"
         return ", ".join(p for p in parts if p) + f" ({runner})"
 
@@ -66,12 +67,3 @@ def sweep_progress(sweep_dir: Path) -> Progress:
     jobs = read_manifest(sweep_dir).get("options", {}).get("jobs") or 1
     mean = sum(seconds) / len(seconds) if seconds else None
     return Progress(counts, len(rows), holder, mean, jobs)
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

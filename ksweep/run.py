@@ -35,6 +35,7 @@ from ksweep.paths import NotFound, display, find_sweep
 from ksweep.pause import pause_point
 from ksweep.records import read_metrics
 from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
+from ksweep.summary import MetricError
 from ksweep.sweepdir import SweepPaths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -100,7 +101,7 @@ def run_stage(request: RunRequest) -> int:
 
                 return dry_run(request, sweep_dir)
             return plan_and_run(request, sweep_dir, signals)
-        except (NotFound, sweep_plan.PlanError, CommandError) as err:
+        except (NotFound, sweep_plan.PlanError, CommandError, MetricError) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
@@ -128,7 +129,9 @@ def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
     command = options_for(request, saved_options(sweep_dir), sweep_dir)[1]["train_command"]
     if command:
         check_train_command(command)
-    request.mode = request.mode or ("min" if request.metric.endswith("loss") else "max")
+    from ksweep.summary import check_metric
+
+    request.mode = check_metric(request.metric, request.mode)
 
 
 def saved_options(sweep_dir: Path | None) -> dict:

@@ -394,3 +394,41 @@ def test_a_dirty_working_tree_is_recorded_with_a_hash_of_its_difference(tmp_path
     assert dirty["git_commit"] == clean["git_commit"] and dirty["git_dirty"] is True
     (tmp_path / "model.py").write_text("x = 3\n")
     assert git_state(tmp_path)["git_diff_sha256"] != dirty["git_diff_sha256"]
+
+
+def test_an_unknown_metric_is_refused_before_the_first_run(sweep):
+    sweep.generate("1|2")
+    result = sweep.run("--metric", "val_acuracy")
+    assert result.returncode == 2 and "did you mean val_acc?" in result.stderr
+    assert not sweep.results.exists() or not sweep.dirs()
+
+
+def test_val_loss_without_a_mode_ranks_the_lowest_loss_first_in_the_sweep(sweep):
+    sweep.generate("1|5|3")
+    result = sweep.run("--metric", "val_loss")
+    assert result.returncode == 0 and "BEST    config_002_lenet5_adamw" in result.stdout  # seed 5: lowest
+
+
+def test_promote_then_sweep_run_trains_with_the_promoted_sweeps_train_command(sweep):
+    sweep.generate("1|2|3")
+    sweep.run()
+    (source,) = sweep.dirs()
+    promoted = run_script(
+        "sweep_promote.py",
+        "--results-dir",
+        sweep.results,
+        "--sweep",
+        source,
+        "--top",
+        "2",
+        "--out",
+        sweep.configs,
+    )
+    assert promoted.returncode == 0, promoted.stderr
+    result = run_script("run_test_matrix.py", "--config-dir", sweep.configs, "--output-dir", sweep.results)
+    assert result.returncode == 0, result.stderr
+    (new,) = set(sweep.dirs()) - {source}
+    logs = [p.read_text() for p in new.glob("config_*/output.log")]
+    assert len(logs) == 2 and all("tiny trainer: seed" in log for log in logs)
+    manifest = json.loads((new / "sweep.json").read_text())
+    assert manifest["promoted_from"] == str(source.resolve()) and manifest["options"]["train_command"] == TINY

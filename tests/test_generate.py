@@ -194,3 +194,43 @@ def test_quoted_choices_reach_the_config_quoted_once(tmp_path, range_file):
     texts = [p.read_text() for p in configs_in(tmp_path / "out")]
     assert 'CONFIG_PRUNING_METHOD="state"' in texts[0] and 'CONFIG_PRUNING_METHOD="magnitude"' in texts[1]
     assert "CONFIG_TARGET_SPARSITY=" in texts[0]
+
+
+def _readme_first_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(readme) if "You write a *range defconfig*" in line)
+    block = []
+    for line in readme[start + 1 :]:
+        if line.startswith("    CONFIG_"):
+            block.append(line.strip())
+        elif block:
+            break
+    return "\n".join(block) + "\n"
+
+
+def test_readme_first_example_generates_12_configs_under_the_default_optimizer(tmp_path, range_file):
+    text = _readme_first_example()
+    assert "CONFIG_WEIGHT_DECAY=0.03:0.02:0.09" in text and "OPTIMIZER" not in text
+    out = tmp_path / "out"
+    result = generate(range_file(text), out)
+    assert result.returncode == 0, result.stderr
+    files = configs_in(out)
+    assert len(files) == 12
+    decays = set()
+    for path in files:
+        values = config_values(path.read_text())
+        assert values["CONFIG_OPTIMIZER_SELECT_ADAMWPRUNE"] == "y"
+        # the generic knob reaches AdamWPrune, which is what the trainer reads
+        assert values["CONFIG_ADAMWPRUNE_WEIGHT_DECAY"] == values["CONFIG_WEIGHT_DECAY"]
+        assert values["CONFIG_ADAMWPRUNE_BETA2"] == "0.999"
+        decays.add(values["CONFIG_WEIGHT_DECAY"])
+    assert decays == {"0.03", "0.05", "0.07", "0.09"}
+
+
+def test_adamwprune_symbol_set_in_the_file_wins_over_the_generic_one(tmp_path, range_file):
+    path = range_file("CONFIG_WEIGHT_DECAY=0.1\nCONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03|0.05\n")
+    out = tmp_path / "out"
+    assert generate(path, out).returncode == 0
+    values = [config_values(p.read_text()) for p in configs_in(out)]
+    assert [v["CONFIG_ADAMWPRUNE_WEIGHT_DECAY"] for v in values] == ["0.03", "0.05"]
+    assert {v["CONFIG_WEIGHT_DECAY"] for v in values} == {"0.1"}

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = find_defconfig(args.range_file)
         source = display(path)
-        if not Path(args.range_file).is_file():
+        given = Path(args.range_file)
+        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
             print(f"note: {args.range_file} does not exist; using {source}", file=sys.stderr)
         text = _read(path, source)
         sweep = generate.expand_sweep(parse_range_text(text, source), source=source)
@@ -50,11 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:
-        where = err.filename or args.out_dir
-        print(
-            f"error: cannot write {args.out_dir}/ ({where}: {err.strerror or err}); nothing changed",
-            file=sys.stderr,
-        )
+        reason = err.strerror or err
+        print(f"error: cannot write {args.out_dir}/ ({reason}); nothing changed", file=sys.stderr)
         return 1
     print_report(sweep, configs, args.out_dir, source)
     return 0

@@ -25,7 +25,9 @@ first-call costs, CPU only, never CUDA) and forks one child per run, which calls
 run(config_path, output_dir). run() seeds Python, NumPy and torch and sets the thread
 count itself, so it gives the same metrics in a fresh interpreter, a forked child or on
 a second call in one process. Environment: KSWEEP_THREADS (threads when CPU_THREADS=0;
-default os.cpu_count()), KSWEEP_GIT_COMMIT (the commit recorded in env; default
+default the cores this process may use; on the CPU the thread count is the one
+environment input to the metrics, recorded as env.threads and env.threads_from),
+KSWEEP_GIT_COMMIT (the commit recorded in env; default
 `git rev-parse HEAD` in the project).
 """  # noqa: E501 (the example epoch line is one real line)
 
@@ -120,6 +122,7 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
     threads = env.set_threads(cfg.cpu_threads)
     device = env.resolve_device(cfg.device)
     record["env"].update(env.device_env(device, threads))
+    record["env"]["threads_from"] = env.threads_source(cfg.cpu_threads)
     ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
     steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
     problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes

@@ -222,6 +222,19 @@ def test_threads_come_from_ksweep_threads_when_cpu_threads_is_0(tmp_path, monkey
     assert read_metrics(tmp_path / "run")["env"]["threads"] == 2
 
 
+@pytest.mark.slow
+def test_ksweep_threads_alone_fixes_a_cpu_runs_metrics(tmp_path):
+    config = write_config(tmp_path / "config", OPTIMIZER_SELECT_ADAMW=True, NUM_EPOCHS=2, DEVICE="cpu")
+    finals = []
+    for i, extra in enumerate(({}, {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})):
+        proc = run_cli(config, tmp_path / f"run{i}", env={"KSWEEP_THREADS": "1", **extra})
+        assert proc.returncode == 0, proc.stderr
+        metrics = read_metrics(tmp_path / f"run{i}")
+        assert (metrics["env"]["threads"], metrics["env"]["threads_from"]) == (1, "KSWEEP_THREADS")
+        finals.append(final_without_time(metrics))
+    assert finals[0] == finals[1]
+
+
 FORK_SERVER = """
 import json, os, sys
 import torch

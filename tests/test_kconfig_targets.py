@@ -179,3 +179,23 @@ def test_menuconfig_opens_on_a_terminal_and_saves_dot_config(tmp_path):
         _read_until_quiet(fd, 0.8)
     os.waitpid(pid, 0)
     assert "CONFIG_MODEL_SELECT_LENET5=y" in (tmp_path / ".config").read_text()
+
+
+def test_menuconfig_refuses_a_word_as_learning_rate_in_its_dialog(tmp_path):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(tmp_path)
+        os.environ.update(TERM="xterm", LINES="40", COLUMNS="120", ESCDELAY="25")
+        os.execv(sys.executable, [sys.executable, str(ROOT / "scripts/kconfig.py"), "menuconfig"])
+    try:
+        _read_until_quiet(fd, 5)
+        screen = b""
+        # jump to LEARNING_RATE, open its value dialog, clear it (Ctrl-U), type fast, Enter
+        for keys in (b"/", b"LEARNING_RATE", b"\r", b"\r", b"\x15", b"fast", b"\r"):
+            os.write(fd, keys)
+            screen = _read_until_quiet(fd, 0.8)
+        assert b"fast is not a number" in screen
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert not (tmp_path / ".config").exists()

@@ -378,3 +378,28 @@ def test_dropped_choice_combinations_are_counted(tmp_path, range_file):
     assert result.returncode == 0 and len(configs_in(out)) == 3
     assert "dropped 5: they do not select exactly one member of a swept choice" in result.stdout
     assert "Dropped: 5 combinations" in (out / "combinations_summary.txt").read_text()
+
+
+def test_generating_with_the_trainer_checks_does_not_import_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from ksweep import generate\n"
+        "from ksweep.rangefile import parse_range_file\n"
+        "e = generate.expand_sweep(parse_range_file(sys.argv[1]))\n"
+        "print(len(generate.trainer_warnings(e, generate.expand(e))))\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [
+            __import__("sys").executable,
+            "-c",
+            code,
+            str(ROOT / "defconfigs/resnet18-state-pruning-compare-range"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "2"  # two notes: where each warmup falls

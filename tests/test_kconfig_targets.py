@@ -199,3 +199,12 @@ def test_menuconfig_refuses_a_word_as_learning_rate_in_its_dialog(tmp_path):
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     assert not (tmp_path / ".config").exists()
+
+
+def test_savedefconfig_keeps_a_generic_knob_generic(tmp_path):
+    (tmp_path / "mine").write_text('CONFIG_ADAM_BETA1="0.8"\n')
+    assert run_script("kconfig.py", "defconfig", tmp_path / "mine", cwd=tmp_path).returncode == 0
+    assert 'CONFIG_ADAMWPRUNE_BETA1="0.8"' in (tmp_path / ".config").read_text()  # the default follows
+    assert run_script("kconfig.py", "savedefconfig", cwd=tmp_path).returncode == 0
+    saved = (tmp_path / "defconfig").read_text()
+    assert 'CONFIG_ADAM_BETA1="0.8"' in saved and "ADAMWPRUNE" not in saved

@@ -9,7 +9,7 @@ import pytest
 from models.config import ConfigError, default_config, load_train_config
 from models.optim import LRSchedule
 from models.prune import Pruner
-from tests.trainer_helpers import SEED_GUIDE, write_config
+from tests.trainer_helpers import ROOT, SEED_GUIDE, write_config
 
 
 def refused(tmp_path, **symbols) -> str:
@@ -190,3 +190,34 @@ def test_adamwprune_symbols_override_the_generic_ones(tmp_path):
         )
     )
     assert (cfg.optimizer, cfg.betas[0], cfg.weight_decay) == ("adamwprune", 0.87, 0.05)
+
+
+CROSS_CHECKS_WITHOUT_TORCH = """
+import sys
+from pathlib import Path
+from models.config import cross_checks
+text = Path(sys.argv[1]).read_text()
+print(repr(cross_checks(text)))
+print(repr(cross_checks(text, epochs=1)))
+assert "torch" not in sys.modules, "cross_checks imported torch"
+"""
+
+
+def test_cross_checks_refuse_a_seed_config_at_epochs_1_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path / "config", **{**SEED_GUIDE, "NUM_EPOCHS": 100, "BATCH_SIZE": 128})
+    proc = subprocess.run(
+        [sys.executable, "-c", CROSS_CHECKS_WITHOUT_TORCH, str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    as_written, at_one_epoch = proc.stdout.splitlines()
+    assert as_written == "[]"
+    assert "PRUNING_WARMUP=7800 steps lies at or beyond the run's last step 351" in at_one_epoch
+    assert "fix: PRUNING_WARMUP=350 or less, or NUM_EPOCHS=23 or more" in at_one_epoch
+    assert "PRUNING_RAMP_END_EPOCH=70 lies beyond NUM_EPOCHS=1" in at_one_epoch

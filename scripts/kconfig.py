@@ -54,6 +54,13 @@ def menuconfig() -> int:
 
     os.environ.setdefault("KCONFIG_CONFIG", str(DOT_CONFIG))
     _check_entries_by_help_rule(kconfiglib_menuconfig)
+    if DOT_CONFIG.is_file():
+        # kconfiglib's menu reloads .config with its own loader, which drops what it cannot
+        # read (an unquoted float among them): read it our way first and write it back in
+        # the form the menu reads (a no-op when it is already in that form).
+        _load(DOT_CONFIG, then="fix them first: the menu would drop those lines").write_config(
+            str(DOT_CONFIG), save_old=False
+        )
     kconfiglib_menuconfig.menuconfig(load_kconfig())
     if DOT_CONFIG.is_file():
         # What the menu saved is read as the trainer will read it (a hand edit may be in it too).

@@ -98,6 +98,10 @@ def test_defconfig_and_trainer_read_unquoted_floats_and_trailing_comments_alike(
         ("\ufeffCONFIG_NUM_EPOCHS=3\n", "mine:1: the file starts with a UTF-8 byte-order mark: remove it"),
         ("config_num_epochs=3\n", "(did you mean CONFIG_NUM_EPOCHS? symbols are upper case)"),
         ("CONFIG_NUM_EPOCHS=2.5\n", "mine:1: CONFIG_NUM_EPOCHS: 2.5 is not an integer"),
+        (
+            "CONFIG_NUM_EPOCHS = 3\n",
+            "mine:1: expected CONFIG_NAME=value, got 'CONFIG_NUM_EPOCHS = 3' (no spaces",
+        ),
         ("CONFIG_NUM_EPOCHS=3|4\n", "mine:1: CONFIG_NUM_EPOCHS: 2 values in a config file, which takes one"),
         (
             "CONFIG_OPTIMIZER_SELECT_SGD=y\nCONFIG_OPTIMIZER_SELECT_ADAM=y\n",
@@ -208,3 +212,39 @@ def test_savedefconfig_keeps_a_generic_knob_generic(tmp_path):
     assert run_script("kconfig.py", "savedefconfig", cwd=tmp_path).returncode == 0
     saved = (tmp_path / "defconfig").read_text()
     assert 'CONFIG_ADAM_BETA1="0.8"' in saved and "ADAMWPRUNE" not in saved
+
+
+def _menuconfig_on_a_terminal(cwd, keys: list[bytes]) -> tuple[bytes, int]:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.environ.update(TERM="xterm", LINES="40", COLUMNS="120", ESCDELAY="25")
+        os.execv(sys.executable, [sys.executable, str(ROOT / "scripts/kconfig.py"), "menuconfig"])
+    screen = _read_until_quiet(fd, 5)
+    for key in keys:
+        os.write(fd, key)
+        screen += _read_until_quiet(fd, 0.8)
+    for _ in range(50):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return screen, os.waitstatus_to_exitcode(status)
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("menuconfig did not exit")
+
+
+def test_menuconfig_keeps_an_unquoted_float_it_would_otherwise_drop(tmp_path):
+    (tmp_path / ".config").write_text("CONFIG_LEARNING_RATE=0.01\nCONFIG_SEED=7\n")
+    _, code = _menuconfig_on_a_terminal(tmp_path, [b"S", b"\r", b"\r", b"Q"])
+    assert code == 0
+    text = (tmp_path / ".config").read_text()
+    assert 'CONFIG_LEARNING_RATE="0.01"' in text and "CONFIG_SEED=7" in text
+
+
+def test_menuconfig_refuses_a_dot_config_with_lines_it_would_drop(tmp_path):
+    (tmp_path / ".config").write_text("CONFIG_SEED=7\nCONFIG_NUM_EPOCHS = 9\n")
+    screen, code = _menuconfig_on_a_terminal(tmp_path, [])
+    assert code == 1
+    assert b".config:2: expected CONFIG_NAME=value" in screen and b"the menu would drop" in screen
+    assert (tmp_path / ".config").read_text() == "CONFIG_SEED=7\nCONFIG_NUM_EPOCHS = 9\n"

@@ -58,7 +58,14 @@ from pathlib import Path
 
 import kconfiglib
 
-from ksweep.kconf import config_text, help_text, load_kconfig, symbol_problem, unmet_dependency
+from ksweep.kconf import (
+    config_text,
+    help_text,
+    load_kconfig,
+    symbol_problem,
+    unmet_dependency,
+    value_rule,
+)
 from ksweep.rangefile import Axis, RangeFileError
 from ksweep.records import config_values, replace_dir
 from ksweep.sweepdir import ConfigDirPaths
@@ -321,8 +328,6 @@ def _meeting_assignments(expr) -> list[str]:
 
 
 def _meeting_comparison(expr) -> list[str]:
-    from ksweep.kconf import value_rule
-
     op, sym, const = expr
     if sym.is_constant:
         sym, const = const, sym
@@ -433,7 +438,9 @@ def trainer_warnings(sweep: Expansion, configs: list[GeneratedConfig]) -> list[s
         refused.update(problems)
         if note:
             notes[note] = None
-    lines = [f"note: {note}" for note in notes]
+    lines = [f"note: {note}" for note in list(notes)[:SHOWN_REASONS]]
+    if len(notes) > SHOWN_REASONS:
+        lines.append(f"note: and {len(notes) - SHOWN_REASONS} more warmups")
     if count:
         lines.append(
             f"warning: {count} of {_plural(len(configs), 'config')} would be refused by the built-in "

@@ -37,9 +37,11 @@ the output folder is replaced whole, atomically, only when every config is good,
 gets generate.json beside the configs: the range file as given and resolved, the exact
 text expanded, the axes, the count and the time (ksweep.sweepdir.ConfigDirPaths).
 
-    expansion = expand_sweep(parse_range_text(text, path), source=path)
+    expansion = expand_sweep(parse_range_text(text, name), source=name)
     configs = expand(expansion)
-    write_sweep(expansion, configs, "sweep_configs", path, provenance(path, text, expansion, configs))
+    expansion.warnings += trainer_warnings(expansion, configs)
+    record = provenance(name, Path(name), text, expansion, configs)
+    write_sweep(expansion, configs, "sweep_configs", name, record)
 """
 
 from __future__ import annotations

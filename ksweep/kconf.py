@@ -248,6 +248,7 @@ def read_config(kconf: kconfiglib.Kconfig, path: Path | str, text: str | None = 
     anything must refuse when `errors` is not empty."""
     path = str(path)
     result = ConfigRead()
+    kconf.unset_values()  # the defaults, also when the file cannot be read
     if text is None:
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -256,7 +257,6 @@ def read_config(kconf: kconfiglib.Kconfig, path: Path | str, text: str | None = 
             return result
     axes, syntax = read_lines(text, path)
     result.errors += [str(err) for err in syntax]
-    kconf.unset_values()
     applied: list[tuple[Axis, kconfiglib.Symbol]] = []
     for axis in axes:
         result.lines[axis.name] = axis.line

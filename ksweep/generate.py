@@ -21,15 +21,37 @@ config (SGD momentum swept while the optimizer is AdamW) are written once; the s
 says how many were folded and why. A swept symbol with no effect in any combination is
 an error naming the unmet dependency; a single value with no effect is a warning.
 
+A single value with no effect is an error instead when no line of the file decides
+its dependency (`CONFIG_TARGET_SPARSITY=0.7` while PRUNING_METHOD keeps its default
+"none"): the file relies on a default that switches its own knob off, which is never
+what was meant. Sweeping a symbol whose help says it has no effect on training
+(MODEL_MODE_SINGLE) is an error too. Every such error names the line that would fix it.
+
+After expansion, `trainer_warnings` runs the built-in trainer's own cross-symbol
+checks (models.config, torch-free) on every config and says how many it would refuse
+and how to fix them; a warning, since the runner's EPOCHS= or a TRAIN_COMMAND changes
+the verdict.
+
 Errors raise RangeFileError (`file:line: CONFIG_X: reason`) before anything is written;
-the output folder is replaced whole, atomically, only when every config is good.
+the output folder is replaced whole, atomically, only when every config is good, and
+gets generate.json beside the configs: the range file as given and resolved, the exact
+text expanded, the axes, the count and the time (ksweep.sweepdir.ConfigDirPaths).
+
+    expansion = expand_sweep(parse_range_text(text, name), source=name)
+    configs = expand(expansion)
+    expansion.warnings += trainer_warnings(expansion, configs)
+    record = provenance(name, Path(name), text, expansion, configs)
+    write_sweep(expansion, configs, "sweep_configs", name, record)
 """
 
 from __future__ import annotations
 
-import difflib
+import contextlib
+import datetime as dt
 import itertools
+import json
 import math
+import os
 import shutil
 import tempfile
 from collections import Counter
@@ -38,12 +60,21 @@ from pathlib import Path
 
 import kconfiglib
 
-from ksweep.kconf import check_value, config_text, defined_symbol, load_kconfig
+from ksweep.kconf import (
+    config_text,
+    help_text,
+    load_kconfig,
+    symbol_problem,
+    unmet_dependency,
+    value_rule,
+)
 from ksweep.rangefile import Axis, RangeFileError
-from ksweep.records import replace_dir
+from ksweep.records import config_values, replace_dir
+from ksweep.sweepdir import ConfigDirPaths
 
 DEFAULT_MAX_CONFIGS = 1000
-SUMMARY_FILE = "combinations_summary.txt"
+NO_EFFECT_MARK = "no effect on training"  # in a help text: sweeping the symbol is an error
+SHOWN_REASONS = 4  # distinct refusal reasons listed; the rest are counted
 
 
 @dataclass
@@ -61,7 +92,7 @@ class Template:
 
 
 @dataclass
-class Sweep:
+class Expansion:
     """Everything generate decided: the configs to write and what the summary says."""
 
     axes: list[Axis]
@@ -72,6 +103,7 @@ class Sweep:
     combinations: int  # combinations that select one member per choice, before folding
     folded: Counter = field(default_factory=Counter)  # reason → combinations folded
     warnings: list[str] = field(default_factory=list)
+    dropped: int = 0  # combinations that do not select exactly one member of a swept choice
 
     @property
     def varied(self) -> list[Axis]:
@@ -85,13 +117,16 @@ class GeneratedConfig:
     sort_key: tuple[int, ...]
     values: dict[str, str | None]
     text: str
+    template: int = 0  # index of its Template in Expansion.templates
 
 
-def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Sweep:
+def expand_sweep(
+    axes: list[Axis], kconf: kconfiglib.Kconfig | None = None, source: str = "<range>"
+) -> Expansion:
     """Validate `axes` against the Kconfig and resolve every structural combination."""
     kconf = kconf or load_kconfig()
     if not axes:
-        raise RangeFileError("<range>", 0, None, "no CONFIG_ lines: nothing to sweep")
+        raise RangeFileError(source, 0, None, "no CONFIG_ lines: nothing to sweep")
     symbols = {axis.name: _checked_symbol(kconf, axis) for axis in axes}
     structural_names = _structural_names(kconf)
     structural = [a for a in axes if a.name in structural_names]
@@ -99,20 +134,20 @@ def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Swe
     choice_axes = _choice_axes(structural, symbols)
     leaf_product = math.prod(len(a.values) for a in leaves)
 
+    resolver = _Resolver(kconf, axes, symbols, leaves)
     templates: list[Template] = []
     seen: set[str] = set()
     folded: Counter = Counter()
-    unmet: dict[str, str] = {}  # axis name → why it had no effect, while it never has
-    active_anywhere: set[str] = set()
-    valid = 0
+    valid = dropped = 0
     used: set[tuple[str, str]] = set()  # (axis, value) seen in a combination that is kept
     for index in itertools.product(*(range(len(a.values)) for a in structural)):
         values = {a.name: a.values[i] for a, i in zip(structural, index, strict=True)}
         if not _selects_one_per_choice(values, choice_axes):
+            dropped += leaf_product
             continue
         valid += 1
         used.update(values.items())
-        template = _resolve(kconf, axes, symbols, values, leaves, index, unmet, active_anywhere)
+        template = resolver.resolve(values, index)
         key = "\n".join(template.lines) + repr(sorted(template.leaf_slots))
         if key in seen:
             folded[template.inactive_text] += leaf_product
@@ -125,25 +160,23 @@ def plan_sweep(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> Swe
     if not valid:
         raise _no_member_error(choice_axes)
     _check_choice_values(choice_axes, used)
-    warnings = _check_effect(axes, active_anywhere, unmet)
+    warnings = _check_effect(axes, resolver.active_anywhere, resolver.unmet)
     count = sum(math.prod(len(a.values) for a in leaves if a.name in t.leaf_slots) for t in templates)
-    return Sweep(axes, structural, leaves, templates, count, valid * leaf_product, folded, warnings)
+    combinations = valid * leaf_product
+    return Expansion(axes, structural, leaves, templates, count, combinations, folded, warnings, dropped)
 
 
 def _checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:
-    sym = defined_symbol(kconf, axis.name)
-    if sym is None:
-        close = difflib.get_close_matches(axis.name.upper(), [s.name for s in kconf.unique_defined_syms], n=1)
-        hint = f" (did you mean CONFIG_{close[0]}?)" if close else ""
-        raise RangeFileError(
-            axis.path, axis.line, axis.symbol, f"unknown symbol: no Kconfig defines it{hint}"
+    reason = symbol_problem(kconf, axis.name, axis.values)
+    if reason:
+        raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
+    sym = kconf.syms[axis.name]
+    if axis.is_swept and NO_EFFECT_MARK in help_text(sym):
+        reason = (
+            f"swept over {len(axis.values)} values but has {NO_EFFECT_MARK} (kept so the seed guide's "
+            "range files load): give it one value or remove the line"
         )
-    if not any(node.prompt for node in sym.nodes):
-        raise RangeFileError(axis.path, axis.line, axis.symbol, "has no prompt, so only Kconfig can set it")
-    for value in axis.values:
-        reason = check_value(sym, value)
-        if reason:
-            raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
+        raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
     return sym
 
 
@@ -210,26 +243,38 @@ def _no_member_error(choice_axes: dict) -> RangeFileError:
     raise AssertionError("some choice must be unsatisfiable when no combination is valid")
 
 
-def _resolve(kconf, axes, symbols, values, leaves, index, unmet, active_anywhere) -> Template:
-    """Set one structural combination (leaves at their first value) and read the resolved config."""
-    kconf.unset_values()
-    for axis in axes:
-        symbols[axis.name].set_value(values.get(axis.name, axis.values[0]))
-    inactive = []
-    for axis in axes:
-        sym = symbols[axis.name]
-        if sym.visibility > 0:
-            active_anywhere.add(axis.name)
-            _check_took_effect(axis, sym, values.get(axis.name, axis.values[0]))
-            continue
-        reason = _explain_unmet(sym, axes)
-        unmet.setdefault(axis.name, reason)
-        if axis.is_swept:
-            inactive.append(f"{axis.symbol} has no effect: depends on {_unmet_text(sym)}")
-    lines = config_text(kconf).splitlines()
-    slots = _line_index(lines)
-    leaf_slots = {a.name: slots[a.name] for a in leaves if symbols[a.name].visibility > 0}
-    return Template(lines, leaf_slots, index, inactive)
+@dataclass
+class _Resolver:
+    """Resolves structural combinations through kconfiglib, remembering which axes ever took
+    effect and, for those that have not (yet), why: the unmet dependency, and whether a
+    line of the file decides it."""
+
+    kconf: kconfiglib.Kconfig
+    axes: list[Axis]
+    symbols: dict[str, kconfiglib.Symbol]
+    leaves: list[Axis]
+    unmet: dict[str, tuple[str, bool]] = field(default_factory=dict)  # name → (why, file decides)
+    active_anywhere: set[str] = field(default_factory=set)
+
+    def resolve(self, values: dict[str, str], index: tuple[int, ...]) -> Template:
+        """Set one structural combination (leaves at their first value) and read the resolved config."""
+        self.kconf.unset_values()
+        for axis in self.axes:
+            self.symbols[axis.name].set_value(values.get(axis.name, axis.values[0]))
+        inactive = []
+        for axis in self.axes:
+            sym = self.symbols[axis.name]
+            if sym.visibility > 0:
+                self.active_anywhere.add(axis.name)
+                _check_took_effect(axis, sym, values.get(axis.name, axis.values[0]))
+                continue
+            self.unmet.setdefault(axis.name, _explain_unmet(sym, self.axes))
+            if axis.is_swept:
+                inactive.append(f"{axis.symbol} has no effect: depends on {unmet_dependency(sym)}")
+        lines = config_text(self.kconf).splitlines()
+        slots = _line_index(lines)
+        leaf_slots = {a.name: slots[a.name] for a in self.leaves if self.symbols[a.name].visibility > 0}
+        return Template(lines, leaf_slots, index, inactive)
 
 
 def _check_took_effect(axis: Axis, sym: kconfiglib.Symbol, value: str) -> None:
@@ -249,8 +294,9 @@ def _line_index(lines: list[str]) -> dict[str, int]:
     return index
 
 
-def _explain_unmet(sym: kconfiglib.Symbol, axes: list[Axis]) -> str:
-    """Which part of `sym`'s dependency is unmet, the range-file lines that decide it, and a fix."""
+def _explain_unmet(sym: kconfiglib.Symbol, axes: list[Axis]) -> tuple[str, bool]:
+    """Which part of `sym`'s dependency is unmet, the range-file lines that decide it, and a fix;
+    and whether any line of the file decides it (else a default does)."""
     conjuncts = kconfiglib.split_expr(sym.direct_dep, kconfiglib.AND)
     first_unmet = next((c for c in conjuncts if kconfiglib.expr_value(c) == 0), sym.direct_dep)
     by_name = {a.name: a for a in axes}
@@ -258,10 +304,12 @@ def _explain_unmet(sym: kconfiglib.Symbol, axes: list[Axis]) -> str:
     for dep in kconfiglib.expr_items(first_unmet):
         deciders = [dep.name, *(s.name for s in dep.choice.syms)] if dep.choice else [dep.name]
         hints += [f"line {by_name[n].line} sets {_show(by_name[n])}" for n in deciders if n in by_name]
+    decided = bool(hints)
     fix = _meeting_assignments(first_unmet)
     if fix:
         hints.append(f"{' or '.join(fix)} would meet it")
-    return f"depends on {_unmet_text(sym)}" + (f" ({'; '.join(dict.fromkeys(hints))})" if hints else "")
+    text = f"depends on {unmet_dependency(sym)}" + (f" ({'; '.join(dict.fromkeys(hints))})" if hints else "")
+    return text, decided
 
 
 def _meeting_assignments(expr) -> list[str]:
@@ -276,38 +324,50 @@ def _meeting_assignments(expr) -> list[str]:
         if sym.choice:
             return [f"CONFIG_{other.name}=y" for other in sym.choice.syms if other is not sym]
         return [f"CONFIG_{sym.name}=n"] if sym.orig_type == kconfiglib.BOOL else []
+    if expr[0] in (kconfiglib.EQUAL, kconfiglib.UNEQUAL):
+        return _meeting_comparison(expr)
     return []
 
 
-def _unmet_text(sym: kconfiglib.Symbol) -> str:
-    conjuncts = kconfiglib.split_expr(sym.direct_dep, kconfiglib.AND)
-    unmet = [c for c in conjuncts if kconfiglib.expr_value(c) == 0] or [sym.direct_dep]
-    return " && ".join(kconfiglib.expr_str(c) for c in unmet)
+def _meeting_comparison(expr) -> list[str]:
+    op, sym, const = expr
+    if sym.is_constant:
+        sym, const = const, sym
+    if sym.is_constant or sym.orig_type != kconfiglib.STRING or not const.is_constant:
+        return []
+    if op == kconfiglib.EQUAL:
+        return [f'CONFIG_{sym.name}="{const.name}"']
+    return [f'CONFIG_{sym.name}="{word}"' for word in value_rule(sym).words if word != const.name]
 
 
 def _show(axis: Axis) -> str:
     return f"{axis.symbol}={'|'.join(axis.values)}"
 
 
-def _check_effect(axes: list[Axis], active_anywhere: set[str], unmet: dict[str, str]) -> list[str]:
+def _check_effect(
+    axes: list[Axis], active_anywhere: set[str], unmet: dict[str, tuple[str, bool]]
+) -> list[str]:
     warnings = []
     for axis in axes:
         if axis.name in active_anywhere:
             continue
+        why, decided = unmet[axis.name]
         if axis.is_swept:
-            swept = f"swept over {len(axis.values)} values"
-            reason = f"{swept} but has no effect in any combination: {unmet[axis.name]}"
+            reason = f"swept over {len(axis.values)} values but has no effect in any combination: {why}"
             raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
-        warnings.append(f"{axis.where}: warning: {axis.symbol} has no effect: {unmet[axis.name]}")
+        if not decided:  # only a default switches it off: the line cannot mean what it says
+            reason = f"has no effect: {why}; set the line that meets it, or remove this one"
+            raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
+        warnings.append(f"{axis.where}: warning: {axis.symbol} has no effect: {why}")
     return warnings
 
 
-def expand(sweep: Sweep) -> list[GeneratedConfig]:
+def expand(sweep: Expansion) -> list[GeneratedConfig]:
     """Every config of `sweep`, in file order of the axes (first values first)."""
     order = {a.name: i for i, a in enumerate(sweep.axes)}
     structural_pos = [order[a.name] for a in sweep.structural]
     configs = []
-    for template in sweep.templates:
+    for number, template in enumerate(sweep.templates):
         active = [a for a in sweep.leaves if a.name in template.leaf_slots]
         renderers = [_line_renderer(a, template.lines[template.leaf_slots[a.name]]) for a in active]
         for leaf_index in itertools.product(*(range(len(a.values)) for a in active)):
@@ -318,9 +378,8 @@ def expand(sweep: Sweep) -> list[GeneratedConfig]:
             for axis, render, i in zip(active, renderers, leaf_index, strict=True):
                 key[order[axis.name]] = i
                 lines[template.leaf_slots[axis.name]] = render(axis.values[i])
-            configs.append(
-                GeneratedConfig(tuple(key), _varied_values(sweep, template, key), "\n".join(lines))
-            )
+            values = _varied_values(sweep, template, key)
+            configs.append(GeneratedConfig(tuple(key), values, "\n".join(lines), number))
     configs.sort(key=lambda c: c.sort_key)
     return configs
 
@@ -335,7 +394,7 @@ def _line_renderer(axis: Axis, resolved_line: str):
     return lambda value: prefix + value
 
 
-def _varied_values(sweep: Sweep, template: Template, key: list[int]) -> dict[str, str | None]:
+def _varied_values(sweep: Expansion, template: Template, key: list[int]) -> dict[str, str | None]:
     inactive = {text.split(" ", 1)[0] for text in template.inactive}
     return {
         a.symbol: None if a.symbol in inactive else a.values[key[i]]
@@ -348,7 +407,7 @@ class SweepTooLarge(Exception):
     """More configs than MAX_CONFIGS allows; the message says how many and how long."""
 
 
-def check_size(sweep: Sweep, max_configs: int, run_seconds: float) -> None:
+def check_size(sweep: Expansion, max_configs: int, run_seconds: float) -> None:
     if sweep.count > max_configs:
         hours = sweep.count * run_seconds / 3600
         raise SweepTooLarge(
@@ -358,32 +417,114 @@ def check_size(sweep: Sweep, max_configs: int, run_seconds: float) -> None:
         )
 
 
-def write_sweep(sweep: Sweep, configs: list[GeneratedConfig], out_dir: Path | str, source: str) -> None:
-    """Replace `out_dir` with config_NNN files and the summary, all or nothing."""
+def trainer_warnings(sweep: Expansion, configs: list[GeneratedConfig]) -> list[str]:
+    """What the built-in trainer's cross-symbol checks (models.config, torch-free) say about
+    `configs`: how many it would refuse, grouped by reason with its fix, and where a
+    step-based pruning warmup falls in epochs. Results are cached per template and checked
+    leaf values, so 20,000 configs cost a few hundred checks."""
+    from models import config as trainer
+
+    checked = [a for a in sweep.leaves if a.is_swept and a.name in trainer.CHECKED_SYMBOLS]
+    cache: dict[tuple, tuple[tuple[str, ...], str | None]] = {}
+    refused: Counter = Counter()
+    notes: dict[str, None] = {}
+    count = 0
+    for config in configs:
+        key = (config.template, *(config.values[a.symbol] for a in checked))
+        if key not in cache:
+            values = {k.removeprefix("CONFIG_"): v for k, v in config_values(config.text).items()}
+            cfg = trainer.config_from_values(values)
+            cache[key] = (tuple(trainer.cross_problems(cfg)), trainer.schedule_note(cfg))
+        problems, note = cache[key]
+        count += bool(problems)
+        refused.update(problems)
+        if note:
+            notes[note] = None
+    lines = [f"note: {note}" for note in list(notes)[:SHOWN_REASONS]]
+    if len(notes) > SHOWN_REASONS:
+        lines.append(f"note: and {len(notes) - SHOWN_REASONS} more warmups")
+    if count:
+        lines.append(
+            f"warning: {count} of {_plural(len(configs), 'config')} would be refused by the built-in "
+            "trainer (a TRAIN_COMMAND of your own may accept them; EPOCHS= changes the verdict):"
+        )
+        for reason, n in refused.most_common(SHOWN_REASONS):
+            lines.append(f"  {_plural(n, 'config')}: {reason}")
+        if len(refused) > SHOWN_REASONS:
+            lines.append(f"  and {len(refused) - SHOWN_REASONS} more reasons")
+    return lines
+
+
+def provenance(given: str, path: Path, text: str, sweep: Expansion, configs: list) -> dict:
+    """generate.json: where the configs came from, for the runner (its sweep.json copies it)."""
+    return {
+        "range_file": given,
+        "range_file_resolved": str(Path(path).resolve()),
+        "range_text": text,
+        "axes": {a.symbol: list(a.values) for a in sweep.axes},
+        "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "count": len(configs),
+    }
+
+
+def write_sweep(
+    sweep: Expansion,
+    configs: list[GeneratedConfig],
+    out_dir: Path | str,
+    source: str,
+    provenance: dict | None = None,
+) -> None:
+    """Replace `out_dir` with config_NNN files, the summary and generate.json, all or nothing.
+
+    Raises OSError (nothing changed, no temp folder left) when `out_dir` cannot be written."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    leftovers = set(out_dir.parent.glob(f".{out_dir.name}.old.*"))
     try:
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the folder follows the umask
+        paths = ConfigDirPaths(tmp)
         width = max(3, len(str(len(configs))))
         for number, config in enumerate(configs, start=1):
             name = f"config_{number:0{width}d}"
             header = f"# ksweep {name} of {len(configs)}, generated from {source}\n"
             (tmp / name).write_text(header + config.text + "\n", encoding="utf-8")
-        (tmp / SUMMARY_FILE).write_text(summary_text(sweep, configs, source, width), encoding="utf-8")
+        paths.combinations.write_text(combinations_text(sweep, configs, source, width), encoding="utf-8")
+        if provenance is not None:
+            paths.provenance.write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
         replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for stale in set(out_dir.parent.glob(f".{out_dir.name}.old.*")) - leftovers:
+            with contextlib.suppress(OSError):
+                stale.rmdir()  # replace_dir's own temp folder, left empty when its rename failed
         raise
 
 
-def summary_text(sweep: Sweep, configs: list[GeneratedConfig], source: str, width: int = 3) -> str:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def combinations_text(sweep: Expansion, configs: list[GeneratedConfig], source: str, width: int = 3) -> str:
+    """combinations_summary.txt: what varies, the counts, what was folded or dropped, each config."""
+    folded = sweep.combinations - len(configs)
     lines = [
         f"Range file: {source}",
-        f"Configurations: {len(configs)} (from {sweep.combinations} combinations, "
-        f"{sweep.combinations - len(configs)} folded)",
-        "",
-        "Varied parameters:",
+        f"Configurations: {len(configs)} "
+        f"(from {_plural(sweep.combinations, 'combination')}, {folded} folded)",
     ]
+    if sweep.dropped:
+        lines.append(
+            f"Dropped: {_plural(sweep.dropped, 'combination')} that do not select exactly one member "
+            "of a swept choice"
+        )
+    lines += ["", "Varied parameters:"]
     lines += [
         f"  {a.symbol}: {' | '.join(a.values)}  ({len(a.values)} values, line {a.line})" for a in sweep.varied
     ]
@@ -393,10 +534,17 @@ def summary_text(sweep: Sweep, configs: list[GeneratedConfig], source: str, widt
     lines += [f"  {a.symbol}={a.values[0]}" for a in sweep.axes if not a.is_swept]
     if sweep.folded:
         lines += ["", "Folded (generated once because they resolve to the same config):"]
-        lines += [f"  {n} combinations: {reason}" for reason, n in sweep.folded.items()]
-    lines += sweep.warnings and ["", "Warnings:", *(f"  {w}" for w in sweep.warnings)] or []
+        lines += [f"  {_plural(n, 'combination')}: {reason}" for reason, n in sweep.folded.items()]
+    if sweep.warnings:
+        lines += ["", "Warnings and notes:", *(f"  {w}" for w in sweep.warnings)]
     lines += ["", "Combinations:"]
     for number, config in enumerate(configs, start=1):
         shown = " ".join(f"{k}={'-' if v is None else v}" for k, v in config.values.items())
         lines.append(f"  config_{number:0{width}d}: {shown}")
     return "\n".join(lines) + "\n"
+
+
+# The names before the run stage's plan.py took "plan": kept for callers outside this area
+# (bench/bench_runner.py) until they move to expand_sweep / Expansion.
+plan_sweep = expand_sweep
+Sweep = Expansion

@@ -8,9 +8,18 @@ text, the one place the generator and the trainer both read:
     Type: float in [0, 1)        a number in an interval ("(" / ")" exclude the end)
     Type: one of none, magnitude, state
 
+    Type: text: auto, cpu, cuda or cuda:N     a word matching one of the forms (N a number)
+
     >>> kconf = load_kconfig()
     >>> check_value(kconf.syms["LEARNING_RATE"], "fast")
     'fast is not a number'
+
+`read_config` is the one reader of a .config or defconfig file: `make defconfig`,
+`make olddefconfig`, `make savedefconfig` and the trainer all load files through it.
+It reads lines as the range-file parser does (ksweep.rangefile: quotes optional for
+string values, trailing comments dropped), checks every symbol and value, and reports
+every problem with file:line, as the kernel's conf does, instead of dropping a line.
+Problems are errors, a value that has no effect (its dependency unmet) is a warning.
 
 Nothing here imports torch: the generator, the runner and `make help` stay fast.
 """
@@ -18,19 +27,23 @@ Nothing here imports torch: the generator, the runner and `make help` stay fast.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import math
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import kconfiglib
+
+from ksweep.rangefile import Axis, read_lines
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PREFIX = "CONFIG_"
 _SRCTREE_VAR = "srctree"
 
 _RULE_LINE = re.compile(r"^Type:\s*(?P<rule>.+?)\.?$")
+_TEXT_FORMS = re.compile(r"^text: (?P<forms>.+)$")
 _FLOAT_INTERVAL = re.compile(r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P<hi>[^\])]+)(?P<hi_br>[\])])")
 
 
@@ -38,7 +51,7 @@ _FLOAT_INTERVAL = re.compile(r"^float in (?P<lo_br>[\[(])\s*(?P<lo>[^,]+),\s*(?P
 class ValueRule:
     """What a symbol's value may be: its kind plus optional bounds or allowed words."""
 
-    kind: str  # bool, int, hex, float, enum or text
+    kind: str  # bool, int, hex, float, enum (one of words), forms (matches one of words) or text
     low: float | None = None
     high: float | None = None
     low_open: bool = False
@@ -104,12 +117,16 @@ def value_rule(sym: kconfiglib.Symbol) -> ValueRule:
     if rule.startswith("one of "):
         words = tuple(w.strip() for w in rule[len("one of ") :].split(","))
         return ValueRule("enum", words=words)
+    forms = _TEXT_FORMS.match(rule)
+    if forms:
+        words = tuple(w.strip() for w in re.split(r",|\bor\b", forms["forms"]) if w.strip())
+        return ValueRule("forms", words=words)
     return ValueRule("text")
 
 
-def is_numeric_string(sym: kconfiglib.Symbol) -> bool:
-    """True for the string symbols that hold numbers (learning rate, betas, ...)."""
-    return sym.orig_type == kconfiglib.STRING and value_rule(sym).kind == "float"
+def _form_pattern(form: str) -> re.Pattern:
+    # "cuda:N": N stands for a whole number; everything else is literal.
+    return re.compile("^" + re.escape(form).replace("N", r"\d+") + "$")
 
 
 def int_range(sym: kconfiglib.Symbol) -> tuple[int, int] | None:
@@ -132,6 +149,8 @@ def check_value(sym: kconfiglib.Symbol, value: str) -> str | None:
         return _check_float(rule, value)
     if rule.kind == "enum" and value not in rule.words:
         return f"{value} is not one of {', '.join(rule.words)}"
+    if rule.kind == "forms" and not any(_form_pattern(form).match(value) for form in rule.words):
+        return f"{value} is not one of {', '.join(rule.words)} (N: a number)"
     return None
 
 
@@ -170,13 +189,6 @@ def config_text(kconf: kconfiglib.Kconfig, header: str = "") -> str:
     return kconf._config_contents(header)
 
 
-def load_config_file(path: Path | str, root: Path | None = None) -> kconfiglib.Kconfig:
-    """A Kconfig with `path` loaded over the defaults (missing symbols take their defaults)."""
-    kconf = load_kconfig(root)
-    kconf.load_config(str(path))
-    return kconf
-
-
 def non_default_values(config_path: Path | str, kconf: kconfiglib.Kconfig | None = None) -> dict[str, str]:
     """CONFIG_X → value for every symbol of a config file that differs from its default,
     as savedefconfig sees it (a choice member =n or a default in its context is not listed).
@@ -184,7 +196,7 @@ def non_default_values(config_path: Path | str, kconf: kconfiglib.Kconfig | None
     from ksweep.records import config_values
 
     kconf = kconf or load_kconfig()
-    kconf.load_config(str(config_path))  # replace=True: starts again from the defaults
+    read_config(kconf, config_path)  # starts again from the defaults; a bad line is skipped here
     # _min_config_contents is what write_min_config (savedefconfig) writes, as a string.
     return config_values(kconf._min_config_contents(""))
 
@@ -196,3 +208,95 @@ def symbol_values(kconf: kconfiglib.Kconfig) -> dict[str, str]:
         for sym in kconf.unique_defined_syms
         if sym.config_string  # empty when the symbol is inactive (unmet dependency)
     }
+
+
+def symbol_problem(kconf: kconfiglib.Kconfig, name: str, values: tuple[str, ...]) -> str | None:
+    """Why CONFIG_`name` cannot take `values` (unknown symbol, no prompt, a bad value), or None."""
+    sym = defined_symbol(kconf, name)
+    if sym is None:
+        close = difflib.get_close_matches(name.upper(), [s.name for s in kconf.unique_defined_syms], n=1)
+        hint = f" (did you mean CONFIG_{close[0]}?)" if close else ""
+        return f"unknown symbol: no Kconfig defines it{hint}"
+    if not any(node.prompt for node in sym.nodes):
+        return "has no prompt, so only Kconfig can set it"
+    return next(filter(None, (check_value(sym, value) for value in values)), None)
+
+
+def unmet_dependency(sym: kconfiglib.Symbol) -> str:
+    """The part of `sym`'s `depends on` that is false now (`OPTIMIZER_SELECT_SGD`)."""
+    conjuncts = kconfiglib.split_expr(sym.direct_dep, kconfiglib.AND)
+    unmet = [c for c in conjuncts if kconfiglib.expr_value(c) == 0] or [sym.direct_dep]
+    return " && ".join(kconfiglib.expr_str(c) for c in unmet)
+
+
+@dataclass
+class ConfigRead:
+    """What read_config found: every problem (as `file:line: CONFIG_X: why`), every warning
+    (`file:line: warning: ...`) and the line of each symbol the file sets."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+def read_config(kconf: kconfiglib.Kconfig, path: Path | str, text: str | None = None) -> ConfigRead:
+    """Load the .config or defconfig at `path` (or its `text`) into `kconf` over the defaults.
+
+    Every line is checked: syntax as in a range file, one value per symbol, a defined
+    symbol (with a did-you-mean), a value its symbol accepts, one y per choice. Good
+    lines are applied in file order even when others are bad; a caller that writes
+    anything must refuse when `errors` is not empty."""
+    path = str(path)
+    result = ConfigRead()
+    kconf.unset_values()  # the defaults, also when the file cannot be read
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            result.errors.append(f"{path}: cannot read: {getattr(err, 'strerror', None) or err}")
+            return result
+    axes, syntax = read_lines(text, path)
+    result.errors += [str(err) for err in syntax]
+    applied: list[tuple[Axis, kconfiglib.Symbol]] = []
+    for axis in axes:
+        result.lines[axis.name] = axis.line
+        reason = symbol_problem(kconf, axis.name, axis.values)
+        if reason is None and axis.is_swept:
+            reason = (
+                f"{len(axis.values)} values in a config file, which takes one: "
+                "expand choices and ranges with `make sweep-generate RANGE_CONFIG=...`"
+            )
+        if reason:
+            result.errors.append(f"{axis.where}: {axis.symbol}: {reason}")
+            continue
+        sym = kconf.syms[axis.name]
+        sym.set_value(axis.values[0])
+        applied.append((axis, sym))
+    result.errors += _double_choices(applied)
+    result.errors.sort(key=_line_of)
+    for axis, sym in applied:
+        if not sym.visibility and sym.choice is None:
+            result.warnings.append(
+                f"{axis.where}: warning: {axis.symbol} has no effect: depends on {unmet_dependency(sym)}"
+            )
+    return result
+
+
+def _line_of(message: str) -> int:
+    match = re.match(r"^.*?:(\d+): ", message)
+    return int(match[1]) if match else 0
+
+
+def _double_choices(applied: list[tuple[Axis, kconfiglib.Symbol]]) -> list[str]:
+    # The C tools let the last y of a choice win; a file with two is a typo, and taking
+    # the last one would train something other than what the file says.
+    chosen: dict[kconfiglib.Choice, list[Axis]] = {}
+    for axis, sym in applied:
+        if sym.choice is not None and axis.values[0] == "y":
+            chosen.setdefault(sym.choice, []).append(axis)
+    return [
+        f"{axes[-1].where}: {axes[-1].symbol}: a second member of choice {choice.name} set to y "
+        f"(line {axes[0].line} sets {axes[0].symbol}=y); set one member to y"
+        for choice, axes in chosen.items()
+        if len(axes) > 1
+    ]

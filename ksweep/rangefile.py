@@ -10,7 +10,14 @@ A range defconfig is a defconfig whose values may list several choices or a rang
 
 `#` starts a comment, also after a value (outside quotes). Ranges use exact decimal
 arithmetic and print as Python prints the float (`1e-05`, `0.6`), never `0.00` or
-`0.6000000000000001`; ranges whose parts are all integers stay integers.
+`0.6000000000000001`; ranges whose parts are all integers stay integers. A value
+given twice in one line (`32|32`, or `1e-3|0.001`: numbers compare by value) is refused.
+
+The same reader reads plain defconfigs and .config files (ksweep.kconf.read_config:
+`make defconfig`, `make olddefconfig` and the trainer), so a line means one thing
+everywhere: string values may be quoted or not (`CONFIG_LEARNING_RATE=0.01` is
+"0.01"), a trailing `# comment` is dropped, and a line that is not an assignment is an
+error that says why (`(no spaces around =)`, a byte-order mark, a lower-case prefix).
 
 This module only reads the file. Whether a value suits its symbol is kconf's job;
 what the axes expand to is generate's.
@@ -26,6 +33,7 @@ from pathlib import Path
 _ASSIGNMENT = re.compile(r"^CONFIG_(?P<name>[A-Za-z0-9_]+)=(?P<value>.*)$")
 _NOT_SET = re.compile(r"^#\s*CONFIG_(?P<name>[A-Za-z0-9_]+) is not set\s*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+_UNESCAPE = re.compile(r"\\(.)")  # kconfiglib writes \" and \\ inside quoted strings
 MAX_RANGE_VALUES = 100_000
 
 
@@ -72,19 +80,39 @@ def parse_range_file(path: Path | str) -> list[Axis]:
 
 
 def parse_range_text(text: str, path: str = "<range>") -> list[Axis]:
+    """The axes of a range file's text; raise RangeFileError at its first bad line."""
+    axes, errors = read_lines(text, path)
+    if errors:
+        raise errors[0]
+    return axes
+
+
+def read_lines(text: str, path: str = "<range>") -> tuple[list[Axis], list[RangeFileError]]:
+    """Every good line's axis, in file order, and an error for every bad line (all of them)."""
     axes: dict[str, Axis] = {}
+    errors: list[RangeFileError] = []
     for number, raw in enumerate(text.splitlines(), start=1):
-        axis = _parse_line(raw, path, number)
+        try:
+            axis = _parse_line(raw, path, number)
+        except RangeFileError as err:
+            errors.append(err)
+            continue
         if axis is None:
             continue
         if axis.name in axes:
             first = axes[axis.name]
-            raise RangeFileError(path, number, axis.symbol, f"given twice (first at line {first.line})")
+            errors.append(
+                RangeFileError(path, number, axis.symbol, f"given twice (first at line {first.line})")
+            )
+            continue
         axes[axis.name] = axis
-    return list(axes.values())
+    return list(axes.values()), errors
 
 
 def _parse_line(raw: str, path: str, number: int) -> Axis | None:
+    if raw.startswith("\ufeff"):
+        reason = "the file starts with a UTF-8 byte-order mark: remove it (save as UTF-8 without BOM)"
+        raise RangeFileError(path, number, None, reason)
     not_set = _NOT_SET.match(raw.strip())
     if not_set:
         return Axis(not_set["name"], ("n",), path, number)
@@ -93,12 +121,20 @@ def _parse_line(raw: str, path: str, number: int) -> Axis | None:
         return None
     match = _ASSIGNMENT.match(line)
     if not match:
-        spaced = re.match(r"^CONFIG_\w+\s+=|^CONFIG_\w+=\s", line)
-        hint = " (no spaces around =)" if spaced else ""
-        raise RangeFileError(path, number, None, f"expected CONFIG_NAME=value, got {line!r}{hint}")
+        reason = f"expected CONFIG_NAME=value, got {line!r}{_line_hint(line)}"
+        raise RangeFileError(path, number, None, reason)
     symbol = "CONFIG_" + match["name"]
     values, quoted = _parse_values(match["value"].strip(), path, number, symbol)
     return Axis(match["name"], values, path, number, quoted)
+
+
+def _line_hint(line: str) -> str:
+    if re.match(r"^CONFIG_\w+\s+=|^CONFIG_\w+=\s", line):
+        return " (no spaces around =)"
+    lower = re.match(r"^(?i:config_)(\w+)\s*=", line)
+    if lower:
+        return f" (did you mean CONFIG_{lower[1].upper()}? symbols are upper case)"
+    return ""
 
 
 def strip_comment(line: str) -> str:
@@ -139,12 +175,27 @@ def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tupl
     if any(p.startswith('"') for p in parts) and not quoted:
         raise fail(f"unbalanced quotes in {value!r}")
     if quoted:
-        return tuple(p[1:-1].replace('\\"', '"') for p in parts), True
+        values = tuple(_UNESCAPE.sub(r"\1", p[1:-1]) for p in parts)
+        _check_no_duplicates(values, fail)
+        return values, True
     if len(parts) == 1 and parts[0].count(":") == 2:
         return expand_range(parts[0], fail), False
     if len(parts) == 1 and parts[0].count(":") == 1 and all(_NUMBER.match(p) for p in parts[0].split(":")):
         raise fail(f"a range needs start:step:end, got {parts[0]!r}")
+    _check_no_duplicates(tuple(parts), fail)
     return tuple(parts), False
+
+
+def _check_no_duplicates(values: tuple[str, ...], fail) -> None:
+    """Each value once: `32|32|64` or `1e-3|0.001` would train one config twice."""
+    seen: dict[object, str] = {}
+    for value in values:
+        key: object = Decimal(value.strip()) if _NUMBER.match(value) else value
+        if key in seen:
+            first = seen[key]
+            same = f"{value} is given twice" if first == value else f"{first} and {value} are one value"
+            raise fail(f"{same}: give each value once")
+        seen[key] = value
 
 
 def expand_range(text: str, fail=ValueError) -> tuple[str, ...]:

@@ -1,39 +1,59 @@
 """A run's .config file → a checked, frozen TrainConfig; everything wrong is refused before training.
 
     cfg = load_train_config("sweep_configs/config_001")   # raises ConfigError
-    cfg.model, cfg.optimizer, cfg.lr                       # "lenet5", "adamw", 0.001
+    cfg.model, cfg.optimizer, cfg.lr                       # "lenet5", "adamwprune", 0.001
+    cross_checks(Path("sweep_configs/config_001").read_text(), epochs=1)   # torch-free
+    # ["PRUNING_WARMUP=7800 steps lies at or beyond the run's last step 351 ...; fix: ..."]
 
-The file is read by kconfiglib against the project's Kconfig, as `make olddefconfig`
-would: symbols it does not set take their defaults. Unlike the C tools, every kconfiglib
-warning is an error here (an unknown symbol, an int outside its range, a malformed line),
-and so are two members of one choice set to y: a sweep must not train something other
-than what its file says. A string symbol may be written without quotes
-(`CONFIG_TARGET_SPARSITY=0.7`, as range files do); the value is the same.
+The file is read by ksweep.kconf.read_config, the reader `make defconfig` uses too:
+symbols it does not set take their defaults; an unknown symbol, a malformed line, a
+value its symbol refuses or two members of one choice set to y is an error with its
+file:line (every one of them, in one line). A string symbol may be written without
+quotes (`CONFIG_TARGET_SPARSITY=0.7`, as range files do); the value is the same. A
+value that has no effect (its dependency unmet) is printed as a warning.
 
-Then each value is checked by its Kconfig rule (ksweep.kconf.check_value: the numbers in
-string symbols), and the rules Kconfig cannot express: Nesterov needs momentum, "state"
-pruning needs an optimizer with moment estimates, and the pruning schedule must fit in the
-run (warmup before the last step, ramp end after the warmup and within NUM_EPOCHS). Step
-counts come from the datasets' known sizes, so no data is loaded to refuse a config.
-Every problem found is named, in one line: `config_001: PRUNING_WARMUP=7800 ...; ...`.
+Generic knobs mean the same under every optimizer that has them: WEIGHT_DECAY for all
+four, ADAM_BETA1/BETA2/AMSGRAD for Adam, AdamW and AdamWPrune. AdamWPrune reads its
+ADAMWPRUNE_* symbols, which default (in Kconfig) to the generic ones, so a value set
+there wins.
+
+Then the rules Kconfig cannot express (`check_config`, `check_schedule`): Nesterov needs
+momentum, "state" pruning needs an optimizer with moment estimates, and the pruning
+schedule must fit in the run (warmup before the last step, ramp end after the warmup
+and within NUM_EPOCHS). Step counts come from the datasets' known sizes (models.sizes),
+so nothing here loads data or imports torch: the generator and the runner call
+`cross_checks` to refuse before anything trains. Each problem names its fix.
 """
 
 from __future__ import annotations
 
-import os
+import functools
 import re
-import tempfile
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import kconfiglib
 
-from ksweep.kconf import check_value, load_kconfig, symbol_values
-from models import data
+from ksweep.kconf import load_kconfig, read_config, symbol_values
+from models import sizes
 
-_ASSIGNMENT = re.compile(r"^CONFIG_(?P<name>[A-Za-z0-9_]+)=(?P<value>.*)$")
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
-_CHECKED_TYPES = (kconfiglib.INT, kconfiglib.HEX, kconfiglib.STRING)
+_DEVICE_FORMS = "auto, cpu, cuda or cuda:N"
+# The symbols the cross-symbol checks read (a caller may cache results by their values).
+CHECKED_SYMBOLS = (
+    "LEARNING_RATE",
+    "SGD_NESTEROV",
+    "SGD_MOMENTUM",
+    "DEVICE",
+    "PRUNING_METHOD",
+    "TARGET_SPARSITY",
+    "PRUNING_WARMUP",
+    "PRUNING_RAMP_END_EPOCH",
+    "NUM_EPOCHS",
+    "BATCH_SIZE",
+    "VAL_FRACTION",
+)
 
 
 class ConfigError(Exception):
@@ -83,18 +103,16 @@ class TrainConfig:
 def load_train_config(path: Path | str) -> TrainConfig:
     """The checked TrainConfig of the .config at `path`; ConfigError says why not."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the config ({err})") from None
-    kconf, lines, problems = _load_strict(path, text)
-    problems += _value_problems(kconf, lines, path)
-    if problems:
-        raise ConfigError("; ".join(problems))
+    if not path.is_file():
+        raise ConfigError(f"{path}: cannot read the config (no such file)")
+    kconf = _shared_kconfig()
+    found = read_config(kconf, path)
+    if found.errors:
+        raise ConfigError("; ".join(found.errors))
+    for warning in found.warnings:
+        print(warning, file=sys.stderr, flush=True)
     cfg = config_from_values(symbol_values(kconf))
-    pool = data.TRAIN_POOL_SIZES[cfg.dataset]
-    steps = data.steps_per_epoch(data.split_sizes(pool, cfg.val_fraction)[0], cfg.batch_size)
-    problems = check_config(cfg) + check_schedule(cfg, steps)
+    problems = cross_problems(cfg)
     if problems:
         raise ConfigError(f"{path}: " + "; ".join(problems))
     return cfg
@@ -105,62 +123,47 @@ def default_config() -> TrainConfig:
     return config_from_values(symbol_values(load_kconfig()))
 
 
-def _load_strict(path: Path, text: str) -> tuple[kconfiglib.Kconfig, dict[str, int], list[str]]:
-    """The Kconfig with `text` loaded (bare string values quoted), each symbol's line, and the
-    loader's complaints (taken before any value is evaluated: an int outside its range
-    warns only then, and _value_problems reports it with its line)."""
-    kconf = load_kconfig()
-    kconf.warn_assign_undef = True  # an unknown symbol is a typo, not something to skip
-    quoted, lines = _quote_bare_strings(kconf, text)
-    # kconfiglib reads files only; the quoted copy keeps the line numbers of the original.
-    fd, tmp = tempfile.mkstemp(prefix=".ksweep-config.", dir=tempfile.gettempdir())
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(quoted)
-        kconf.load_config(tmp)
-    finally:
-        os.unlink(tmp)
-    errors = [w.replace(tmp, str(path)).replace("warning: ", "", 1) for w in kconf.warnings]
-    return kconf, lines, errors + _double_choices(kconf, path)
+@functools.cache
+def _shared_kconfig() -> kconfiglib.Kconfig:
+    return load_kconfig()
 
 
-def _quote_bare_strings(kconf: kconfiglib.Kconfig, text: str) -> tuple[str, dict[str, int]]:
-    """`text` with CONFIG_X=0.7 written CONFIG_X="0.7" for string symbols, and each symbol's line."""
-    out, lines = [], {}
-    for number, line in enumerate(text.splitlines(), 1):
-        match = _ASSIGNMENT.match(line.rstrip())
-        if match:
-            name, value = match["name"], match["value"]
-            lines[name] = number
-            sym = kconf.syms.get(name)
-            if sym is not None and sym.orig_type == kconfiglib.STRING and not value.startswith('"'):
-                line = f'CONFIG_{name}="{kconfiglib.escape(value)}"'
-        out.append(line)
-    return "\n".join(out) + "\n", lines
+def cross_checks(config_text: str, epochs: int | None = None, path: str = "<config>") -> list[str]:
+    """Why the built-in trainer would refuse this config at once (empty: it would train).
+
+    `config_text` is a .config or defconfig text; `epochs` overrides NUM_EPOCHS as the
+    runner's EPOCHS= does. Torch-free and quick (one Kconfig parse per process), for
+    the generator and the runner to call before anything trains."""
+    kconf = _shared_kconfig()
+    found = read_config(kconf, path, config_text)
+    if found.errors:
+        return found.errors
+    values = symbol_values(kconf)
+    if epochs is not None:
+        values["NUM_EPOCHS"] = str(epochs)
+    return cross_problems(config_from_values(values))
 
 
-def _double_choices(kconf: kconfiglib.Kconfig, path: Path) -> list[str]:
-    # kconfiglib, like the C tools, lets the last y of a choice win; a sweep config with
-    # two is a generator bug or a typo, and training the last one would hide it.
-    errors = []
-    for choice in kconf.unique_choices:
-        chosen = [f"CONFIG_{sym.name}" for sym in choice.syms if sym.user_value == 2]
-        if len(chosen) > 1:
-            errors.append(f"{path}: {' and '.join(chosen)} are each y; choice {choice.name} takes one")
-    return errors
+def cross_problems(cfg: TrainConfig) -> list[str]:
+    """check_config and check_schedule at the step count the known dataset sizes give."""
+    return check_config(cfg) + check_schedule(cfg, known_steps_per_epoch(cfg))
 
 
-def _value_problems(kconf: kconfiglib.Kconfig, lines: dict[str, int], path: Path) -> list[str]:
-    """Values (set or defaulted) that break their symbol's rule, as `file:line: CONFIG_X: why`."""
-    problems = []
-    for sym in kconf.unique_defined_syms:
-        if sym.orig_type not in _CHECKED_TYPES or (sym.user_value is None and not sym.config_string):
-            continue  # bools are checked by kconfiglib; an inactive unset symbol has no value
-        reason = check_value(sym, sym.user_value if sym.user_value is not None else sym.str_value)
-        if reason:
-            where = f"{path}:{lines[sym.name]}" if sym.name in lines else str(path)
-            problems.append(f"{where}: CONFIG_{sym.name}: {reason}")
-    return problems
+def known_steps_per_epoch(cfg: TrainConfig) -> int:
+    return sizes.steps_per_epoch(sizes.train_size(cfg.dataset, cfg.val_fraction), cfg.batch_size)
+
+
+def schedule_note(cfg: TrainConfig) -> str | None:
+    """Where a step-based pruning warmup falls in epochs (the seed guide counts 390 steps per
+    epoch; the steps here depend on the dataset, VAL_FRACTION and BATCH_SIZE), or None."""
+    if cfg.pruning == "none" or not cfg.pruning_warmup:
+        return None
+    steps = known_steps_per_epoch(cfg)
+    return (
+        f"PRUNING_WARMUP={cfg.pruning_warmup} steps is epoch {cfg.pruning_warmup / steps:.1f} "
+        f"({steps} steps per epoch: {sizes.train_size(cfg.dataset, cfg.val_fraction)} {cfg.dataset} "
+        f"training images at BATCH_SIZE={cfg.batch_size})"
+    )
 
 
 def config_from_values(values: dict[str, str]) -> TrainConfig:
@@ -227,7 +230,7 @@ def check_config(cfg: TrainConfig) -> list[str]:
             "SGD_NESTEROV=y needs SGD_MOMENTUM > 0 (Nesterov momentum without momentum is undefined)"
         )
     if not _DEVICE.match(cfg.device):
-        problems.append(f'DEVICE="{cfg.device}" is not auto, cpu, cuda or cuda:N')
+        problems.append(f'DEVICE="{cfg.device}" is not {_DEVICE_FORMS}')
     if cfg.pruning == "none":
         return problems
     if not 0 <= cfg.target_sparsity < 1:
@@ -238,7 +241,10 @@ def check_config(cfg: TrainConfig) -> list[str]:
             'use Adam, AdamW or AdamWPrune, or PRUNING_METHOD="magnitude"'
         )
     if cfg.ramp_end_epoch > cfg.epochs:
-        problems.append(f"PRUNING_RAMP_END_EPOCH={cfg.ramp_end_epoch} lies beyond NUM_EPOCHS={cfg.epochs}")
+        problems.append(
+            f"PRUNING_RAMP_END_EPOCH={cfg.ramp_end_epoch} lies beyond NUM_EPOCHS={cfg.epochs} "
+            f"(fix: NUM_EPOCHS={cfg.ramp_end_epoch} or more, or PRUNING_RAMP_END_EPOCH={cfg.epochs} or less)"
+        )
     return problems
 
 
@@ -248,15 +254,20 @@ def check_schedule(cfg: TrainConfig, steps_per_epoch: int) -> list[str]:
         return []
     last = cfg.epochs * steps_per_epoch
     ramp_end = cfg.ramp_end_epoch * steps_per_epoch
+    first_epoch_after = cfg.pruning_warmup // steps_per_epoch + 1  # the first epoch ending after the warmup
     problems = []
     if cfg.pruning_warmup >= last:
         problems.append(
             f"PRUNING_WARMUP={cfg.pruning_warmup} steps lies at or beyond the run's last step {last} "
-            f"(NUM_EPOCHS={cfg.epochs} x {steps_per_epoch} steps per epoch at BATCH_SIZE={cfg.batch_size})"
+            f"(NUM_EPOCHS={cfg.epochs} x {steps_per_epoch} steps per epoch at BATCH_SIZE={cfg.batch_size}; "
+            f"fix: PRUNING_WARMUP={min(last, ramp_end) - 1} or less, or NUM_EPOCHS={first_epoch_after} "
+            "or more)"
         )
     elif ramp_end <= cfg.pruning_warmup:
         problems.append(
             f"PRUNING_RAMP_END_EPOCH={cfg.ramp_end_epoch} (step {ramp_end}) does not come after "
-            f"PRUNING_WARMUP={cfg.pruning_warmup} steps"
+            f"PRUNING_WARMUP={cfg.pruning_warmup} steps ({steps_per_epoch} steps per epoch; "
+            f"fix: PRUNING_RAMP_END_EPOCH={first_epoch_after} or more, or PRUNING_WARMUP={ramp_end - 1} "
+            "or less)"
         )
     return problems

@@ -49,14 +49,18 @@ import torch.nn.functional as F
 import torchvision.datasets
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+# The sizes live in a torch-free module so config checks need no torch; re-exported here.
+from models.sizes import (  # noqa: F401
+    DIGITS_SIZE,
+    DIGITS_TEST_FRACTION,
+    DIGITS_TEST_SIZE,
+    TRAIN_POOL_SIZES,
+    split_sizes,
+    steps_per_epoch,
+)
+
 SPLIT_SEED = 0
 NUM_CLASSES = 10
-DIGITS_SIZE = 1797
-DIGITS_TEST_FRACTION = 0.15
-DIGITS_TEST_SIZE = round(DIGITS_SIZE * DIGITS_TEST_FRACTION)
-# Training images before validation is carved out: what step counts are computed from
-# before (and without) loading the data.
-TRAIN_POOL_SIZES = {"digits": DIGITS_SIZE - DIGITS_TEST_SIZE, "mnist": 60000, "cifar10": 50000}
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -115,18 +119,6 @@ class Dataset:
             mean=self.mean.to(device),
             std=self.std.to(device),
         )
-
-
-def split_sizes(pool: int, val_fraction: float) -> tuple[int, int]:
-    """(train, val) sizes when `val_fraction` of `pool` training images is held out; both >= 1."""
-    n_val = min(max(round(pool * val_fraction), 1), pool - 1)
-    return pool - n_val, n_val
-
-
-def steps_per_epoch(n_train: int, batch_size: int) -> int:
-    """Optimizer steps per epoch: full batches only (a last partial batch is dropped, and a
-    batch of one would break BatchNorm), or one batch of everything when it is smaller."""
-    return max(1, n_train // batch_size)
 
 
 def load_dataset(name: str, data_dir: str, val_fraction: float, size: int | None) -> Dataset:

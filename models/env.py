@@ -12,7 +12,8 @@ second run() in one process must give the same numbers as the first. CUDA is tou
 first in resolve_device, never at import: a fork server must not initialise it.
 
 Environment variables: KSWEEP_THREADS (torch threads when CPU_THREADS=0; the runner sets
-it to the cores divided by the runs at once) and KSWEEP_GIT_COMMIT (the commit recorded;
+it to the cores divided by the runs at once; with the config it fixes a CPU run's
+metrics bit for bit on one machine and torch build) and KSWEEP_GIT_COMMIT (the commit recorded;
 without it `git rev-parse HEAD` in the project, null when that fails).
 """
 
@@ -39,13 +40,30 @@ def seed_everything(seed: int) -> None:
 
 
 def set_threads(cpu_threads: int) -> int:
-    """Set torch's thread count: `cpu_threads`, else $KSWEEP_THREADS, else os.cpu_count()."""
+    """Set torch's thread count: `cpu_threads`, else $KSWEEP_THREADS, else the cores this
+    process may use. On the CPU the count changes the floating-point summation order, so it
+    is the one environment input to a run's numbers: OMP_NUM_THREADS and MKL_NUM_THREADS are
+    overridden here, and the same config with the same count gives the same metrics."""
     env = os.environ.get("KSWEEP_THREADS", "")
     if not cpu_threads and env and not env.isdigit():
         raise ConfigError(f"KSWEEP_THREADS={env} is not a whole number")
-    threads = cpu_threads or int(env or 0) or os.cpu_count() or 1
+    threads = cpu_threads or int(env or 0) or _usable_cores()
     torch.set_num_threads(threads)
     return threads
+
+
+def threads_source(cpu_threads: int) -> str:
+    """Where set_threads took the count from, for the env record."""
+    if cpu_threads:
+        return "CPU_THREADS"
+    return "KSWEEP_THREADS" if os.environ.get("KSWEEP_THREADS") else "cores"
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0)) or 1  # honours taskset and container CPU sets
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def resolve_device(name: str) -> torch.device:

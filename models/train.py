@@ -9,9 +9,12 @@
 
 It honours the trainer contract of shared/design.md: read the config file, write
 training_metrics.json (schema: ksweep/records.py) into the output dir, atomically after
-every epoch with status `running` until the end. `final` holds the last epoch's model
-(test_acc once it is tested); SAVE_CHECKPOINT=y also keeps best_model.pt, the epoch
-with the best val_acc. Accuracies are percentages, sparsity a measured fraction.
+every epoch with status `running` until the end. `final` describes the last epoch's
+model: its val_acc, val_loss, sparsity and, once it is tested, its test_acc.
+SAVE_CHECKPOINT=y also keeps best_model.pt: the epoch with the best val_acc among those
+that reached TARGET_SPARSITY (any epoch without pruning; the last epoch when none did),
+and `final` says which (checkpoint_epoch, checkpoint_val_acc, checkpoint_sparsity,
+checkpoint_test_acc). Accuracies are percentages, sparsity a measured fraction.
 
 Exit codes: 0 completed; 2 config or data refused before training (one line on stderr,
 status failed, no traceback); 3 diverged (a non-finite loss; the error names epoch and
@@ -22,7 +25,9 @@ first-call costs, CPU only, never CUDA) and forks one child per run, which calls
 run(config_path, output_dir). run() seeds Python, NumPy and torch and sets the thread
 count itself, so it gives the same metrics in a fresh interpreter, a forked child or on
 a second call in one process. Environment: KSWEEP_THREADS (threads when CPU_THREADS=0;
-default os.cpu_count()), KSWEEP_GIT_COMMIT (the commit recorded in env; default
+default the cores this process may use; on the CPU the thread count is the one
+environment input to the metrics, recorded as env.threads and env.threads_from),
+KSWEEP_GIT_COMMIT (the commit recorded in env; default
 `git rev-parse HEAD` in the project).
 """  # noqa: E501 (the example epoch line is one real line)
 
@@ -51,6 +56,7 @@ from models.prune import Pruner, measured_sparsity, prunable_weights
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 CHECKPOINT_FILE = "best_model.pt"
 EVAL_BATCH = 1000
+SPARSITY_TOLERANCE = 0.005  # a measured sparsity this close to the target counts as reaching it
 GPU_CHECK_EVERY = 32  # steps between non-finite loss checks on a GPU (each one waits for it)
 INPUT_SIZES = {"lenet5": lenet5.INPUT_SIZE, "resnet18": resnet18.INPUT_SIZE, "mlp": mlp.INPUT_SIZE}
 
@@ -116,6 +122,7 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
     threads = env.set_threads(cfg.cpu_threads)
     device = env.resolve_device(cfg.device)
     record["env"].update(env.device_env(device, threads))
+    record["env"]["threads_from"] = env.threads_source(cfg.cpu_threads)
     ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
     steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
     problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes
@@ -130,7 +137,7 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
     )
     record["final"] = dict.fromkeys(FINAL_KEYS)  # every key present, even if epoch 1 diverges
     write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
-    started, best_acc = time.perf_counter(), -1.0
+    started, kept = time.perf_counter(), None
     for epoch in range(1, cfg.epochs + 1):
         row = _epoch(loop, epoch)
         record["epochs"].append(row)
@@ -140,20 +147,53 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
             "test_acc": None,
             "sparsity": row["sparsity"],
             "train_seconds": time.perf_counter() - started,
+            **_checkpoint_keys(kept),
         }
         print(_epoch_line(row, cfg.epochs), flush=True)
-        if cfg.save_checkpoint and row["val_acc"] > best_acc:
+        if cfg.save_checkpoint and _may_keep(cfg, row) and (kept is None or row["val_acc"] > kept["val_acc"]):
             _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
-        best_acc = max(best_acc, row["val_acc"])
+            kept = row
+            record["final"].update(_checkpoint_keys(kept))
         write_json_atomic(out / METRICS_FILE, record)
-    record["final"]["test_acc"] = evaluate(loop, loop.ds.test)[1]
+    if cfg.save_checkpoint and kept is None:  # no epoch reached the target sparsity: keep the last
+        _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
+        kept = row
     final = record["final"]
+    final["test_acc"] = evaluate(loop, loop.ds.test)[1]  # the final model, as val_acc and sparsity
+    final.update(_checkpoint_keys(kept))
+    if kept is not None:
+        final["checkpoint_test_acc"] = (
+            final["test_acc"] if kept is row else _checkpoint_test_acc(loop, out / CHECKPOINT_FILE)
+        )
     print(
         f"final val_acc {final['val_acc']:.2f} val_loss {final['val_loss']:.4f} test_acc "
         f"{_fmt(final['test_acc'], '.2f')} sparsity {final['sparsity']:.3f} "
-        f"train_seconds {final['train_seconds']:.2f}",
+        f"train_seconds {final['train_seconds']:.2f}"
+        + (f" checkpoint_epoch {kept['epoch']} checkpoint_sparsity {kept['sparsity']:.3f}" if kept else ""),
         flush=True,
     )
+
+
+def _may_keep(cfg: TrainConfig, row: dict) -> bool:
+    """Whether this epoch's model may be best_model.pt: with a sparsity target, only once the
+    measured sparsity has reached it (a dense pre-pruning epoch is not the pruned model)."""
+    return cfg.pruning == "none" or row["sparsity"] >= cfg.target_sparsity - SPARSITY_TOLERANCE
+
+
+def _checkpoint_keys(kept: dict | None) -> dict:
+    """What best_model.pt holds, in the final block (None before a checkpoint exists)."""
+    if kept is None:
+        return {}
+    return {
+        "checkpoint_epoch": kept["epoch"],
+        "checkpoint_val_acc": kept["val_acc"],
+        "checkpoint_sparsity": kept["sparsity"],
+    }
+
+
+def _checkpoint_test_acc(loop: Loop, path: Path) -> float | None:
+    loop.net.load_state_dict(torch.load(path, map_location=loop.device, weights_only=False)["model"])
+    return evaluate(loop, loop.ds.test)[1]
 
 
 def _epoch(loop: Loop, epoch: int) -> dict:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import generate
 from ksweep.paths import CONFIG_DIR, NotFound, display, find_defconfig
-from ksweep.rangefile import RangeFileError, parse_range_file
+from ksweep.rangefile import RangeFileError, parse_range_text
 
 TYPICAL_RUN_SECONDS = 32 * 60  # the seed guide's figure for one full ResNet-18 run
 
@@ -33,29 +34,55 @@ def main(argv: list[str] | None = None) -> int:
     try:
         path = find_defconfig(args.range_file)
         source = display(path)
-        sweep = generate.plan_sweep(parse_range_file(source))
+        given = Path(args.range_file)
+        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
+            print(f"note: {args.range_file} does not exist; using {source}", file=sys.stderr)
+        text = _read(path, source)
+        sweep = generate.expand_sweep(parse_range_text(text, source), source=source)
         generate.check_size(sweep, args.max_configs, args.run_minutes * 60)
         configs = generate.expand(sweep)
-        generate.write_sweep(sweep, configs, args.out_dir, source)
-    except (RangeFileError, NotFound, generate.SweepTooLarge) as err:
-        print(f"error: {err}" if not isinstance(err, RangeFileError) else str(err), file=sys.stderr)
+        sweep.warnings += generate.trainer_warnings(sweep, configs)
+        provenance = generate.provenance(args.range_file, path, text, sweep, configs)
+        generate.write_sweep(sweep, configs, args.out_dir, source, provenance)
+    except RangeFileError as err:
+        print(str(err), file=sys.stderr)
         return 1
-    print_report(sweep, configs, args.out_dir)
+    except (NotFound, generate.SweepTooLarge) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        reason = err.strerror or err
+        print(f"error: cannot write {args.out_dir}/ ({reason}); nothing changed", file=sys.stderr)
+        return 1
+    print_report(sweep, configs, args.out_dir, source)
     return 0
+
+
+def _read(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RangeFileError(
+            source, 0, None, f"cannot read: {getattr(err, 'strerror', None) or err}"
+        ) from None
 
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def print_report(sweep: generate.Sweep, configs: list, out_dir: str) -> None:
+def print_report(sweep: generate.Expansion, configs: list, out_dir: str, source: str) -> None:
     for warning in sweep.warnings:
         print(warning, file=sys.stderr)
     folded = sweep.combinations - len(configs)
     print(
         f"  GEN     {out_dir}/: {_count(len(configs), 'config')} from "
-        f"{_count(sweep.combinations, 'combination')}" + (f", {folded} folded" if folded else "")
+        f"{_count(sweep.combinations, 'combination')}"
+        + (f", {folded} folded" if folded else "")
+        + f" ({source})"
     )
+    if sweep.dropped:
+        print(f"          dropped {sweep.dropped}: they do not select exactly one member of a swept choice")
     for reason, count in sweep.folded.items():
         print(f"          folded {count}: {reason}")
     first = " ".join(f"{k}={v}" for k, v in configs[0].values.items() if v is not None)

@@ -6,6 +6,11 @@ python scripts/kconfig.py savedefconfig      .config → defconfig (only what di
 python scripts/kconfig.py olddefconfig       .config → .config, new symbols at their defaults
 python scripts/kconfig.py menuconfig         the terminal menu over .config
 python scripts/kconfig.py list               the defconfigs and range files under defconfigs/
+
+Every target reads its input through ksweep.kconf.read_config, the reader the trainer
+uses too: every unknown symbol, malformed line and bad value is reported with
+file:line, and nothing is written while there is one (exit 1, the old .config kept).
+A value that has no effect (its dependency unmet) is a warning, as in the kernel.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
-from ksweep.kconf import PROJECT_ROOT, load_kconfig
+from ksweep.kconf import PROJECT_ROOT, check_value, load_kconfig, read_config
 from ksweep.paths import DEFCONFIG_DIR, NotFound, display, find_defconfig, list_defconfigs
 
 DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
@@ -27,8 +32,7 @@ def defconfig(name: str) -> int:
     path = find_defconfig(name)
     if path.name.endswith("-range"):
         raise NotFound(f"{display(path)} is a range file: use `make sweep-generate RANGE_CONFIG={path.name}`")
-    kconf = load_kconfig()
-    kconf.load_config(str(path))
+    kconf = _load(path)
     return _write(kconf, DOT_CONFIG, f"configuration written to {DOT_CONFIG} (from {display(path)})")
 
 
@@ -44,32 +48,87 @@ def olddefconfig() -> int:
 
 
 def menuconfig() -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise Refused("make menuconfig needs a terminal (stdin and stdout are not one)")
     import menuconfig as kconfiglib_menuconfig  # kconfiglib's curses front end
 
     os.environ.setdefault("KCONFIG_CONFIG", str(DOT_CONFIG))
+    _check_entries_by_help_rule(kconfiglib_menuconfig)
+    if DOT_CONFIG.is_file():
+        # kconfiglib's menu reloads .config with its own loader, which drops what it cannot
+        # read (an unquoted float among them): read it our way first and write it back in
+        # the form the menu reads (a no-op when it is already in that form).
+        _load(DOT_CONFIG, then="fix them first: the menu would drop those lines").write_config(
+            str(DOT_CONFIG), save_old=False
+        )
     kconfiglib_menuconfig.menuconfig(load_kconfig())
+    if DOT_CONFIG.is_file():
+        # What the menu saved is read as the trainer will read it (a hand edit may be in it too).
+        _load(DOT_CONFIG, then="fix it in `make menuconfig` (or the file) before training")
     return 0
+
+
+def _check_entries_by_help_rule(menu) -> None:
+    """Make the menu's value dialog refuse what the symbol's help rule refuses (`fast` as a
+    learning rate), as it already refuses a malformed int: the error shows, the value stays."""
+    builtin = menu._check_valid
+
+    def check(sym, text):
+        if not builtin(sym, text):
+            return False
+        reason = check_value(sym, text)
+        if reason:
+            menu._error(f"CONFIG_{sym.name}: {reason}")
+            return False
+        return True
+
+    menu._check_valid = check
 
 
 def list_all() -> int:
     for path in list_defconfigs():
         kind = "range" if path.name.endswith("-range") else "defconfig"
-        first = next((line[2:] for line in path.read_text().splitlines() if line.startswith("# ")), "")
-        print(f"  {str(path.relative_to(DEFCONFIG_DIR)):45} {kind:9} {first}")
+        print(f"  {str(path.relative_to(DEFCONFIG_DIR)):45} {kind:9} {_first_sentence(path)}")
     return 0
+
+
+def _first_sentence(path: Path, limit: int = 160) -> str:
+    """The file's opening comment up to its first full stop, cut with … if longer than `limit`."""
+    words = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#") or line.startswith("# CONFIG_"):
+            break
+        words += line.lstrip("#").split()
+    text = " ".join(words)
+    end = text.find(". ")
+    sentence = text[: end + 1] if end >= 0 else text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+class Refused(Exception):
+    """A file with problems: they were printed; nothing was written."""
+
+
+def _load(path: Path, then: str = "nothing written"):
+    kconf = load_kconfig()
+    found = read_config(kconf, path)
+    for warning in found.warnings:
+        print(warning, file=sys.stderr)
+    for error in found.errors:
+        print(error, file=sys.stderr)
+    if found.errors:
+        count = len(found.errors)
+        raise Refused(f"{display(path)}: {count} problem{'s' if count != 1 else ''}; {then}")
+    return kconf
 
 
 def _load_dot_config():
     if not DOT_CONFIG.is_file():
         raise NotFound(f"{DOT_CONFIG}: no such file: run `make defconfig` or `make menuconfig` first")
-    kconf = load_kconfig()
-    kconf.load_config(str(DOT_CONFIG))
-    return kconf
+    return _load(DOT_CONFIG, then=f"{DOT_CONFIG} left as it was")
 
 
 def _write(kconf, path: Path, message: str) -> int:
-    for warning in kconf.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
     kconf.write_config(str(path), save_old=False)
     print(message)
     return 0
@@ -90,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "savedefconfig":
             return savedefconfig(args.out)
         return {"olddefconfig": olddefconfig, "menuconfig": menuconfig, "list": list_all}[args.command]()
-    except NotFound as err:
+    except (NotFound, Refused) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

@@ -148,6 +148,16 @@ def test_single_value_without_effect_is_a_warning(tmp_path, range_file):
         ("CONFIG_LEARNING_RATE=0.1:0:1", "1: CONFIG_LEARNING_RATE", "step must be positive"),
         ("CONFIG_BATCH_SIZE=32||64", "1: CONFIG_BATCH_SIZE", "empty choice"),
         ("hello", "1: ", "expected CONFIG_NAME=value"),
+        ("CONFIG_BATCH_SIZE=32|32|64", "1: CONFIG_BATCH_SIZE", "32 is given twice: give each value once"),
+        ("CONFIG_LEARNING_RATE=1e-3|0.001", "1: CONFIG_LEARNING_RATE", "1e-3 and 0.001 are one value"),
+        ('CONFIG_DEVICE="gpu"|"cpu"', "1: CONFIG_DEVICE", "gpu is not one of auto, cpu, cuda, cuda:N"),
+        (
+            "CONFIG_MODEL_MODE_SINGLE=y|n\nCONFIG_MODEL_SELECT_MLP=y",
+            "1: CONFIG_MODEL_MODE_SINGLE",
+            "swept over 2 values but has no effect on training",
+        ),
+        ("# nothing but a comment\n", " no CONFIG_ lines", "nothing to sweep"),
+        ("\ufeffCONFIG_SEED=1|2", "1: ", "remove it"),
         (
             "CONFIG_OPTIMIZER_SELECT_SGD=n\nCONFIG_OPTIMIZER_SELECT_ADAMW=n",
             "1: CONFIG_OPTIMIZER_SELECT_SGD",
@@ -194,3 +204,202 @@ def test_quoted_choices_reach_the_config_quoted_once(tmp_path, range_file):
     texts = [p.read_text() for p in configs_in(tmp_path / "out")]
     assert 'CONFIG_PRUNING_METHOD="state"' in texts[0] and 'CONFIG_PRUNING_METHOD="magnitude"' in texts[1]
     assert "CONFIG_TARGET_SPARSITY=" in texts[0]
+
+
+def _readme_first_example() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(readme) if "You write a *range defconfig*" in line)
+    block = []
+    for line in readme[start + 1 :]:
+        if line.startswith("    CONFIG_"):
+            block.append(line.strip())
+        elif block:
+            break
+    return "\n".join(block) + "\n"
+
+
+def test_readme_first_example_generates_12_configs_under_the_default_optimizer(tmp_path, range_file):
+    text = _readme_first_example()
+    assert "CONFIG_WEIGHT_DECAY=0.03:0.02:0.09" in text and "OPTIMIZER" not in text
+    out = tmp_path / "out"
+    result = generate(range_file(text), out)
+    assert result.returncode == 0, result.stderr
+    files = configs_in(out)
+    assert len(files) == 12
+    decays = set()
+    for path in files:
+        values = config_values(path.read_text())
+        assert values["CONFIG_OPTIMIZER_SELECT_ADAMWPRUNE"] == "y"
+        # the generic knob reaches AdamWPrune, which is what the trainer reads
+        assert values["CONFIG_ADAMWPRUNE_WEIGHT_DECAY"] == values["CONFIG_WEIGHT_DECAY"]
+        assert values["CONFIG_ADAMWPRUNE_BETA2"] == "0.999"
+        decays.add(values["CONFIG_WEIGHT_DECAY"])
+    assert decays == {"0.03", "0.05", "0.07", "0.09"}
+
+
+def test_adamwprune_symbol_set_in_the_file_wins_over_the_generic_one(tmp_path, range_file):
+    path = range_file("CONFIG_WEIGHT_DECAY=0.1\nCONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03|0.05\n")
+    out = tmp_path / "out"
+    assert generate(path, out).returncode == 0
+    values = [config_values(p.read_text()) for p in configs_in(out)]
+    assert [v["CONFIG_ADAMWPRUNE_WEIGHT_DECAY"] for v in values] == ["0.03", "0.05"]
+    assert {v["CONFIG_WEIGHT_DECAY"] for v in values} == {"0.1"}
+
+
+SEED_SNIPPETS_WITHOUT_METHOD = {  # the sweep guide's "Example Configurations", verbatim
+    "quick": "CONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03|0.07\nCONFIG_ADAMWPRUNE_BETA1=0.85|0.89\n"
+    "CONFIG_PRUNING_WARMUP=7800\nCONFIG_PRUNING_RAMP_END_EPOCH=70\n# Total: 4 configurations\n",
+    "comprehensive": "CONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03|0.05|0.07\nCONFIG_ADAMWPRUNE_BETA1=0.85|0.87|0.89\n"
+    "CONFIG_PRUNING_WARMUP=7800|11700\nCONFIG_PRUNING_RAMP_END_EPOCH=70|80\n# Total: 36 configurations\n",
+    "format": "# Fixed parameters\nCONFIG_MODEL_MODE_SINGLE=y\nCONFIG_TARGET_SPARSITY=0.7\n"
+    "CONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03:0.02:0.09\nCONFIG_ADAMWPRUNE_BETA1=0.85|0.87|0.89\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SEED_SNIPPETS_WITHOUT_METHOD))
+def test_pruning_knob_without_a_pruning_method_stops_with_the_line_that_fixes_it(tmp_path, range_file, name):
+    out = tmp_path / "sweep_configs"
+    assert generate(ROOT / "defconfigs/lenet5-digits-optimizers-range", out).returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    path = range_file(SEED_SNIPPETS_WITHOUT_METHOD[name])
+    result = generate(path, out)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{path}:3: CONFIG_" in result.stderr
+    assert 'depends on PRUNING_METHOD != "none"' in result.stderr
+    assert 'CONFIG_PRUNING_METHOD="state" would meet it' in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+SEED_STEP1 = """# resnet18/defconfigs/resnet18-state-pruning-compare-range
+
+# Fixed model settings
+CONFIG_MODEL_SELECT_RESNET18=y
+CONFIG_OPTIMIZER_SELECT_ADAMWPRUNE=y
+CONFIG_PRUNING_METHOD="state"
+CONFIG_TARGET_SPARSITY=0.7
+
+# Tunable parameters
+CONFIG_ADAMWPRUNE_WEIGHT_DECAY=0.03|0.05|0.07
+CONFIG_ADAMWPRUNE_BETA1=0.85|0.87|0.89
+CONFIG_PRUNING_WARMUP=7800|11700  # Epoch 20 or 30
+CONFIG_PRUNING_RAMP_END_EPOCH=70|80
+"""
+
+
+def test_configs_the_trainer_would_refuse_are_counted_with_reason_and_fix(tmp_path, range_file):
+    out = tmp_path / "out"
+    result = generate(range_file(SEED_STEP1), out)
+    assert result.returncode == 0, result.stderr  # a warning: EPOCHS= or a TRAIN_COMMAND may change it
+    assert "warning: 36 of 36 configs would be refused by the built-in trainer" in result.stderr
+    assert "PRUNING_WARMUP=7800 steps lies at or beyond the run's last step 105" in result.stderr
+    assert "fix: PRUNING_WARMUP=104 or less, or NUM_EPOCHS=372 or more" in result.stderr
+    assert "36 of 36 configs would be refused" in (out / "combinations_summary.txt").read_text()
+    assert len(configs_in(out)) == 36
+
+
+def test_step_based_warmup_is_shown_in_epochs(tmp_path):
+    result = generate("resnet18-state-pruning-compare-range", tmp_path / "out")
+    assert result.returncode == 0 and "refused" not in result.stderr
+    assert "PRUNING_WARMUP=7800 steps is epoch 22.2 (351 steps per epoch" in result.stderr
+    assert "PRUNING_WARMUP=11700 steps is epoch 33.3" in result.stderr
+
+
+def test_generate_json_records_the_range_file_its_text_and_axes(tmp_path, range_file):
+    import json
+
+    text = "CONFIG_SEED=1|2  # two seeds\nCONFIG_NUM_EPOCHS=2\n"
+    path = range_file(text)
+    out = tmp_path / "out"
+    assert generate(path, out).returncode == 0
+    record = json.loads((out / "generate.json").read_text())
+    assert record["range_file"] == str(path) and record["range_file_resolved"] == str(path.resolve())
+    assert record["range_text"] == text and record["count"] == 2
+    assert record["axes"] == {"CONFIG_SEED": ["1", "2"], "CONFIG_NUM_EPOCHS": ["2"]}
+    assert record["created"][:2] == "20"
+    path.write_text("CONFIG_SEED=3\n")  # editing the range file later changes nothing recorded
+    assert json.loads((out / "generate.json").read_text())["range_text"] == text
+
+
+def test_sweep_configs_follows_the_umask(tmp_path, range_file):
+    assert generate(range_file("CONFIG_SEED=1"), tmp_path / "out").returncode == 0
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _immutable(path) -> bool:
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
+
+
+def test_unwritable_target_is_one_line_error_and_leaves_no_temp_folder(tmp_path, range_file):
+    path = range_file("CONFIG_SEED=1|2")
+    out = tmp_path / "sweep_configs"
+    assert generate(path, out).returncode == 0
+    before = sorted(p.name for p in tmp_path.iterdir())
+    if not _immutable(out):
+        pytest.skip("chattr +i is not available here")
+    try:
+        result = generate(range_file("CONFIG_SEED=3|4", name="other"), out)
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], check=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith(f"error: cannot write {out}/") and "nothing changed" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "other"])
+    assert len(configs_in(out)) == 2
+
+
+def test_missing_folder_falls_back_to_defconfigs_with_a_note(tmp_path):
+    result = generate("scratch/qa_rangez/lenet5-digits-quick-range", tmp_path / "out")
+    assert result.returncode == 0
+    assert "note: scratch/qa_rangez/lenet5-digits-quick-range does not exist; using " in result.stderr
+    assert "defconfigs/lenet5-digits-quick-range)" in result.stdout  # the GEN line names the file used
+
+
+def test_one_config_is_counted_in_the_singular(tmp_path, range_file):
+    out = tmp_path / "out"
+    result = generate(range_file("CONFIG_SEED=1"), out)
+    assert "1 config from 1 combination " in result.stdout
+    assert (
+        "Configurations: 1 (from 1 combination, 0 folded)" in (out / "combinations_summary.txt").read_text()
+    )
+
+
+def test_dropped_choice_combinations_are_counted(tmp_path, range_file):
+    text = "".join(f"CONFIG_OPTIMIZER_SELECT_{o}=y|n\n" for o in ("SGD", "ADAM", "ADAMW"))
+    out = tmp_path / "out"
+    result = generate(range_file(text), out)
+    assert result.returncode == 0 and len(configs_in(out)) == 3
+    assert "dropped 5: they do not select exactly one member of a swept choice" in result.stdout
+    assert "Dropped: 5 combinations" in (out / "combinations_summary.txt").read_text()
+
+
+def test_generating_with_the_trainer_checks_does_not_import_torch(tmp_path):
+    code = (
+        "import sys\n"
+        "from ksweep import generate\n"
+        "from ksweep.rangefile import parse_range_file\n"
+        "e = generate.expand_sweep(parse_range_file(sys.argv[1]))\n"
+        "print(len(generate.trainer_warnings(e, generate.expand(e))))\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    proc = subprocess.run(
+        [
+            __import__("sys").executable,
+            "-c",
+            code,
+            str(ROOT / "defconfigs/resnet18-state-pruning-compare-range"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "2"  # two notes: where each warmup falls

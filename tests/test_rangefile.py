@@ -66,6 +66,11 @@ def test_kernel_not_set_line_means_n():
         ("CONFIG_X=", "empty value"),
         ("LEARNING_RATE=1", "expected CONFIG_NAME=value"),
         ('CONFIG_X="a|b', "unbalanced quotes"),
+        ("CONFIG_BATCH_SIZE=32|32|64", "32 is given twice: give each value once"),
+        ("CONFIG_LEARNING_RATE=1e-3|0.001", "1e-3 and 0.001 are one value"),
+        ('CONFIG_PRUNING_METHOD="state"|"state"', "state is given twice"),
+        ("config_num_epochs=3", "(did you mean CONFIG_NUM_EPOCHS? symbols are upper case)"),
+        ("\ufeffCONFIG_SEED=1", "UTF-8 byte-order mark: remove it"),
     ],
 )
 def test_bad_line_names_file_line_and_reason(line, reason):

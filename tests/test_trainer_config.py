@@ -9,7 +9,7 @@ import pytest
 from models.config import ConfigError, default_config, load_train_config
 from models.optim import LRSchedule
 from models.prune import Pruner
-from tests.trainer_helpers import SEED_GUIDE, write_config
+from tests.trainer_helpers import ROOT, SEED_GUIDE, write_config
 
 
 def refused(tmp_path, **symbols) -> str:
@@ -68,7 +68,9 @@ def test_word_as_learning_rate_is_refused_with_file_and_line(tmp_path):
 
 
 def test_unknown_symbol_is_refused(tmp_path):
-    assert "undefined symbol LEARNING_RATEE" in refused(tmp_path, LEARNING_RATEE="0.1")
+    reason = refused(tmp_path, LEARNING_RATEE="0.1")
+    assert "config:1: CONFIG_LEARNING_RATEE: unknown symbol" in reason
+    assert "(did you mean CONFIG_LEARNING_RATE?)" in reason
 
 
 def test_int_outside_its_range_is_refused_not_replaced_by_the_default(tmp_path):
@@ -77,7 +79,8 @@ def test_int_outside_its_range_is_refused_not_replaced_by_the_default(tmp_path):
 
 def test_two_members_of_one_choice_are_refused(tmp_path):
     reason = refused(tmp_path, OPTIMIZER_SELECT_SGD=True, OPTIMIZER_SELECT_ADAM=True)
-    assert "CONFIG_OPTIMIZER_SELECT_SGD and CONFIG_OPTIMIZER_SELECT_ADAM" in reason
+    assert "config:2: CONFIG_OPTIMIZER_SELECT_ADAM: a second member of choice OPTIMIZER" in reason
+    assert "line 1 sets CONFIG_OPTIMIZER_SELECT_SGD=y" in reason
 
 
 def test_every_problem_is_named_at_once(tmp_path):
@@ -114,7 +117,7 @@ def test_seed_guide_config_is_refused_for_its_warmup_beyond_the_last_step(tmp_pa
 
 
 def test_unknown_device_is_refused(tmp_path):
-    assert "is not auto, cpu, cuda or cuda:N" in refused(tmp_path, DEVICE="tpu")
+    assert "CONFIG_DEVICE: tpu is not one of auto, cpu, cuda, cuda:N" in refused(tmp_path, DEVICE="tpu")
 
 
 def test_missing_config_file_is_refused(tmp_path):
@@ -152,3 +155,69 @@ def test_pruning_ramp_is_cubic_from_warmup_to_ramp_end():
     p = Pruner("magnitude", [], target=0.8, start=100, end=200, frequency=10)
     assert [p.target_at(s) for s in (0, 100, 200, 300)] == [0.0, 0.0, 0.8, 0.8]
     assert math.isclose(p.target_at(150), 0.8 * (1 - 0.5**3))
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "ADAM", "ADAMW", "ADAMWPRUNE"])
+def test_generic_weight_decay_applies_under_every_optimizer(tmp_path, optimizer):
+    cfg = load_train_config(
+        write_config(tmp_path / "config", WEIGHT_DECAY="0.07", **{f"OPTIMIZER_SELECT_{optimizer}": True})
+    )
+    assert cfg.weight_decay == 0.07
+
+
+@pytest.mark.parametrize("optimizer", ["ADAM", "ADAMW", "ADAMWPRUNE"])
+def test_generic_adam_betas_and_amsgrad_apply_to_the_whole_adam_family(tmp_path, optimizer):
+    cfg = load_train_config(
+        write_config(
+            tmp_path / "config",
+            ADAM_BETA1="0.8",
+            ADAM_BETA2="0.99",
+            ADAM_AMSGRAD=True,
+            **{f"OPTIMIZER_SELECT_{optimizer}": True},
+        )
+    )
+    assert (cfg.betas, cfg.amsgrad) == ((0.8, 0.99), True)
+
+
+def test_adamwprune_symbols_override_the_generic_ones(tmp_path):
+    cfg = load_train_config(
+        write_config(
+            tmp_path / "config",
+            WEIGHT_DECAY="0.07",
+            ADAM_BETA1="0.8",
+            ADAMWPRUNE_BETA1="0.87",
+            ADAMWPRUNE_WEIGHT_DECAY="0.05",
+        )
+    )
+    assert (cfg.optimizer, cfg.betas[0], cfg.weight_decay) == ("adamwprune", 0.87, 0.05)
+
+
+CROSS_CHECKS_WITHOUT_TORCH = """
+import sys
+from pathlib import Path
+from models.config import cross_checks
+text = Path(sys.argv[1]).read_text()
+print(repr(cross_checks(text)))
+print(repr(cross_checks(text, epochs=1)))
+assert "torch" not in sys.modules, "cross_checks imported torch"
+"""
+
+
+def test_cross_checks_refuse_a_seed_config_at_epochs_1_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    config = write_config(tmp_path / "config", **{**SEED_GUIDE, "NUM_EPOCHS": 100, "BATCH_SIZE": 128})
+    proc = subprocess.run(
+        [sys.executable, "-c", CROSS_CHECKS_WITHOUT_TORCH, str(config)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    as_written, at_one_epoch = proc.stdout.splitlines()
+    assert as_written == "[]"
+    assert "PRUNING_WARMUP=7800 steps lies at or beyond the run's last step 351" in at_one_epoch
+    assert "fix: PRUNING_WARMUP=350 or less, or NUM_EPOCHS=23 or more" in at_one_epoch
+    assert "PRUNING_RAMP_END_EPOCH=70 lies beyond NUM_EPOCHS=1" in at_one_epoch

@@ -155,6 +155,57 @@ def test_save_checkpoint_keeps_the_best_epochs_model(tmp_path):
     assert "0.weight" not in checkpoint["model"] and "1.weight" in checkpoint["model"]
 
 
+def _weights_sparsity(state: dict) -> float:
+    weights = [v for k, v in state.items() if k.endswith("weight") and v.dim() > 1]
+    return sum(int((w == 0).sum()) for w in weights) / sum(w.numel() for w in weights)
+
+
+def test_pruning_runs_best_model_is_a_pruned_model_and_the_record_says_which_epoch(tmp_path):
+    config = write_config(
+        tmp_path / "config",
+        NUM_EPOCHS=4,
+        PRUNING_METHOD="magnitude",
+        TARGET_SPARSITY="0.9",
+        PRUNING_WARMUP=20,
+        PRUNING_RAMP_END_EPOCH=3,
+        SAVE_CHECKPOINT=True,
+    )
+    code, _, err = run_quiet(config, tmp_path / "run")
+    assert code == 0, err
+    metrics = read_metrics(tmp_path / "run")
+    assert metrics["epochs"][0]["sparsity"] < 0.5  # the dense epochs exist, and may score best
+    checkpoint = torch.load(tmp_path / "run" / "best_model.pt", weights_only=False)
+    final = metrics["final"]
+    assert _weights_sparsity(checkpoint["model"]) == pytest.approx(0.9, abs=0.01)
+    assert final["checkpoint_epoch"] == checkpoint["epoch"] >= 3
+    assert final["checkpoint_sparsity"] == pytest.approx(_weights_sparsity(checkpoint["model"]), abs=1e-3)
+    row = metrics["epochs"][checkpoint["epoch"] - 1]
+    assert final["checkpoint_val_acc"] == row["val_acc"] == checkpoint["val_acc"]
+    assert final["sparsity"] == metrics["epochs"][-1]["sparsity"]  # final: the last epoch's model
+    assert final["checkpoint_test_acc"] is not None and final["test_acc"] is not None
+
+
+def test_dense_epoch_never_wins_so_the_checkpoint_is_the_first_epoch_at_the_target(tmp_path):
+    config = write_config(
+        tmp_path / "config",
+        NUM_EPOCHS=2,
+        PRUNING_METHOD="magnitude",
+        TARGET_SPARSITY="0.9",
+        PRUNING_WARMUP=30,
+        PRUNING_RAMP_END_EPOCH=2,
+        SAVE_CHECKPOINT=True,
+    )
+    code, _, err = run_quiet(config, tmp_path / "run")
+    assert code == 0, err
+    metrics = read_metrics(tmp_path / "run")
+    final = metrics["final"]
+    # epoch 1 is dense and scores best by far; only epoch 2 has reached 90%
+    assert metrics["epochs"][0]["sparsity"] == 0 and metrics["epochs"][0]["val_acc"] > final["val_acc"]
+    checkpoint = torch.load(tmp_path / "run" / "best_model.pt", weights_only=False)
+    assert final["checkpoint_epoch"] == checkpoint["epoch"] == 2
+    assert final["checkpoint_test_acc"] == final["test_acc"]  # the checkpoint is the final model
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_device_without_cuda_is_refused(tmp_path):
     code, _, err = run_quiet(write_config(tmp_path / "config", DEVICE="cuda"), tmp_path / "run")
@@ -169,6 +220,19 @@ def test_threads_come_from_ksweep_threads_when_cpu_threads_is_0(tmp_path, monkey
     config = write_config(tmp_path / "config", MODEL_SELECT_MLP=True, NUM_EPOCHS=1, CPU_THREADS=2)
     assert run_quiet(config, tmp_path / "run")[0] == 0
     assert read_metrics(tmp_path / "run")["env"]["threads"] == 2
+
+
+@pytest.mark.slow
+def test_ksweep_threads_alone_fixes_a_cpu_runs_metrics(tmp_path):
+    config = write_config(tmp_path / "config", OPTIMIZER_SELECT_ADAMW=True, NUM_EPOCHS=2, DEVICE="cpu")
+    finals = []
+    for i, extra in enumerate(({}, {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"})):
+        proc = run_cli(config, tmp_path / f"run{i}", env={"KSWEEP_THREADS": "1", **extra})
+        assert proc.returncode == 0, proc.stderr
+        metrics = read_metrics(tmp_path / f"run{i}")
+        assert (metrics["env"]["threads"], metrics["env"]["threads_from"]) == (1, "KSWEEP_THREADS")
+        finals.append(final_without_time(metrics))
+    assert finals[0] == finals[1]
 
 
 FORK_SERVER = """

@@ -127,6 +127,9 @@ def expand_sweep(
     kconf = kconf or load_kconfig()
     if not axes:
         raise RangeFileError(source, 0, None, "no CONFIG_ lines: nothing to sweep")
+    for axis in axes:
+        _checked_symbol(kconf, axis)
+    axes, notes = implied_axes(axes, kconf)
     symbols = {axis.name: _checked_symbol(kconf, axis) for axis in axes}
     structural_names = _structural_names(kconf)
     structural = [a for a in axes if a.name in structural_names]
@@ -160,10 +163,33 @@ def expand_sweep(
     if not valid:
         raise _no_member_error(choice_axes)
     _check_choice_values(choice_axes, used)
-    warnings = _check_effect(axes, resolver.active_anywhere, resolver.unmet)
+    warnings = notes + _check_effect(axes, resolver.active_anywhere, resolver.unmet)
     count = sum(math.prod(len(a.values) for a in leaves if a.name in t.leaf_slots) for t in templates)
     combinations = valid * leaf_product
     return Expansion(axes, structural, leaves, templates, count, combinations, folded, warnings, dropped)
+
+
+# A pruning knob (TARGET_SPARSITY, PRUNING_WARMUP, ...) in a file that never sets the
+# method means pruning, as in the sweep guide, whose snippets set only the knobs and mean
+# AdamWPrune's state pruning: the method is added, and the generator says so.
+IMPLIED_PRUNING = ("PRUNING_METHOD", "state")
+
+
+def implied_axes(axes: list[Axis], kconf: kconfiglib.Kconfig) -> tuple[list[Axis], list[str]]:
+    """`axes` with the settings their lines imply but do not write, and a note for each."""
+    method, value = IMPLIED_PRUNING
+    if any(a.name == method for a in axes):
+        return axes, []
+    knobs = [a for a in axes if method in kconfiglib.expr_str(kconf.syms[a.name].direct_dep)]
+    if not knobs:
+        return axes, []
+    first = knobs[0]
+    implied = Axis(method, (value,), first.path, first.line, quoted=True)
+    note = (
+        f'{first.where}: note: {first.symbol} means pruning: CONFIG_{method}="{value}" is implied '
+        f'(the sweep guide\'s state pruning); write CONFIG_{method}="magnitude" or "none" to choose'
+    )
+    return [implied, *axes], [note]
 
 
 def _checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:

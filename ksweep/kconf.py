@@ -196,7 +196,10 @@ def non_default_values(config_path: Path | str, kconf: kconfiglib.Kconfig | None
     from ksweep.records import config_values
 
     kconf = kconf or load_kconfig()
-    read_config(kconf, config_path)  # starts again from the defaults; a bad line is skipped here
+    found = read_config(kconf, config_path)  # starts again from the defaults; a bad line is skipped
+    unreadable = [e for e in found.errors if ": cannot read: " in e]
+    if unreadable:
+        raise OSError(unreadable[0])
     # _min_config_contents is what write_min_config (savedefconfig) writes, as a string.
     return config_values(kconf._min_config_contents(""))
 

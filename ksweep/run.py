@@ -159,6 +159,9 @@ def options_for(request: RunRequest, saved: dict, sweep_dir: Path | None) -> tup
 
 def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSignals) -> int:
     configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
+    options, chosen = options_for(request, saved_options(sweep_dir), sweep_dir)
+    if configs and not options.train_command:
+        check_builtin_trainer_accepts(configs, chosen["epochs"])
     if sweep_dir is not None:
         with sweep_plan.SweepLock(sweep_dir):
             plan, added, options = extend(request, sweep_dir, configs)
@@ -177,6 +180,22 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
             return run_locked(request, sweep_dir, plan, added, options, signals)
     finally:
         shutil.rmtree(building, ignore_errors=True)  # gone already once published
+
+
+def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | None) -> None:
+    """Refuse a sweep the built-in trainer would refuse run by run (each at once): say why, once."""
+    from models.config import cross_checks  # torch-free: the trainer's own rules, dataset sizes known
+
+    refused = {name: problems for name, text in configs if (problems := cross_checks(text, epochs, name))}
+    if len(refused) == len(configs):
+        first = next(iter(refused.values()))[0]
+        raise sweep_plan.PlanError(
+            f"all {plural(len(configs), 'config')} would be refused by the built-in trainer, "
+            f"e.g. {first}; nothing was started"
+        )
+    if refused:
+        names = ", ".join(list(refused)[:3]) + (", ..." if len(refused) > 3 else "")
+        print(f"  NOTE    {len(refused)} of {len(configs)} configs will be refused by the trainer ({names})")
 
 
 def extend(request: RunRequest, sweep_dir: Path, configs: list) -> tuple[list, int, RunnerOptions]:

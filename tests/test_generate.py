@@ -256,18 +256,27 @@ SEED_SNIPPETS_WITHOUT_METHOD = {  # the sweep guide's "Example Configurations", 
 }
 
 
-@pytest.mark.parametrize("name", sorted(SEED_SNIPPETS_WITHOUT_METHOD))
-def test_pruning_knob_without_a_pruning_method_stops_with_the_line_that_fixes_it(tmp_path, range_file, name):
+@pytest.mark.parametrize("name, count", [("comprehensive", 36), ("format", 12), ("quick", 4)])
+def test_seed_snippet_setting_pruning_knobs_alone_prunes_with_state_and_says_so(
+    tmp_path, range_file, name, count
+):
     out = tmp_path / "sweep_configs"
-    assert generate(ROOT / "defconfigs/lenet5-digits-optimizers-range", out).returncode == 0
-    before = {p.name: p.read_bytes() for p in out.iterdir()}
     path = range_file(SEED_SNIPPETS_WITHOUT_METHOD[name])
     result = generate(path, out)
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert f"{path}:3: CONFIG_" in result.stderr
-    assert 'depends on PRUNING_METHOD != "none"' in result.stderr
-    assert 'CONFIG_PRUNING_METHOD="state" would meet it' in result.stderr
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert result.returncode == 0, result.stderr
+    assert f"{count} configs" in result.stdout
+    assert (
+        f"{path}:3: note: CONFIG_" in result.stderr
+        and 'CONFIG_PRUNING_METHOD="state" is implied' in result.stderr
+    )
+    values = [config_values(p.read_text()) for p in configs_in(out)]
+    assert len(values) == count and {v["CONFIG_PRUNING_METHOD"] for v in values} == {"state"}
+
+
+def test_an_explicit_pruning_method_none_beside_a_knob_is_still_refused(tmp_path, range_file):
+    path = range_file('CONFIG_PRUNING_METHOD="none"\nCONFIG_TARGET_SPARSITY=0.5|0.7\n')
+    result = generate(path, tmp_path / "out")
+    assert result.returncode == 1 and f"{path}:2: CONFIG_TARGET_SPARSITY" in result.stderr
 
 
 SEED_STEP1 = """# resnet18/defconfigs/resnet18-state-pruning-compare-range

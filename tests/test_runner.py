@@ -432,3 +432,29 @@ def test_promote_then_sweep_run_trains_with_the_promoted_sweeps_train_command(sw
     assert len(logs) == 2 and all("tiny trainer: seed" in log for log in logs)
     manifest = json.loads((new / "sweep.json").read_text())
     assert manifest["promoted_from"] == str(source.resolve()) and manifest["options"]["train_command"] == TINY
+
+
+def test_a_sweep_the_builtin_trainer_would_refuse_entirely_is_refused_before_it_starts(tmp_path, range_file):
+    path = range_file("CONFIG_PRUNING_WARMUP=7800|11700\nCONFIG_PRUNING_RAMP_END_EPOCH=70\n")
+    assert run_script("generate_config_combinations.py", path, tmp_path / "sc").returncode == 0
+    result = run_script(
+        "run_test_matrix.py", "--config-dir", tmp_path / "sc", "--output-dir", tmp_path / "res"
+    )
+    assert (
+        result.returncode == 2 and "all 2 configs would be refused by the built-in trainer" in result.stderr
+    )
+    assert "fix: " in result.stderr and not (tmp_path / "res").exists()
+
+
+def test_extending_a_sweep_from_another_range_file_keeps_its_first_source(sweep, tmp_path):
+    sweep.generate("1|2")
+    sweep.run()
+    (sweep_dir,) = sweep.dirs()
+    first = json.loads((sweep_dir / "sweep.json").read_text())
+    (tmp_path / "bigger").write_text("CONFIG_SEED=1|2|3\nCONFIG_OPTIMIZER_SELECT_ADAMW=y\n")
+    run_script("generate_config_combinations.py", tmp_path / "bigger", sweep.configs)
+    sweep.run("--sweep", sweep_dir)
+    manifest = json.loads((sweep_dir / "sweep.json").read_text())
+    assert manifest["range_text"] == first["range_text"] and manifest["range_file"] == first["range_file"]
+    (extension,) = manifest["extended_from"]
+    assert "CONFIG_SEED=1|2|3" in extension["range_text"] and manifest["count"] == 3

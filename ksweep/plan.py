@@ -296,8 +296,12 @@ def lock_holder(sweep_dir: Path) -> int | None:
 
 
 def _read_holder(fd: int, wait: float = 2.0) -> str:
-    """The pid holding the flock on `fd`'s file: the kernel's word, else the pid the holder wrote."""
-    holder = _flock_holder(os.fstat(fd).st_ino)
+    """The pid holding the flock on `fd`'s file: the pid the holder wrote when it is alive, else
+    the kernel's word (a holder that has not written its pid yet), else what appears in `wait` s."""
+    text = os.pread(fd, 64, 0).decode(errors="replace").strip()
+    if text.isdigit() and _alive(int(text)):
+        return text
+    holder = _flock_holder(os.fstat(fd).st_ino)  # reads every lock of the machine: the slow path
     if holder:
         return holder
     deadline = time.monotonic() + wait

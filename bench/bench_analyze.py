@@ -160,7 +160,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--keep", help="synthesise here and keep it (default: a temp dir, removed)")
+    parser.add_argument("--quick", action="store_true", help="300 runs x 3 epochs: proves it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.epochs = 300, 3
     base = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench_analyze."))
     sweep = base / "sweep_20250101_000000"
     try:

@@ -157,7 +157,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="1 epoch, 1 repeat: proves it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.repeats = 1, 1
     started = time.perf_counter()
     train.warmup()
     print(f"warmup   {time.perf_counter() - started:.2f} s (imports were paid before it)")

@@ -568,9 +568,3 @@ def combinations_text(sweep: Expansion, configs: list[GeneratedConfig], source: 
         shown = " ".join(f"{k}={'-' if v is None else v}" for k, v in config.values.items())
         lines.append(f"  config_{number:0{width}d}: {shown}")
     return "\n".join(lines) + "\n"
-
-
-# The names before the run stage's plan.py took "plan": kept for callers outside this area
-# (bench/bench_runner.py) until they move to expand_sweep / Expansion.
-plan_sweep = expand_sweep
-Sweep = Expansion

@@ -180,3 +180,30 @@ def test_a_dead_fork_server_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_p
     resumed = run_script("run_test_matrix.py", "--resume", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert {r["status"] for r in statuses(tmp_path / "test_matrix_results").values()} == {"completed"}
+
+
+@pytest.mark.slow
+def test_the_reproduce_line_of_a_jobs_2_sweep_gives_its_best_runs_metrics_exactly(tmp_path):
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "sweep", "JOBS=2", f"OUTPUT={tmp_path / 'results'}"]
+        + [f"CONFIG_DIR={tmp_path / 'sc'}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    (sweep_dir,) = (tmp_path / "results").glob("sweep_*")
+    lines = (sweep_dir / "sweep_analysis.txt").read_text().splitlines()
+    command = lines[lines.index(next(x for x in lines if x.startswith("Reproduce:"))) + 1].strip()
+    assert "KSWEEP_THREADS=" in command
+    best = next(x for x in lines if x.startswith("Config file:")).split()[2]
+    (best_dir,) = sweep_dir.glob(f"{best}_*")
+    out = Path(command.split("--output-dir ")[1].split()[0])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    rerun = subprocess.run(command, shell=True, cwd=elsewhere, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    reported = json.loads((best_dir / "training_metrics.json").read_text())["final"]
+    reproduced = json.loads((out / "training_metrics.json").read_text())["final"]
+    for key in ("val_acc", "val_loss", "test_acc"):
+        assert reproduced[key] == reported[key], key

@@ -1,4 +1,4 @@
-"""The sweep directory: its manifest, its own plan, run identity, and the lock.
+"""The sweep directory: its manifest, its own plan, and run identity (the lock: ksweep.lock).
 
     test_matrix_results/sweep_YYYYMMDD_HHMMSS/     (names: ksweep.sweepdir.SweepPaths)
         sweep.json      manifest: range file text, axes, count, git commit, created, runner options
@@ -17,26 +17,21 @@ and running a larger grid into an existing sweep adds only the new points, numbe
 after the existing ones. The plan is the sweep's own copy, so resuming needs nothing
 outside the sweep directory.
 
-The lock is an flock on `.lock`: the kernel drops it when the runner dies, so a lock
-left by a killed runner never blocks a resume, while a live runner is refused by pid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
-import hashlib
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.pause import pause_point
+from ksweep.gitstate import git_state
+from ksweep.lock import lock_holder
 from ksweep.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 from ksweep.sweepdir import ConfigDirPaths, SweepPaths
 
@@ -63,31 +58,6 @@ class PlannedRun:
     @property
     def config_name(self) -> str:
         return "_".join(self.run_dir.split("_")[:2])
-
-
-def _git(*args: str, root: Path = PROJECT_ROOT) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout if out.returncode == 0 else None
-
-
-def git_commit(root: Path = PROJECT_ROOT) -> str | None:
-    """The project's commit (HEAD), or None outside a git checkout."""
-    return (_git("rev-parse", "HEAD", root=root) or "").strip() or None
-
-
-def git_state(root: Path = PROJECT_ROOT) -> dict:
-    """The commit, and whether the working tree differs from it (with a hash of the difference)."""
-    commit = git_commit(root)
-    if commit is None:
-        return {"git_commit": None, "git_dirty": None, "git_diff_sha256": None}
-    diff = _git("diff", "HEAD", root=root) or ""
-    untracked = _git("ls-files", "--others", "--exclude-standard", root=root) or ""
-    dirty = bool(diff.strip() or untracked.strip())
-    digest = hashlib.sha256((diff + untracked).encode()).hexdigest()[:16] if dirty else None
-    return {"git_commit": commit, "git_dirty": dirty, "git_diff_sha256": digest}
 
 
 def new_sweep_dir(output_dir: Path) -> Path:
@@ -243,95 +213,3 @@ def config_source(config_dir: Path) -> dict:
 
 def read_manifest(sweep_dir: Path) -> dict:
     return read_json(sweep_dir / MANIFEST) or {}
-
-
-class SweepLock:
-    """An exclusive flock on the sweep dir; refuses with the holder's pid."""
-
-    def __init__(self, sweep_dir: Path):
-        self.path = sweep_dir / LOCK
-        self.fd: int | None = None
-
-    def __enter__(self) -> SweepLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise PlanError(
-                f"{self.path.parent}: another runner (pid {holder}) is working on this sweep; "
-                "wait for it, or stop it first"
-            ) from None
-        pause_point("lock-taken")
-        # One write of a fixed width, never a truncate: a reader sees a whole pid. Who
-        # holds the lock is asked of the kernel first (_flock_holder), so a runner refused
-        # before this write still names the holder.
-        os.pwrite(fd, f"{os.getpid():<19}\n".encode(), 0)
-        self.fd = fd
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.fd is not None:
-            os.close(self.fd)  # closing drops the flock
-            self.fd = None
-
-
-def lock_holder(sweep_dir: Path) -> int | None:
-    """The pid of the live runner holding the sweep's lock, or None."""
-    path = sweep_dir / LOCK
-    if not path.exists():
-        return None
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = _read_holder(fd)
-        return int(holder) if holder.isdigit() else -1
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
-def _read_holder(fd: int, wait: float = 2.0) -> str:
-    """The pid holding the flock on `fd`'s file: the pid the holder wrote when it is alive, else
-    the kernel's word (a holder that has not written its pid yet), else what appears in `wait` s."""
-    text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-    if text.isdigit() and _alive(int(text)):
-        return text
-    holder = _flock_holder(os.fstat(fd).st_ino)  # reads every lock of the machine: the slow path
-    if holder:
-        return holder
-    deadline = time.monotonic() + wait
-    while True:
-        text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-        if text.isdigit() and _alive(int(text)):
-            return text
-        if time.monotonic() > deadline:
-            return "unknown"
-        time.sleep(0.01)
-
-
-def _flock_holder(inode: int) -> str | None:
-    """The pid of the FLOCK on that inode in /proc/locks (Linux), or None."""
-    try:
-        with open("/proc/locks") as locks:
-            for line in locks:
-                fields = line.split()
-                if len(fields) > 5 and fields[1] == "FLOCK" and fields[5].rsplit(":", 1)[-1] == str(inode):
-                    return fields[4] if fields[4].isdigit() else None
-    except OSError:
-        return None
-    return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

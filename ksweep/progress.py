@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksweep import state
-from ksweep.plan import load_plan, lock_holder, read_manifest
+from ksweep.lock import lock_holder
+from ksweep.plan import load_plan, read_manifest
 from ksweep.records import read_metrics
 from ksweep.summary import format_duration
 from ksweep.sweepdir import SweepPaths

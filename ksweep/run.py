@@ -30,6 +30,7 @@ from pathlib import Path
 from ksweep import plan as sweep_plan
 from ksweep import state
 from ksweep.launch import CommandError, check_train_command, make_launcher, project_env
+from ksweep.lock import LockError, SweepLock
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
 from ksweep.pause import pause_point
@@ -101,7 +102,7 @@ def run_stage(request: RunRequest) -> int:
 
                 return dry_run(request, sweep_dir)
             return plan_and_run(request, sweep_dir, signals)
-        except (NotFound, sweep_plan.PlanError, CommandError, MetricError) as err:
+        except (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
@@ -163,12 +164,12 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
     if configs and not options.train_command:
         check_builtin_trainer_accepts(configs, chosen["epochs"])
     if sweep_dir is not None:
-        with sweep_plan.SweepLock(sweep_dir):
+        with SweepLock(sweep_dir):
             plan, added, options = extend(request, sweep_dir, configs)
             return run_locked(request, sweep_dir, plan, added, options, signals)
     building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
-        with sweep_plan.SweepLock(building):
+        with SweepLock(building):
             _, chosen = options_for(request, {}, None)
             sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
             pause_point("manifest-written")

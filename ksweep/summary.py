@@ -364,7 +364,7 @@ def _settled(raw: dict, runner_alive: bool) -> dict:
 
 def runner_alive(sweep_dir: Path | str) -> bool:
     """Whether a runner holds the sweep's lock now (its `running` runs are running)."""
-    from ksweep.plan import lock_holder
+    from ksweep.lock import lock_holder
 
     return lock_holder(Path(sweep_dir)) is not None
 
@@ -413,7 +413,7 @@ def _with_symbols(raw: dict, values: dict[str, str] | None, varied: list[str], a
 def collect_records(sweep_dir: Path | str, runner_alive_now: bool | None = None) -> list[dict]:
     """One flat record per run of `sweep_dir`, ordered by config_file (see the module docstring).
 
-    `runner_alive_now` None asks the sweep's lock (ksweep.plan.lock_holder)."""
+    `runner_alive_now` None asks the sweep's lock (ksweep.lock.lock_holder)."""
     alive = runner_alive(sweep_dir) if runner_alive_now is None else runner_alive_now
     runs = [_read_run(path, stamp) for path, stamp in _scan(sweep_dir)]
     present = {name for _, values in runs if values for name in values}

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ksweep import plan
+from ksweep import gitstate
 from ksweep.records import config_hash
 from models.config import ConfigError
 
@@ -114,4 +114,4 @@ def device_env(device: torch.device, threads: int) -> dict:
 
 def git_commit() -> str | None:
     # The runner passes the commit it recorded, sparing each run a `git rev-parse`.
-    return os.environ.get("KSWEEP_GIT_COMMIT") or plan.git_commit()
+    return os.environ.get("KSWEEP_GIT_COMMIT") or gitstate.git_commit()

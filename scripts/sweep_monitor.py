@@ -14,8 +14,9 @@ from pathlib import Path
 import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep import state
+from ksweep.lock import lock_holder
 from ksweep.paths import NotFound, display, find_sweep
-from ksweep.plan import PlanError, lock_holder
+from ksweep.plan import PlanError
 from ksweep.progress import run_states, sweep_progress
 from ksweep.records import config_values
 from ksweep.sweepdir import SweepPaths

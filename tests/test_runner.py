@@ -378,7 +378,7 @@ def test_dry_run_of_an_extended_sweep_names_new_runs_as_the_real_run_will(sweep)
 
 
 def test_a_dirty_working_tree_is_recorded_with_a_hash_of_its_difference(tmp_path):
-    from ksweep.plan import git_state
+    from ksweep.gitstate import git_state
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)

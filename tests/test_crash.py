@@ -26,6 +26,15 @@ def paused_runner(sweep, point: str, *extra, env=None):
     return runner
 
 
+def interrupt(runner: subprocess.Popen) -> str:
+    """Ctrl-C a runner stopped at a pause point, let it go on, and return its stderr."""
+    runner.send_signal(signal.SIGINT)
+    runner.send_signal(signal.SIGCONT)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130 and "Traceback" not in err.decode()
+    return err.decode()
+
+
 def processes_with(needle: str) -> list[int]:
     found = []
     for proc in os.listdir("/proc"):
@@ -71,23 +80,15 @@ def test_resume_after_a_kill_right_after_planning_keeps_the_sweeps_trainer(sweep
 
 def test_ctrl_c_while_planning_ends_with_a_clear_line_and_leaves_nothing_half_made(sweep):
     sweep.generate("1|2")
-    runner = paused_runner(sweep, "planned")
-    runner.send_signal(signal.SIGINT)
-    runner.send_signal(signal.SIGCONT)
-    out, err = runner.communicate(timeout=30)
-    assert runner.returncode == 130 and "Traceback" not in err.decode()
-    assert "STOP    interrupted" in err.decode()
+    err = interrupt(paused_runner(sweep, "planned"))
+    assert "STOP    interrupted" in err
     assert not sweep.dirs() and not list(sweep.results.glob(".sweep_new.*"))
 
 
 def test_ctrl_c_during_the_final_analysis_finishes_it_then_prints_the_resume_line(sweep):
     sweep.generate("1|2")
-    runner = paused_runner(sweep, "analysis")
-    runner.send_signal(signal.SIGINT)
-    runner.send_signal(signal.SIGCONT)
-    out, err = runner.communicate(timeout=60)
-    assert runner.returncode == 130 and "Traceback" not in err.decode()
-    assert "make sweep-resume SWEEP=" in err.decode()
+    err = interrupt(paused_runner(sweep, "analysis"))
+    assert "make sweep-resume SWEEP=" in err
     assert (sweep.dirs()[0] / "sweep_analysis.txt").is_file()
     assert set(sweep.statuses().values()) == {"completed"}
 

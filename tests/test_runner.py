@@ -241,6 +241,7 @@ def test_gpu_slots_get_their_own_device_and_pack_k_per_gpu():
     slots = slot_envs(None, 2, ["0", "1"])
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "0", "1", "1"]
     assert len(slot_envs(3, 2, ["0", "1"])) == 3
+    assert {s["KSWEEP_THREADS"] for s in slots} == {str(max(1, (os.cpu_count() or 1) // 4))}
     cpu_slots = slot_envs(2, 1, [])
     assert len(cpu_slots) == 2 and all("CUDA_VISIBLE_DEVICES" not in s for s in cpu_slots)
 
@@ -458,3 +459,75 @@ def test_extending_a_sweep_from_another_range_file_keeps_its_first_source(sweep,
     assert manifest["range_text"] == first["range_text"] and manifest["range_file"] == first["range_file"]
     (extension,) = manifest["extended_from"]
     assert "CONFIG_SEED=1|2|3" in extension["range_text"] and manifest["count"] == 3
+
+
+def test_a_run_that_ignores_sigterm_is_killed_after_the_grace_period_and_marked_timeout(sweep):
+    sweep.generate("14|1")
+    result = sweep.run("--run-timeout", "1", env={"TINY_IGNORE_TERM": "1"})
+    assert sweep.statuses() == {"001": "timeout", "002": "completed"}, result.stdout
+    (run_dir,) = sweep.dirs()[0].glob("config_001_*")
+    record = json.loads((run_dir / "training_metrics.json").read_text())
+    assert record["runner"]["exit_code"] == -signal.SIGKILL  # TERM was ignored: KILL ended it
+    assert record["error"] == "killed after RUN_TIMEOUT=1 s"
+
+
+def test_sigterm_to_the_runner_stops_it_like_ctrl_c(sweep):
+    sweep.generate("1:1:3")
+    runner = sweep.popen(env={"TINY_HANG_FROM": "2"})
+    wait_for(lambda: trainer_is_training(sweep, "002"))
+    runner.send_signal(signal.SIGTERM)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130 and b"make sweep-resume SWEEP=" in err
+    assert sweep.statuses() == {"001": "completed", "002": "interrupted"}
+
+
+def test_retries_rerun_a_timed_out_run(sweep):
+    sweep.generate("14")
+    sweep.run("--run-timeout", "1", "--retries", "1")
+    (run_dir,) = sweep.dirs()[0].glob("config_001_*")
+    record = json.loads((run_dir / "training_metrics.json").read_text())
+    assert record["status"] == "timeout" and record["runner"]["attempts"] == 2
+
+
+def test_sweep_is_found_by_its_name_under_the_results_folder(sweep):
+    sweep.generate("1")
+    sweep.run()
+    (sweep_dir,) = sweep.dirs()
+    out = run_script("sweep_monitor.py", "--results-dir", sweep.results, "--sweep", sweep_dir.name)
+    assert out.returncode == 0 and f"{sweep_dir.name}: 1/1 done" in out.stdout
+
+
+def test_more_than_999_configs_get_four_digit_run_names():
+    from ksweep.plan import plan_additions
+
+    configs = [(f"config_{n:04d}", f"CONFIG_SEED={n}\n") for n in range(1, 1001)]
+    names = [run.run_dir for run, _ in plan_additions([], configs, None)]
+    assert names[0] == "config_0001" and names[-1] == "config_1000" and len(set(names)) == 1000
+
+
+def test_dry_run_estimates_the_time_from_the_last_sweep_of_the_same_range_file(sweep):
+    sweep.generate("1|2")
+    sweep.run()
+    dry = sweep.run("--dry-run")
+    assert (
+        "2 of 2 runs to do, 1 at a time; about " in dry.stdout and "per run (the newest earlier" in dry.stdout
+    )
+
+
+def test_sweep_watch_started_before_the_sweep_waits_for_it(sweep):
+    sweep.generate("1")
+    sweep.run()  # a finished sweep: the one a watch must not stop at
+    sweep.generate("1|2")
+    watch = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/sweep_monitor.py"), "--watch", "--interval", "0.2"]
+        + ["--results-dir", str(sweep.results)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    first_line = watch.stdout.readline()
+    assert "is finished; waiting for a sweep to start" in first_line
+    result = sweep.run(env={"TINY_SLEEP": "1"})
+    assert result.returncode == 0
+    out, _ = watch.communicate(timeout=60)
+    newest = max(sweep.dirs(), key=lambda p: p.stat().st_mtime)
+    assert newest.name in out and watch.returncode == 0

@@ -78,6 +78,9 @@ def test_crop_and_flip_keep_shape_and_pixels():
     out = data.augment_crop_flip(x, torch.Generator().manual_seed(0))
     assert out.shape == x.shape and out.dtype == torch.uint8
     assert set(out.unique().tolist()) <= set(x.unique().tolist()) | {0}  # padding is black
+    outs = [data.augment_crop_flip(x, torch.Generator().manual_seed(seed)) for seed in range(8)]
+    assert any(not torch.equal(o, x) for o in outs)  # it augments: not the identity
+    assert any(not torch.equal(a, b) for a, b in zip(outs, outs[1:], strict=False))  # and by seed
 
 
 def test_loader_and_indexed_batches_give_full_batches_of_distinct_samples():

@@ -13,12 +13,14 @@ Environment: TINY_SLEEP (seconds before completing), TINY_HANG_FROM=N (seeds fro
 sleep an hour instead), TINY_LINGER (seconds after writing the completed record, before
 exiting), TINY_HELPER (a `sleep` command line to leave running in the background, as a
 trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N runs
-have started: proves they run at once).
+have started: proves they run at once), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
+trainer may).
 """
 
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +38,8 @@ def main() -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--output-dir", required=True)
     args = parser.parse_args()
+    if os.environ.get("TINY_IGNORE_TERM"):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     values = dict(
         line.split("=", 1)
         for line in Path(args.config).read_text().splitlines()

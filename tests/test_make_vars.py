@@ -1,5 +1,6 @@
 """Make variables as a user types them: booleans, numbers, spaces and quotes."""
 
+import json
 import subprocess
 import sys
 
@@ -80,3 +81,18 @@ def test_paths_and_train_command_with_spaces_and_quotes_work(tmp_path):
     (sweep_dir,) = (folder / "results").glob("sweep_*")
     logs = sorted(sweep_dir.glob("config_*/output.log"))
     assert len(logs) == 2 and all("tiny trainer: seed" in log.read_text() for log in logs)
+
+
+def test_sweep_parallel_runs_the_sweep_with_parallel_jobs(tmp_path):
+    (tmp_path / "range").write_text("CONFIG_OPTIMIZER_SELECT_ADAMW=y\nCONFIG_SEED=1|2\n")
+    result = make(
+        "sweep-parallel",
+        "PARALLEL=2",
+        f"RANGE_CONFIG={tmp_path / 'range'}",
+        f"CONFIG_DIR={tmp_path / 'sc'}",
+        f"OUTPUT={tmp_path / 'out'}",
+        f"TRAIN_COMMAND={sys.executable} {TINY}",
+    )
+    assert result.returncode == 0, result.stderr
+    (sweep_dir,) = (tmp_path / "out").glob("sweep_*")
+    assert json.loads((sweep_dir / "sweep.json").read_text())["options"]["jobs"] == 2

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep = find_sweep(args.sweep or args.sweep_dir, args.results_dir)
         result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)
     except (AnalyzeError, NotFound, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
     counts = ", ".join(f"{status} {n}" for status, n in status_counts(result.records).items())
     print(f"{sweep}: {len(result.records)} runs ({counts})")

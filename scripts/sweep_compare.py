@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         a, b = (find_sweep(name, args.results_dir) for name in (args.sweep_a, args.sweep_b))
         print(compare(a, b, args.metric, args.mode), end="")
     except (AnalyzeError, NotFound, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(leaderboard(args.results_dir, args.metric, args.mode, args.top), end="")
     except (AnalyzeError, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (NotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         return 0
 

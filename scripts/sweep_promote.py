@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         sweep = find_sweep(args.sweep, args.results_dir)
         result = promote(sweep, args.top, args.epochs, args.out, args.metric, args.mode)
     except (AnalyzeError, NotFound, OSError) as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
     for name, record in result.sources.items():
         score = format_metric(args.metric, record[args.metric])

@@ -151,7 +151,7 @@ def test_the_summary_path_imports_neither_pandas_nor_matplotlib_and_nothing_impo
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--results-dir", "{tmp}/nowhere"], "analyze_sweep: error: no sweep found under"),
+        (["--results-dir", "{tmp}/nowhere"], "error: no sweep found under"),
         (
             ["--sweep", "{results}/sweep_20250101_120000", "--metric", "acc"],
             "unknown metric 'acc'; available: ",
@@ -181,4 +181,4 @@ def test_promote_leaderboard_and_compare_scripts_run_from_the_repo_root(results,
     )
     assert done.returncode == 0 and "by val_loss (min)" in done.stdout
     done = run_script("sweep_compare", str(results / "sweep_20250101_120000"), str(tmp_path / "missing"))
-    assert done.returncode == 1 and "sweep_compare: error: " in done.stderr and "no such sweep" in done.stderr
+    assert done.returncode == 1 and "error: " in done.stderr and "no such sweep" in done.stderr

@@ -16,6 +16,7 @@ POINTS = (
     "lock-taken",  # the sweep's flock is held, its pid not written yet
     "manifest-written",  # a new sweep's options are durable, its plan is not
     "planned",  # a new sweep's manifest and plan are written, the folder not yet named
+    "warming-up",  # the launcher's server is starting (the built-in trainer warms up for seconds)
     "analysis",  # every run has ended; the final analysis is about to start
 )
 

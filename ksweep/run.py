@@ -264,6 +264,7 @@ def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: St
     try:
         if todo:
             launcher = make_launcher(options.train_command, options.jobs, options.jobs_per_gpu)
+            pause_point("warming-up")
             git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
             scheduler = Scheduler(sweep_dir, todo, options, launcher, observers, base_env, signals.requested)

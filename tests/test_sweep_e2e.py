@@ -176,6 +176,8 @@ def test_a_dead_fork_server_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_p
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == 1 and "Traceback" not in err
     assert "fork server exited (killed by signal SIGKILL)" in err and "make sweep-resume SWEEP=" in err
+    assert "see the messages above" not in err and "REPORT  " in out  # the analysis was refreshed
+    assert "its fork server died" in statuses(tmp_path / "test_matrix_results")["001"]["error"]
     assert statuses(tmp_path / "test_matrix_results")["001"]["status"] == "interrupted"
     resumed = run_script("run_test_matrix.py", "--resume", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -207,3 +209,25 @@ def test_the_reproduce_line_of_a_jobs_2_sweep_gives_its_best_runs_metrics_exactl
     reproduced = json.loads((out / "training_metrics.json").read_text())["final"]
     for key in ("val_acc", "val_loss", "test_acc"):
         assert reproduced[key] == reported[key], key
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_the_trainer_warms_up_starts_no_run(tmp_path):
+    configs = write_configs(tmp_path / "sweep_configs", {"CONFIG_SEED": "1"}, {"CONFIG_SEED": "2"})
+    runner = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), "--config-dir", str(configs)],
+        cwd=tmp_path,
+        env={**os.environ, "KSWEEP_PAUSE_AT": "warming-up"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while Path(f"/proc/{runner.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "T":
+        assert time.time() < deadline and runner.poll() is None
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGINT)
+    runner.send_signal(signal.SIGCONT)
+    out, err = runner.communicate(timeout=120)
+    assert runner.returncode == 130 and "Traceback" not in err and "make sweep-resume SWEEP=" in err
+    assert "RUN     " not in out and not list(tmp_path.glob("test_matrix_results/sweep_*/config_*"))

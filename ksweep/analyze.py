@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -350,9 +351,12 @@ def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None) ->
 
     config = SweepPaths(sweep_dir.resolve()).run(best["run_dir"]).config
     output = Path("/tmp") / "ksweep_rerun" / f"{sweep_dir.resolve().name}_{best['config_file']}"
-    trainer = train_command or f"{sys.executable} -m models.train"
+    trainer = train_command or f"{shlex.quote(sys.executable)} -m models.train"
     threads = f"KSWEEP_THREADS={best['threads']} " if is_number(best.get("threads")) else ""
-    return f"cd {PROJECT_ROOT} && {threads}{trainer} --config {config} --output-dir {output}"
+    out = shlex.quote(str(output))
+    paths = f"--config {shlex.quote(str(config))} --output-dir {out}"
+    # A trainer may expect its output folder to exist, as the runner makes it for a run.
+    return f"cd {shlex.quote(str(PROJECT_ROOT))} && mkdir -p {out} && {threads}{trainer} {paths}"
 
 
 # --- checks of what trainers wrote ----------------------------------------------------

@@ -40,7 +40,7 @@ def dry_run(request, sweep_dir: Path | None) -> int:
     manifest = sweep_plan.read_manifest(sweep_dir) if sweep_dir else {}
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1
-    when = estimate(request, source, todo, jobs)
+    when = estimate(request, source, todo, jobs, chosen)
     print(f"{todo} of {plural(len(entries), 'run')} to do, {jobs} at a time; {when}")
     return 0
 
@@ -89,20 +89,24 @@ def builtin_trainer_check():
     return refusal
 
 
-def estimate(request, source: str | None, todo: int, jobs: int) -> str:
-    per_run = typical_run_seconds(request.output_dir, source)
+def estimate(request, source: str | None, todo: int, jobs: int, chosen: dict) -> str:
+    per_run = typical_run_seconds(request.output_dir, source, chosen)
     if not per_run:
         return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
     return (
         f"about {format_duration(todo * per_run / jobs)} at {per_run:.1f} s per run "
-        f"(the newest earlier sweep of {source})"
+        f"(the newest earlier sweep of {source} with this trainer and EPOCHS)"
     )
 
 
-def typical_run_seconds(results_dir: Path, range_file: str | None) -> float | None:
-    """Mean time of a completed run in the newest earlier sweep of the same range file."""
+def typical_run_seconds(results_dir: Path, range_file: str | None, chosen: dict) -> float | None:
+    """Mean time of a completed run in the newest earlier sweep of the same range file, trainer
+    and EPOCHS (a sweep of another trainer or length says nothing about this one's time)."""
     for summary in sorted(Path(results_dir).glob(f"sweep_*/{SweepPaths.SUMMARY}"), reverse=True):
-        if range_file is None or sweep_plan.read_manifest(summary.parent).get("range_file") != range_file:
+        manifest = sweep_plan.read_manifest(summary.parent)
+        options = manifest.get("options", {})
+        same = all(options.get(k) == chosen.get(k) for k in ("train_command", "epochs"))
+        if range_file is None or manifest.get("range_file") != range_file or not same:
             continue
         records = read_json(summary) or []
         times = [r["total_time"] for r in records if r.get("success") and r.get("total_time")]

@@ -53,8 +53,9 @@ def run_states(sweep_dir: Path) -> list[tuple]:
     paths, alive = SweepPaths(sweep_dir), lock_holder(sweep_dir) is not None
     rows = []
     for run in load_plan(sweep_dir):
-        metrics = read_metrics(paths.run(run.run_dir).root)
-        rows.append((run, state.run_state(metrics, alive), metrics))
+        run_paths = paths.run(run.run_dir)
+        metrics = read_metrics(run_paths.root)
+        rows.append((run, state.run_state(metrics, alive, run_paths.config.exists()), metrics))
     return rows
 
 

@@ -27,6 +27,7 @@ are shown as config.txt writes them (`3e-4`).
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,7 +185,12 @@ def header_lines(ctx: ReportContext) -> list[str]:
     why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
     lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
     lines.append(f"Ties: {tie_rule(ctx)}")
-    if ctx.metric != "test_acc":
+    if ctx.metric.startswith("test_"):
+        lines.append(
+            f"WARNING: ranked by {ctx.metric}: the test set chose the winner, so its test figures are "
+            "optimistic (rank by val_acc to keep the test set out of the choice)."
+        )
+    else:
         lines.append("Test accuracy is shown beside the ranking, never used to choose (that would leak it).")
     lines.append(f"Units: {UNITS}; config values as config.txt writes them.")
     return lines + [""]
@@ -222,7 +228,12 @@ def best_lines(ctx: ReportContext) -> list[str]:
         "Hyperparameters:",
         *(f"  {line}" for line in ctx.hyperparameters or ["(no symbol differs from the defaults)"]),
         "",
-        "Reproduce: from any directory, with the thread count it ran with (same threads, same metrics)",
+        "Reproduce: from any directory"
+        + (
+            ", with the thread count it ran with (same threads, same metrics)"
+            if "KSWEEP_THREADS=" in (ctx.reproduce or "")
+            else " (its trainer recorded no thread count)"
+        ),
         f"  {ctx.reproduce}",
     ]
     if ctx.best_model:
@@ -401,7 +412,7 @@ def files_lines(ctx: ReportContext) -> list[str]:
         if ctx.mode != default_mode(ctx.metric):
             ranking += f" MODE={ctx.mode}"
         epochs = promote_epochs(ctx.ranked)
-        promote = f"make sweep-promote SWEEP={ctx.sweep_dir} TOP=3 EPOCHS={epochs}{ranking}"
+        promote = f"make sweep-promote SWEEP={shlex.quote(str(ctx.sweep_dir))} TOP=3 EPOCHS={epochs}{ranking}"
         lines.append(f"Train the best runs longer: {promote} && make sweep-run")
     return lines + [""]
 

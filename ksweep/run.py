@@ -21,6 +21,7 @@ nothing half-made is left behind; during the final analysis, it is finished firs
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import signal
 import sys
@@ -167,6 +168,7 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
         with SweepLock(sweep_dir):
             plan, added, options = extend(request, sweep_dir, configs)
             return run_locked(request, sweep_dir, plan, added, options, signals)
+    sweep_plan.discard_unpublished(request.output_dir)
     building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
         with SweepLock(building):
@@ -205,9 +207,19 @@ def extend(request: RunRequest, sweep_dir: Path, configs: list) -> tuple[list, i
     if request.resume and request.given.get("epochs") not in (None, saved.get("epochs")):
         raise sweep_plan.PlanError(
             f"EPOCHS applies when a sweep is planned; {sweep_dir} was planned with "
-            f"EPOCHS={saved.get('epochs') or 'unset'}: start a new sweep for other epochs"
+            + (
+                f"EPOCHS={saved['epochs']}"
+                if saved.get("epochs")
+                else "no EPOCHS (each config's own NUM_EPOCHS)"
+            )
+            + ": start a new sweep for other epochs"
         )
     options, chosen = options_for(request, saved, sweep_dir)
+    if saved.get("jobs") and chosen["jobs"] != saved["jobs"]:
+        print(
+            f"  NOTE    JOBS={chosen['jobs']} where this sweep ran JOBS={saved['jobs']}: its new runs get "
+            "another CPU thread count, and PyTorch's CPU results depend on it (the report says which differ)"
+        )
     if not configs:
         return sweep_plan.load_plan(sweep_dir), 0, options
     # Options (and where the new configs came from) are durable before the plan grows.
@@ -314,7 +326,7 @@ def analyze(sweep_dir: Path, metric: str, mode: str | None) -> None:
 
 
 def resume_command(sweep_dir: Path) -> str:
-    return f"make sweep-resume SWEEP={display(sweep_dir)}"
+    return f"make sweep-resume SWEEP={shlex.quote(display(sweep_dir))}"
 
 
 def plural(count: int, noun: str) -> str:

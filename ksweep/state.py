@@ -1,7 +1,8 @@
 """A run's state: one definition, used by the monitor, the report and resume alike.
 
-    pending      nothing written yet (or what was written is unreadable)
-    running      the trainer's record says running and a runner holds the sweep's lock
+    pending      not started (no config.txt in its folder, or no readable record of a finished run)
+    running      a runner holds the sweep's lock and the run's record says running (or the run
+                 has started and written no record yet)
     completed    the trainer said so (and exited 0)
     failed | diverged | timeout    finished without a result
     pruned       stopped early by a strategy; finished, never ranked as complete
@@ -25,11 +26,15 @@ UNFINISHED = frozenset({PENDING, RUNNING, INTERRUPTED})
 RETRYABLE = frozenset({FAILED, TIMEOUT})  # diverged is deterministic: same config, same NaN
 
 
-def run_state(metrics: dict | None, runner_alive: bool) -> str:
-    """The state of a run from its parsed training_metrics.json and whether a runner holds the sweep."""
+def run_state(metrics: dict | None, runner_alive: bool, started: bool = False) -> str:
+    """The state of a run from its parsed training_metrics.json, whether a runner holds the
+    sweep, and whether the run was started (its config.txt is written when it starts: a
+    custom trainer may write no record until it ends)."""
     status = metrics.get("status") if isinstance(metrics, dict) else None
     if status not in RECORDED:
-        return PENDING
+        if not started:
+            return PENDING
+        return RUNNING if runner_alive else INTERRUPTED
     if status == RUNNING and not runner_alive:
         return INTERRUPTED
     return status

@@ -166,6 +166,11 @@ def check_metric(metric: str, mode: str | None, warn: Callable[[str], None] | No
     if mode is not None and mode not in MODES:
         raise MetricError(f"bad mode {mode!r}: use max or min")
     resolved = mode or default_mode(metric)
+    if metric.startswith("test_"):
+        (warn or _stderr_warning)(
+            f"METRIC={metric} chooses on the test set, so the winner's test figures are optimistic; "
+            "METRIC=val_acc keeps the test set out of the choice"
+        )
     if metric in METRIC_KEYS:
         return resolved
     if metric.startswith(CONFIG_PREFIX):
@@ -349,6 +354,7 @@ def _read_run(run_dir: str, stamp: tuple) -> tuple[dict, dict[str, str] | None]:
     metrics = metrics if isinstance(metrics, dict) else None
     ended_ns = stamp[0][1] if stamp[0] else None
     record = _raw_record(os.path.basename(run_dir), metrics, text, ended_ns)
+    record["started"] = text is not None  # the runner writes config.txt as a run starts
     values = _config_values(text) if text is not None else None
     _CACHE[run_dir] = (stamp, record, values)
     return record, values
@@ -357,7 +363,8 @@ def _read_run(run_dir: str, stamp: tuple) -> tuple[dict, dict[str, str] | None]:
 def _settled(raw: dict, runner_alive: bool) -> dict:
     """A copy of a raw record with its state decided by ksweep.state.run_state."""
     record = dict(raw)
-    status = run_state({"status": raw["status"]}, runner_alive)
+    started = record.pop("started", False)  # decides the state; not a column of the summary
+    status = run_state({"status": raw["status"]}, runner_alive, started)
     record["status"], record["success"] = status, status == COMPLETED
     return record
 

@@ -2,6 +2,7 @@
 and the ranking options (--results-dir, --metric, --mode) with their defaults."""
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -36,11 +37,13 @@ def at_least(low: float, kind=int, strict: bool = False):
     """An argparse type: a number of `kind`, at least `low` (above it when `strict`), else a clear error."""
 
     def parse(text: str):
+        what = "a whole number" if kind is int else "a number"
         try:
             value = kind(text)
         except ValueError:
-            what = "a whole number" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
         if value < low or (strict and value == low):
             raise argparse.ArgumentTypeError(f"{text} must be {'above' if strict else 'at least'} {low:g}")
         return value

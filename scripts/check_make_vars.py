@@ -9,6 +9,7 @@ The Makefile runs this when a checked variable is set, so `make sweep JOBS=0` or
 
 from __future__ import annotations
 
+import math
 import sys
 
 TRUE = ("1", "y", "yes", "true")
@@ -38,6 +39,8 @@ def problem(name: str, value: str) -> str | None:
         try:
             number = int(value) if whole else float(value)
         except ValueError:
+            number = None
+        if number is None or not math.isfinite(number):
             return f"{name}={value}: not {'a whole number' if whole else 'a number'}"
         if number < low or (exclusive and number == low):
             return f"{name}={value}: must be {'above' if exclusive else 'at least'} {low}"

@@ -7,14 +7,27 @@ python scripts/run_test_matrix.py --resume [--sweep DIR]
 
 from __future__ import annotations
 
-import argparse
-import os
+import signal
 import sys
-from pathlib import Path
 
-from _cli import add_ranking_args, at_least
 
-from ksweep.run import PERSISTED, RunRequest, run_stage
+def _stopped_while_starting(signum, frame) -> None:
+    print("  STOP    interrupted while starting; nothing was started", file=sys.stderr)
+    raise SystemExit(130)
+
+
+# Until the run stage takes over its signals (ksweep.run.StopSignals), a Ctrl-C or a TERM
+# lands in the imports below: say so in one line instead of a traceback.
+signal.signal(signal.SIGINT, _stopped_while_starting)
+signal.signal(signal.SIGTERM, _stopped_while_starting)
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from _cli import add_ranking_args, at_least  # noqa: E402
+
+from ksweep.run import PERSISTED, RunRequest, run_stage  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

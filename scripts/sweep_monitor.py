@@ -30,15 +30,15 @@ def render(sweep_dir: Path) -> str:
     for run, run_state, metrics in run_states(sweep_dir):
         if run_state == state.RUNNING:
             lines.append(f"  running   {run.run_dir}: {_last_epoch(metrics, sweep_dir / run.run_dir)}")
-        elif run_state == state.INTERRUPTED and metrics.get("status") == state.RUNNING:
+        elif run_state == state.INTERRUPTED and (metrics or {}).get("status") in (None, state.RUNNING):
             lines.append(
                 f"  orphaned  {run.run_dir}: left running by a runner that is gone; resume reruns it"
             )
     return "\n".join(lines)
 
 
-def _last_epoch(metrics: dict, run_dir: Path) -> str:
-    epochs = metrics.get("epochs") or []
+def _last_epoch(metrics: dict | None, run_dir: Path) -> str:
+    epochs = (metrics or {}).get("epochs") or []
     if not epochs:
         return "starting"
     config = SweepPaths(run_dir.parent).run(run_dir.name).config

@@ -112,15 +112,16 @@ def test_a_run_without_test_split_keeps_test_acc_null(tmp_path):
     assert "Test Accuracy: n/a (no test split)" in text
 
 
-def test_a_run_with_only_config_txt_is_counted_as_pending(tmp_path):
+def test_a_started_run_that_wrote_nothing_is_interrupted_once_its_runner_is_gone(tmp_path):
     sweep = tmp_path / "sweep_x"
     make_run(sweep, 1, {"CONFIG_SEED": "1"})
     started = sweep / "config_002_lenet5_adamw"
     started.mkdir()
     (started / "config.txt").write_text("CONFIG_SEED=2\n")
     records = collect_records(sweep)
-    assert records[1]["status"] == "pending" and records[1]["success"] is False
+    assert records[1]["status"] == "interrupted" and records[1]["success"] is False
     assert records[1]["config_hash"]  # computed from config.txt when nobody recorded it
+    assert "started" not in records[1]
 
 
 def test_values_that_look_numeric_are_numbers_and_others_stay_text(tmp_path):
@@ -239,8 +240,8 @@ def test_best_lists_swept_symbols_then_those_differing_from_defaults_and_the_rer
         "CONFIG_OPTIMIZER_SELECT_ADAMW=y",  # the default is AdamWPrune
     ]
     config = f"{sweep.resolve()}/config_004_lenet5_adamw/config.txt"
-    rerun = f"cd {PROJECT_ROOT} && {sys.executable} -m models.train --config {config} --output-dir /tmp/"
-    assert rerun in text
+    assert f"cd {PROJECT_ROOT} && mkdir -p /tmp/ksweep_rerun/" in text
+    assert f"{sys.executable} -m models.train --config {config} --output-dir /tmp/ksweep_rerun/" in text
 
 
 def test_failed_runs_show_status_reason_and_last_log_line(sweep):

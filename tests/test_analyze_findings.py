@@ -86,7 +86,8 @@ def test_reproduce_line_pins_the_runs_threads_and_runs_from_any_directory(tmp_pa
         text.splitlines().index(next(x for x in text.splitlines() if x.startswith("Reproduce:"))) + 1
     ]
     config = sweep.resolve() / "config_001_lenet5_adamw" / "config.txt"
-    assert line.strip().startswith(f"cd {PROJECT_ROOT} && KSWEEP_THREADS=1 {sys.executable} -m models.train")
+    assert line.strip().startswith(f"cd {PROJECT_ROOT} && mkdir -p /tmp/ksweep_rerun/sweep_x_config_001 && ")
+    assert f" && KSWEEP_THREADS=1 {sys.executable} -m models.train" in line
     assert f"--config {config} --output-dir /tmp/ksweep_rerun/sweep_x_config_001" in line
     assert "Threads: runs DIFFER in thread count (env.threads): 2 in 1 run(s), 1 in 1 run(s)" in text
 
@@ -98,7 +99,7 @@ def test_reproduce_line_of_a_custom_trainer_sweep_runs_that_trainer(tmp_path):
     write_manifest(sweep, options={"train_command": "python tests/data/tiny_trainer.py"})
     text = report_text(sweep)
     assert "Trainer: python tests/data/tiny_trainer.py (TRAIN_COMMAND)" in text
-    assert f"cd {PROJECT_ROOT} && python tests/data/tiny_trainer.py --config " in text
+    assert " && python tests/data/tiny_trainer.py --config " in text and f"cd {PROJECT_ROOT} && " in text
     assert "-m models.train" not in text
 
 
@@ -272,7 +273,7 @@ def test_summary_writer_gives_the_same_file_as_write_summary_as_runs_finish(tmp_
     pending.mkdir()
     (pending / "config.txt").write_text("CONFIG_SEED=5\n")
     writer.run_finished(pending.name)
-    assert same() and json.loads(summary.read_text())[-1]["status"] == "pending"
+    assert same() and json.loads(summary.read_text())[-1]["status"] == "interrupted"  # started, no runner
     assert [r["config_file"] for r in writer.write_all()] == [f"config_{n:03d}" for n in range(1, 6)]
 
 

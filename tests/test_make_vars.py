@@ -27,6 +27,7 @@ def make(*args, timeout=300):
         ("EPOCHS=ten", "EPOCHS=ten: not a whole number"),
         ("RUN_TIMEOUT=-1", "RUN_TIMEOUT=-1: must be above 0"),
         ("RUN_TIMEOUT=0", "RUN_TIMEOUT=0: must be above 0"),
+        ("RUN_TIMEOUT=nan", "RUN_TIMEOUT=nan: not a number"),
         ("RETRIES=-1", "RETRIES=-1: must be at least 0"),
         ("MAX_CONFIGS=0", "MAX_CONFIGS=0: must be at least 1"),
         ("MODE=highest", "MODE=highest: expected max or min"),
@@ -81,6 +82,10 @@ def test_paths_and_train_command_with_spaces_and_quotes_work(tmp_path):
     (sweep_dir,) = (folder / "results").glob("sweep_*")
     logs = sorted(sweep_dir.glob("config_*/output.log"))
     assert len(logs) == 2 and all("tiny trainer: seed" in log.read_text() for log in logs)
+    lines = (sweep_dir / "sweep_analysis.txt").read_text().splitlines()
+    reproduce = lines[lines.index(next(x for x in lines if x.startswith("Reproduce:"))) + 1].strip()
+    rerun = subprocess.run(reproduce, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr  # what ksweep prints back is pasteable, spaces and all
 
 
 def test_sweep_parallel_runs_the_sweep_with_parallel_jobs(tmp_path):

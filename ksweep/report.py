@@ -158,9 +158,14 @@ def _wall_seconds(records: list[dict]) -> float | None:
 def header_lines(ctx: ReportContext) -> list[str]:
     lines = ["Hyperparameter Sweep Analysis", RULE, "", f"Sweep directory: {ctx.sweep_dir}"]
     manifest = ctx.manifest or {}
-    for label, key in (("Range file", "range_file"), ("Created", "created"), ("Git commit", "git_commit")):
+    for label, key in (("Range file", "range_file"), ("Created", "created")):
         if manifest.get(key):
             lines.append(f"{label}: {manifest[key]}")
+    if manifest.get("git_commit"):
+        dirty = f" + uncommitted changes (diff sha256 {manifest.get('git_diff_sha256')})"
+        lines.append(f"Git commit: {manifest['git_commit']}" + (dirty if manifest.get("git_dirty") else ""))
+    for extension in manifest.get("extended_from") or []:
+        lines.append(f"Extended from: {extension.get('range_file') or extension.get('promoted_from')}")
     if manifest.get("promoted_from"):
         lines.append(f"Promoted from: {manifest['promoted_from']}")
     lines.append(f"Trainer: {trainer_text(ctx.train_command)}")

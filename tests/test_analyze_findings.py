@@ -285,3 +285,17 @@ def test_hyperparameters_say_why_the_non_default_symbols_are_missing(tmp_path, c
     hyper = report_text(sweep).split("Hyperparameters:")[1].split("Reproduce:")[0]
     assert "# (could not compare" in hyper and "config.txt with the Kconfig defaults" in hyper
     assert "warning: could not compare" in capsys.readouterr().err
+
+
+def test_the_header_marks_a_dirty_tree_and_names_each_extension(tmp_path):
+    sweep = tmp_path / "sweep_x"
+    make_run(sweep, 1, {"CONFIG_SEED": "1"})
+    write_manifest(sweep, options={})
+    manifest = json.loads((sweep / "sweep.json").read_text())
+    manifest.update(
+        git_commit="abc123", git_dirty=True, git_diff_sha256="feed", extended_from=[{"range_file": "bigger"}]
+    )
+    (sweep / "sweep.json").write_text(json.dumps(manifest))
+    text = report_text(sweep)
+    assert "Git commit: abc123 + uncommitted changes (diff sha256 feed)" in text
+    assert "Extended from: bigger" in text

@@ -44,8 +44,9 @@ os.umask(_UMASK)
 _ASSIGNMENT_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set)$")
 
 
-def write_atomic(path: Path | str, text: str) -> None:
-    """Replace `path` with `text` so that no reader ever sees a partial file."""
+def write_atomic(path: Path | str, text: str, durable: bool = True) -> None:
+    """Replace `path` with `text` so that no reader ever sees a partial file; `durable` also
+    waits for the disk (fsync), so a power cut cannot leave an empty file behind."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -53,7 +54,8 @@ def write_atomic(path: Path | str, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

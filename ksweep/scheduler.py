@@ -106,16 +106,20 @@ class Scheduler:
                     self._start(*self.queue.popleft())
             if self._halted() and self.stopping:
                 self._stop_all()
-            for handle, code in self.launcher.poll(self._wait_seconds()):
+            ended = self.launcher.poll(self._wait_seconds())
+            for handle, code in ended:
                 if handle in self.active:
                     self._finish(self.active.pop(handle), code)
+            if not ended:
+                self.observers.idle()
             self._enforce_deadlines()
 
     def _start(self, run: PlannedRun, attempt: int) -> None:
         run_paths = self.paths.run(run.run_dir)
         try:
             run_paths.root.mkdir(exist_ok=True)
-            write_atomic(run_paths.config, plan_text(self.paths.root, run))
+            # A copy of the plan's (durable) config: no fsync per run start, it is rebuilt on resume.
+            write_atomic(run_paths.config, plan_text(self.paths.root, run), durable=False)
             run_paths.metrics.unlink(missing_ok=True)  # an old attempt's status must not count
             run_paths.invalid_metrics.unlink(missing_ok=True)
             if attempt > 1:

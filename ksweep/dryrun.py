@@ -13,7 +13,8 @@ from pathlib import Path
 from ksweep import plan as sweep_plan
 from ksweep import state
 from ksweep.kconf import load_kconfig, non_default_values
-from ksweep.records import read_json, read_metrics
+from ksweep.progress import run_states
+from ksweep.records import read_json
 from ksweep.summary import format_duration
 from ksweep.sweepdir import SweepPaths
 
@@ -48,15 +49,8 @@ def dry_run(request, sweep_dir: Path | None) -> int:
 def planned_entries(request, sweep_dir: Path | None, epochs: int | None) -> list[tuple]:
     """(run, config text, state) of every run the command would consider, numbered as it would."""
     plan = sweep_plan.load_plan(sweep_dir) if sweep_dir else []
-    paths = SweepPaths(sweep_dir) if sweep_dir else None
-    entries = [
-        (
-            run,
-            sweep_plan.plan_text(sweep_dir, run),
-            state.run_state(read_metrics(paths.run(run.run_dir).root), False),
-        )
-        for run in plan
-    ]
+    rows = run_states(sweep_dir, plan) if sweep_dir else []
+    entries = [(run, sweep_plan.plan_text(sweep_dir, run), run_state) for run, run_state, _ in rows]
     if not request.resume:
         configs = sweep_plan.read_config_dir(request.config_dir)
         entries += [
@@ -73,18 +67,11 @@ def _changes(text: str, kconf) -> dict[str, str]:
 
 
 def builtin_trainer_check():
-    """The built-in trainer's own config checks (they need its dataset sizes, so torch)."""
-    from models.config import ConfigError, load_train_config
+    """The built-in trainer's own config checks, torch-free (models.config.cross_checks)."""
+    from models.config import cross_checks
 
     def refusal(text: str) -> str | None:
-        with tempfile.NamedTemporaryFile("w", suffix=".config") as config:
-            config.write(text)
-            config.flush()
-            try:
-                load_train_config(config.name)
-            except ConfigError as err:
-                return str(err).replace(f"{config.name}: ", "")
-        return None
+        return "; ".join(cross_checks(text)) or None
 
     return refusal
 

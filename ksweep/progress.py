@@ -48,11 +48,13 @@ class Progress:
         return ", ".join(p for p in parts if p) + f" ({runner})"
 
 
-def run_states(sweep_dir: Path) -> list[tuple]:
-    """(run, its state, its metrics) for every planned run."""
-    paths, alive = SweepPaths(sweep_dir), lock_holder(sweep_dir) is not None
+def run_states(sweep_dir: Path, plan: list | None = None, alive: bool | None = None) -> list[tuple]:
+    """(run, its state, its metrics) for every run of `plan` (default: the sweep's); `alive`:
+    whether a runner works on the sweep (default: ask its lock)."""
+    paths = SweepPaths(sweep_dir)
+    alive = lock_holder(sweep_dir) is not None if alive is None else alive
     rows = []
-    for run in load_plan(sweep_dir):
+    for run in load_plan(sweep_dir) if plan is None else plan:
         run_paths = paths.run(run.run_dir)
         metrics = read_metrics(run_paths.root)
         rows.append((run, state.run_state(metrics, alive, run_paths.config.exists()), metrics))
@@ -62,7 +64,7 @@ def run_states(sweep_dir: Path) -> list[tuple]:
 def sweep_progress(sweep_dir: Path) -> Progress:
     """Counts by state over the sweep's plan, whether or not a runner is working on it."""
     holder = lock_holder(sweep_dir)
-    rows = run_states(sweep_dir)
+    rows = run_states(sweep_dir, alive=holder is not None)
     counts = Counter(run_state for _, run_state, _ in rows)
     seconds = [(m or {}).get("runner", {}).get("wall_seconds") for _, s, m in rows if s == state.COMPLETED]
     seconds = [s for s in seconds if s is not None]

@@ -35,7 +35,7 @@ from ksweep.lock import LockError, SweepLock
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
 from ksweep.pause import pause_point
-from ksweep.records import read_metrics
+from ksweep.progress import run_states
 from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
 from ksweep.summary import MetricError
 from ksweep.sweepdir import SweepPaths
@@ -172,7 +172,6 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
     building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
         with SweepLock(building):
-            _, chosen = options_for(request, {}, None)
             sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
             pause_point("manifest-written")
             plan, _ = sweep_plan.extend_plan(building, configs, chosen["epochs"])
@@ -231,9 +230,8 @@ def extend(request: RunRequest, sweep_dir: Path, configs: list) -> tuple[list, i
 
 def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
     """The runs not finished yet (no runner is working on them: the caller holds the lock)."""
-    paths = SweepPaths(sweep_dir)
-    states = {run.run_dir: state.run_state(read_metrics(paths.run(run.run_dir).root), False) for run in plan}
-    return [run for run in plan if state.needs_run(states[run.run_dir], retry_failed)]
+    rows = run_states(sweep_dir, plan, alive=False)
+    return [run for run, run_state, _ in rows if state.needs_run(run_state, retry_failed)]
 
 
 def run_locked(request, sweep_dir: Path, plan: list, added: int, options: RunnerOptions, signals) -> int:
@@ -291,15 +289,12 @@ def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: St
 
 
 def any_completed(sweep_dir: Path, plan: list) -> bool:
-    paths = SweepPaths(sweep_dir)
-    return any((read_metrics(paths.run(r.run_dir).root) or {}).get("status") == state.COMPLETED for r in plan)
+    return any(run_state == state.COMPLETED for _, run_state, _ in run_states(sweep_dir, plan, alive=False))
 
 
 def no_work_hint(sweep_dir: Path, plan: list, retry_failed: bool) -> str:
-    paths = SweepPaths(sweep_dir)
-    failures = [
-        r for r in plan if (read_metrics(paths.run(r.run_dir).root) or {}).get("status") in state.RETRYABLE
-    ]
+    rows = run_states(sweep_dir, plan, alive=False)
+    failures = [run for run, run_state, _ in rows if run_state in state.RETRYABLE]
     if failures and not retry_failed:
         return (
             f"  NOTE    every run is finished; {plural(len(failures), 'run')} failed or timed out: "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ksweep.kconf import PROJECT_ROOT
 from ksweep.records import read_json
+from ksweep.sweepdir import SweepPaths
 
 DEFCONFIG_DIR = PROJECT_ROOT / "defconfigs"
 RESULTS_DIR = Path("test_matrix_results")
@@ -77,7 +78,7 @@ def find_sweep(name: str | Path | None, results_dir: Path | str = RESULTS_DIR) -
 
 
 def _created(sweep_dir: Path) -> str:
-    manifest = read_json(sweep_dir / "sweep.json")
+    manifest = read_json(SweepPaths(sweep_dir).manifest)
     if isinstance(manifest, dict) and isinstance(manifest.get("created"), str):
         return manifest["created"]
     return dt.datetime.fromtimestamp(sweep_dir.stat().st_mtime).isoformat(timespec="seconds")

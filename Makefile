@@ -22,7 +22,7 @@ truthy = $(filter 1 y yes true,$(call lc,$(1)))
 
 # Refuse nonsense (JOBS=0, DRY_RUN=maybe, RUN_TIMEOUT=-1) before any target starts.
 CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE QUICK JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
-                RETRIES MAX_CONFIGS TOP MODE
+                RETRIES MAX_CONFIGS TOP MODE BACKEND SLURM_GPUS SLURM_CPUS
 GIVEN_VARS := $(foreach v,$(CHECKED_VARS),$(if $(value $(v)),$(v)))
 ifneq ($(GIVEN_VARS),)
 VAR_ERRORS := $(shell python3 scripts/check_make_vars.py $(foreach v,$(GIVEN_VARS),$(call q,$(v)=$(value $(v)))))
@@ -43,7 +43,13 @@ RUN_FLAGS = $(if $(EPOCHS),--epochs $(call q,$(EPOCHS))) \
             $(if $(call truthy,$(STOP_ON_FAILURE)),--stop-on-failure) \
             $(if $(call truthy,$(DRY_RUN)),--dry-run) \
             $(if $(TRAIN_COMMAND),--train-command $(call q,$(TRAIN_COMMAND))) \
-            $(RANK_FLAGS)
+            $(BACKEND_FLAGS) $(RANK_FLAGS)
+# Where runs execute (RAY_ADDRESS reaches Ray through the environment, as Ray reads it).
+BACKEND_FLAGS = $(if $(BACKEND),--backend $(call q,$(BACKEND))) \
+            $(if $(SLURM_PARTITION),--slurm-partition $(call q,$(SLURM_PARTITION))) \
+            $(if $(SLURM_GPUS),--slurm-gpus $(call q,$(SLURM_GPUS))) \
+            $(if $(SLURM_CPUS),--slurm-cpus $(call q,$(SLURM_CPUS))) \
+            $(if $(SLURM_MEM),--slurm-mem $(call q,$(SLURM_MEM)))
 SWEEP_FLAG   = $(if $(SWEEP),--sweep $(call q,$(SWEEP)))
 RANK_FLAGS   = $(if $(METRIC),--metric $(call q,$(METRIC))) $(if $(MODE),--mode $(call q,$(MODE)))
 GEN_FLAGS    = $(if $(MAX_CONFIGS),--max-configs $(call q,$(MAX_CONFIGS)))
@@ -64,10 +70,11 @@ help: ## this list
 	@echo "Variables: RANGE_CONFIG=file DEFCONFIG=name SWEEP=dir OUTPUT=dir EPOCHS=N JOBS=N"
 	@echo "  PARALLEL=N JOBS_PER_GPU=k RUN_TIMEOUT=s RETRIES=N RETRY_FAILED=1 STOP_ON_FAILURE=1"
 	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
-	@echo "  DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
+	@echo "  BACKEND=local|ray|slurm RAY_ADDRESS=host:port SLURM_PARTITION=p SLURM_GPUS=N SLURM_CPUS=N"
+	@echo "  SLURM_MEM=4G DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt
 	@echo "  VENV    $(VENV) (first time: about 2 minutes)"
 	$(Q)test -x $(PY) || python3 -m venv $(VENV)
 	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt

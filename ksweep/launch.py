@@ -6,11 +6,16 @@ launcher only knows how to start a run somewhere and tell when it ended:
     launcher.capacity()            → one environment per slot (its GPU, its CPU threads)
     launcher.ready(timeout)        → True once runs can start (a warm-up may take seconds)
     launcher.start(job)            → an opaque Handle
-    launcher.poll(timeout)         → [(handle, exit code)] of runs that ended (negative: signal)
+    launcher.started_at(handle)    → when the run began executing (time.monotonic()), None
+                                     while it waits in a cluster's queue
+    launcher.poll(timeout)         → [Ended(handle, exit code, ...)] of runs that ended
     launcher.stop(handle, hard)    → TERM (hard: KILL) the run and everything it started
     launcher.close()               → stop what is left; nothing of a run outlives it
 
-No pid or process-group call lives outside a launcher. The local launcher runs every
+BACKEND picks the launcher (ksweep.backends): this local one, ksweep.ray_backend or
+ksweep.slurm_backend. No pid, process-group or cluster call lives outside a launcher.
+
+The local launcher runs every
 run as its own session (process group), its stdout and stderr in its output.log, through
 a server process (ksweep.forkserver) that forks each run:
 
@@ -35,6 +40,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -59,6 +65,19 @@ class Handle:
     id: int
 
 
+@dataclass(frozen=True)
+class Ended:
+    """A run that ended: its exit code (negative: killed by that signal; None: unknown), and,
+    when it ended outside its own control, why: `lost` (its worker or node died: a failure,
+    retried under RETRIES) or `cancelled` (by the cluster, e.g. scancel: interrupted, rerun
+    on resume)."""
+
+    handle: Handle
+    code: int | None
+    lost: str | None = None
+    cancelled: str | None = None
+
+
 class LauncherError(RuntimeError):
     """The launcher cannot start or follow runs any more (its server died)."""
 
@@ -71,7 +90,8 @@ class Launcher(Protocol):
     def capacity(self) -> list[dict[str, str]]: ...
     def ready(self, timeout: float) -> bool: ...
     def start(self, job: Job) -> Handle: ...
-    def poll(self, timeout: float) -> list[tuple[Handle, int | None]]: ...
+    def started_at(self, handle: Handle) -> float | None: ...
+    def poll(self, timeout: float) -> list[Ended]: ...
     def stop(self, handle: Handle, hard: bool) -> None: ...
     def close(self) -> None: ...
 
@@ -147,6 +167,7 @@ class LocalLauncher:
         self.buffer = b""
         self.pending: list[dict] = []
         self.is_ready = False
+        self.started: dict[Handle, float] = {}
 
     def capacity(self) -> list[dict[str, str]]:
         return self.slots
@@ -192,13 +213,18 @@ class LocalLauncher:
             started = [m for m in messages if m["op"] == "started"]
             self.pending += [m for m in messages if m["op"] != "started"]
             if started:
-                return Handle(started[0]["pid"])
+                handle = Handle(started[0]["pid"])
+                self.started[handle] = time.monotonic()
+                return handle
 
-    def poll(self, timeout: float) -> list[tuple[Handle, int | None]]:
+    def started_at(self, handle: Handle) -> float | None:
+        return self.started.get(handle)
+
+    def poll(self, timeout: float) -> list[Ended]:
         messages, self.pending = self.pending, []
         if not messages:
             messages = self._receive(timeout)
-        return [(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
+        return [Ended(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
 
     def stop(self, handle: Handle, hard: bool) -> None:
         # Every run leads its own session, so its id is its process group's.
@@ -213,7 +239,3 @@ class LocalLauncher:
         except subprocess.TimeoutExpired:
             self.server.kill()
             self.server.wait()
-
-
-def make_launcher(train_command: str | None, jobs: int | None, jobs_per_gpu: int) -> Launcher:
-    return LocalLauncher(train_command, jobs, jobs_per_gpu)

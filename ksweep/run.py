@@ -30,7 +30,8 @@ from pathlib import Path
 
 from ksweep import plan as sweep_plan
 from ksweep import state
-from ksweep.launch import CommandError, check_train_command, make_launcher, project_env
+from ksweep.backends import BackendError, check_backend, make_launcher
+from ksweep.launch import CommandError, check_train_command, project_env
 from ksweep.lock import LockError, SweepLock
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
@@ -64,6 +65,8 @@ class RunRequest:
     given: dict = field(default_factory=dict)  # PERSISTED options given on the command line
     retry_failed: bool = False
     stop_on_failure: bool = False
+    backend: str = "local"  # where runs execute; not kept: a resume may run elsewhere
+    backend_options: dict = field(default_factory=dict)
 
 
 class StopSignals:
@@ -103,7 +106,7 @@ def run_stage(request: RunRequest) -> int:
 
                 return dry_run(request, sweep_dir)
             return plan_and_run(request, sweep_dir, signals)
-        except (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError) as err:
+        except (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError, BackendError) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
@@ -131,6 +134,7 @@ def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
     command = options_for(request, saved_options(sweep_dir), sweep_dir)[1]["train_command"]
     if command:
         check_train_command(command)
+    check_backend(request.backend)
     from ksweep.summary import check_metric
 
     request.mode = check_metric(request.metric, request.mode)
@@ -155,6 +159,8 @@ def options_for(request: RunRequest, saved: dict, sweep_dir: Path | None) -> tup
         retry_failed=request.retry_failed,
         stop_on_failure=request.stop_on_failure,
         train_command=chosen["train_command"],
+        backend=request.backend,
+        backend_options=request.backend_options,
     )
     return options, chosen
 
@@ -273,7 +279,7 @@ def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: St
     launcher = None
     try:
         if todo:
-            launcher = make_launcher(options.train_command, options.jobs, options.jobs_per_gpu)
+            launcher = make_launcher(options, len(todo))
             pause_point("warming-up")
             git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}

@@ -15,10 +15,10 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ksweep.launch import Handle, Job, Launcher, LauncherError
+from ksweep.launch import Ended, Handle, Job, Launcher, LauncherError
 from ksweep.observers import Observers
 from ksweep.plan import PlannedRun, plan_text
 from ksweep.records import write_atomic
@@ -40,6 +40,8 @@ class RunnerOptions:
     retry_failed: bool = False
     stop_on_failure: bool = False
     train_command: str | None = None
+    backend: str = "local"
+    backend_options: dict = field(default_factory=dict)  # the backend's own (SLURM_PARTITION=...)
 
 
 @dataclass
@@ -48,7 +50,7 @@ class InFlight:
     handle: Handle
     slot: int
     attempt: int
-    started: float
+    submitted: float  # a cluster may queue it; launcher.started_at says when it began
     killed_for: str | None = None
     kill_at: float | None = None  # when TERM turns into KILL
 
@@ -90,7 +92,7 @@ class Scheduler:
             for flight in self.active.values():
                 flight.killed_for = "lost"
             for handle in list(self.active):
-                self._finish(self.active.pop(handle), None)
+                self._finish(self.active.pop(handle), Ended(handle, None))
         return self.result
 
     def _halted(self) -> bool:
@@ -107,9 +109,9 @@ class Scheduler:
             if self._halted() and self.stopping:
                 self._stop_all()
             ended = self.launcher.poll(self._wait_seconds())
-            for handle, code in ended:
-                if handle in self.active:
-                    self._finish(self.active.pop(handle), code)
+            for end in ended:
+                if end.handle in self.active:
+                    self._finish(self.active.pop(end.handle), end)
             if not ended:
                 self.observers.idle()
             self._enforce_deadlines()
@@ -138,16 +140,22 @@ class Scheduler:
             append_log=attempt > 1,
         )
         handle = self.launcher.start(job)
-        self.active[handle] = InFlight(run, handle, slot, attempt, time.monotonic())
+        self.active[handle] = InFlight(run, handle, slot, attempt, submitted=time.monotonic())
         self.observers.run_started(run, attempt)
+
+    def _deadline(self, flight: InFlight) -> float | None:
+        """When the run times out: RUN_TIMEOUT after it began executing (not while queued)."""
+        started = self.launcher.started_at(flight.handle)
+        if not self.options.run_timeout or started is None:
+            return None
+        return started + self.options.run_timeout
 
     def _wait_seconds(self) -> float:
         now, wait = time.monotonic(), POLL_SECONDS
         for flight in self.active.values():
-            if flight.kill_at is not None:
-                wait = min(wait, flight.kill_at - now)
-            elif self.options.run_timeout:
-                wait = min(wait, flight.started + self.options.run_timeout - now)
+            deadline = flight.kill_at if flight.kill_at is not None else self._deadline(flight)
+            if deadline is not None:
+                wait = min(wait, deadline - now)
         return max(0.0, wait)
 
     def _enforce_deadlines(self) -> None:
@@ -156,11 +164,7 @@ class Scheduler:
             if flight.kill_at is not None and now >= flight.kill_at:
                 self.launcher.stop(flight.handle, hard=True)
                 flight.kill_at = float("inf")
-            elif (
-                flight.killed_for is None
-                and self.options.run_timeout
-                and now - flight.started >= self.options.run_timeout
-            ):
+            elif flight.killed_for is None and now >= (self._deadline(flight) or float("inf")):
                 self._kill(flight, "timeout")
 
     def _kill(self, flight: InFlight, why: str) -> None:
@@ -173,17 +177,19 @@ class Scheduler:
             if flight.killed_for is None:
                 self._kill(flight, "interrupted")
 
-    def _finish(self, flight: InFlight, code: int | None) -> None:
+    def _finish(self, flight: InFlight, end: Ended) -> None:
         self.free.append(flight.slot)
         self.free.sort()
         run_paths = self.paths.run(flight.run.run_dir)
         outcome = Outcome(
-            exit_code=code,
-            wall_seconds=time.monotonic() - flight.started,
+            exit_code=end.code,
+            wall_seconds=time.monotonic() - (self.launcher.started_at(flight.handle) or flight.submitted),
             attempts=flight.attempt,
             config_hash=flight.run.config_hash,
             killed_for=flight.killed_for,
             timeout=self.options.run_timeout,
+            lost=end.lost,
+            cancelled=end.cancelled,
         )
         try:
             metrics = settle(run_paths, outcome)

@@ -42,6 +42,8 @@ class Outcome:
     config_hash: str
     killed_for: str | None = None  # "timeout", "interrupted", or "lost" (the launcher died)
     timeout: float | None = None
+    lost: str | None = None  # why the launcher lost the run (its node died): failed, retryable
+    cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
 
 
 def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
@@ -64,6 +66,10 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
         metrics.update(status=state.INTERRUPTED, error="interrupted (Ctrl-C or SIGTERM); rerun to resume")
     elif outcome.killed_for == "lost":
         metrics.update(status=state.INTERRUPTED, error="its fork server died; rerun to resume")
+    elif outcome.cancelled:
+        metrics.update(status=state.INTERRUPTED, error=f"{outcome.cancelled}; rerun to resume")
+    elif outcome.lost:
+        metrics.update(status=state.FAILED, error=outcome.lost, log_tail=log_tail(paths))
     elif status in (state.FAILED, state.DIVERGED):
         pass  # the trainer's own word
     else:

@@ -25,8 +25,10 @@ NUMBERS = {
     "MAX_CONFIGS": (1, True, False),
     "TOP": (1, True, False),
     "RUN_TIMEOUT": (0, False, True),
+    "SLURM_GPUS": (0, True, False),
+    "SLURM_CPUS": (1, True, False),
 }
-CHOICES = {"MODE": ("max", "min")}
+CHOICES = {"MODE": ("max", "min"), "BACKEND": ("local", "ray", "slurm")}
 
 
 def problem(name: str, value: str) -> str | None:

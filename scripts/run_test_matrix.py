@@ -27,6 +27,7 @@ from pathlib import Path  # noqa: E402
 
 from _cli import add_ranking_args, at_least  # noqa: E402
 
+from ksweep.backends import BACKENDS  # noqa: E402
 from ksweep.run import PERSISTED, RunRequest, run_stage  # noqa: E402
 
 
@@ -56,6 +57,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--retry-failed", action="store_true", help="also rerun runs that failed before")
     parser.add_argument("--stop-on-failure", action="store_true", help="start nothing more after a failure")
     parser.add_argument("--train-command", help="run this instead of the built-in trainer")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="local", help="where runs execute (default: local)"
+    )
+    parser.add_argument("--slurm-partition", help="BACKEND=slurm: the partition (default: the cluster's)")
+    parser.add_argument("--slurm-gpus", type=at_least(0), help="BACKEND=slurm: GPUs per run (default 0)")
+    parser.add_argument("--slurm-cpus", type=at_least(1), help="BACKEND=slurm: CPUs per run (default 1)")
+    parser.add_argument("--slurm-mem", help="BACKEND=slurm: memory per run, e.g. 4G (default: the cluster's)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and an estimate; write nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")
     add_ranking_args(parser, results_dir=False)
@@ -75,6 +83,12 @@ def request_from(args: argparse.Namespace) -> RunRequest:
         given={name: getattr(args, name) for name in PERSISTED},
         retry_failed=args.retry_failed,
         stop_on_failure=args.stop_on_failure,
+        backend=args.backend,
+        backend_options={
+            name: value
+            for name in ("slurm_partition", "slurm_gpus", "slurm_cpus", "slurm_mem")
+            if (value := getattr(args, name)) is not None
+        },
     )
 
 

@@ -8,6 +8,7 @@
     19  write status "weird", exit 0       20  val_acc as a string
     21  accuracies as fractions (0-1)      22  val_acc NaN
     23  refuse the config: exit 2 with a failed record
+    24  segfault (a real SIGSEGV, as a crashing C extension gives)
     other: complete; val_acc = 90 + SEED / 10, after sleeping TINY_SLEEP seconds (env)
 Environment: TINY_SLEEP (seconds before completing), TINY_HANG_FROM=N (seeds from N on
 sleep an hour instead), TINY_LINGER (seconds after writing the completed record, before
@@ -18,6 +19,7 @@ trainer may).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import signal
@@ -55,6 +57,9 @@ def main() -> int:
         os.abort()
     if seed == 14:
         time.sleep(3600)
+    if seed == 24:
+        print("about to segfault", flush=True)
+        ctypes.string_at(0)
     if seed == 15:
         print("giving up", file=sys.stderr)
         (out / "training_metrics.json").unlink()

@@ -56,6 +56,7 @@ class Job:
     log: str
     env: dict[str, str] = field(default_factory=dict)
     append_log: bool = False
+    cwd: str = field(default_factory=os.getcwd)  # the runner's: a TRAIN_COMMAND may be relative to it
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ class LocalLauncher:
     def start(self, job: Job) -> Handle:
         while not self.is_ready:
             self.pending += self._receive(None)
-        request = {"op": "run", **asdict(job), "cwd": os.getcwd()}
+        request = {"op": "run", **asdict(job)}
         if self.argv:
             request["argv"] = [*self.argv, "--config", job.config, "--output-dir", job.output_dir]
         self._send(request)

@@ -1,0 +1,220 @@
+"""BACKEND=ray: each slot is a Ray actor on some node, holding a warm fork server there.
+
+    make sweep BACKEND=ray                               a local Ray, started for the sweep
+    RAY_ADDRESS=head:6379 make sweep BACKEND=ray         an existing cluster
+
+A run is not a Ray task of its own (a fresh worker per run pays torch's import, seconds)
+nor a Ray Tune trial: each of the JOBS slots is an actor (`RunSlot`) placed with the
+run's share of the cluster (num_cpus, and num_gpus = 1/JOBS_PER_GPU where the cluster
+has GPUs), which starts the local launcher's fork server on its node once and then forks
+one child per run, as the local backend does. So a run costs an actor call plus a fork,
+and a crash of a run (a segfault included) ends that child only.
+
+JOBS defaults to one run per GPU (times JOBS_PER_GPU) on a GPU cluster, else one run per
+node; each run gets the CPUs of its share (KSWEEP_THREADS). An actor that dies (its
+worker or node went away) fails the runs it held (Ended.lost: retried under RETRIES) and
+is restarted by Ray where resources allow; the sweep goes on with the others. Run
+folders must be on a filesystem every node sees (a shared one on a real cluster).
+
+The actors belong to this driver: when it exits, even by kill -9, Ray ends them and their
+fork servers kill the runs, so a resume never finds two writers in one run folder.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+
+from ksweep.kconf import PROJECT_ROOT
+from ksweep.launch import Ended, Handle, Job, LauncherError, LocalLauncher
+
+WARMUP_POLL_SECONDS = 1.0
+
+
+class RunSlot:
+    """One slot on a node: the local launcher (a warm fork server) running one run at a time."""
+
+    def __init__(self, train_command: str | None):
+        self.local = LocalLauncher(train_command, jobs=1)
+        self.current: Handle | None = None
+
+    def ready(self) -> str:
+        while not self.local.ready(WARMUP_POLL_SECONDS):
+            pass
+        return ray.util.get_node_ip_address()
+
+    def run(self, job: Job) -> int | None:
+        self.current = self.local.start(job)
+        try:
+            while True:
+                for end in self.local.poll(WARMUP_POLL_SECONDS):
+                    if end.handle == self.current:
+                        return end.code
+        finally:
+            self.current = None
+
+    def stop(self, hard: bool) -> None:
+        if self.current is not None:
+            self.local.stop(self.current, hard)
+
+
+@dataclass
+class Flight:
+    handle: Handle
+    slot: object  # the actor
+    ref: object  # its run() call
+    began: float
+
+
+class RayLauncher:
+    """The Launcher protocol (ksweep.launch) over RunSlot actors."""
+
+    def __init__(self, train_command: str | None, jobs: int | None, jobs_per_gpu: int):
+        self.started_ray = not ray.is_initialized()
+        if self.started_ray:
+            self._connect()
+        share = cluster_share(jobs, jobs_per_gpu)
+        self.threads = share.cpus
+        remote = ray.remote(RunSlot).options(
+            num_cpus=share.cpus,
+            num_gpus=share.gpus,
+            max_restarts=-1,  # a lost node's slot comes back where resources allow
+            max_task_retries=0,  # a run is never silently run twice: the scheduler decides
+            max_concurrency=2,  # stop() while run() waits
+            scheduling_strategy="SPREAD",
+        )
+        self.slots = [remote.remote(train_command) for _ in range(share.jobs)]
+        self.warming = {slot.ready.remote(): slot for slot in self.slots}
+        self.idle: list = []
+        self.waiting: deque[tuple[Handle, Job]] = deque()
+        self.flights: dict[Handle, Flight] = {}
+        self.cancelled: list[Handle] = []  # stopped before they were dispatched
+        self.next_id = 0
+
+    @staticmethod
+    def _connect() -> None:
+        address = os.environ.get("RAY_ADDRESS") or None  # None: a local Ray for this sweep
+        try:
+            ray.init(
+                address=address,
+                runtime_env={"env_vars": {"PYTHONPATH": str(PROJECT_ROOT)}},
+                include_dashboard=False,
+                log_to_driver=False,  # a run's output goes to its output.log
+                logging_level="ERROR",
+            )
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise LauncherError(f"cannot connect to Ray at RAY_ADDRESS={address}: {err}") from None
+
+    def capacity(self) -> list[dict[str, str]]:
+        return [{"KSWEEP_THREADS": str(self.threads)} for _ in self.slots]
+
+    def ready(self, timeout: float) -> bool:
+        self._collect(timeout if not self.idle else 0)
+        return bool(self.idle) or bool(self.flights)
+
+    def start(self, job: Job) -> Handle:
+        self.next_id += 1
+        handle = Handle(self.next_id)
+        self.waiting.append((handle, job))
+        self._dispatch()
+        return handle
+
+    def started_at(self, handle: Handle) -> float | None:
+        flight = self.flights.get(handle)
+        return flight.began if flight else None
+
+    def poll(self, timeout: float) -> list[Ended]:
+        ended = self._collect(timeout)
+        self._dispatch()
+        return ended
+
+    def stop(self, handle: Handle, hard: bool) -> None:
+        flight = self.flights.get(handle)
+        if flight is not None:
+            flight.slot.stop.remote(hard)
+        elif any(h == handle for h, _ in self.waiting):
+            self.waiting = deque((h, j) for h, j in self.waiting if h != handle)
+            self.cancelled.append(handle)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            ray.kill(slot, no_restart=True)  # its fork server sees EOF and kills the run's group
+        if self.started_ray:
+            ray.shutdown()
+
+    def _dispatch(self) -> None:
+        while self.waiting and self.idle:
+            handle, job = self.waiting.popleft()
+            slot = self.idle.pop()
+            self.flights[handle] = Flight(handle, slot, slot.run.remote(job), time.monotonic())
+
+    def _collect(self, timeout: float) -> list[Ended]:
+        """Wait up to `timeout` for warm-ups and runs; return the runs that ended."""
+        ended, self.cancelled = [Ended(h, None) for h in self.cancelled], []
+        refs = list(self.warming) + [f.ref for f in self.flights.values()]
+        if not refs:
+            return ended
+        done, rest = ray.wait(refs, num_returns=1, timeout=timeout if not ended else 0)
+        if done and rest:
+            done += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        runs = {f.ref: f for f in self.flights.values()}
+        for ref in done:
+            if ref in self.warming:
+                self._warmed(ref, self.warming.pop(ref))
+            else:
+                ended.append(self._ended(runs[ref]))
+        return ended
+
+    def _warmed(self, ref, slot) -> None:
+        try:
+            ray.get(ref, timeout=0)
+        except RayActorError:
+            self.warming[slot.ready.remote()] = slot  # restarted by Ray (or waiting for room)
+            return
+        except GetTimeoutError:
+            return
+        except Exception as err:  # the slot cannot start runs at all (e.g. no torch on that node)
+            raise LauncherError(f"a Ray slot could not start its fork server: {err}") from None
+        self.idle.append(slot)
+
+    def _ended(self, flight: Flight) -> Ended:
+        del self.flights[flight.handle]
+        try:
+            code = ray.get(flight.ref, timeout=0)
+        except RayActorError as err:
+            self.warming[flight.slot.ready.remote()] = flight.slot
+            return Ended(flight.handle, None, lost=f"its Ray worker died ({_first_line(err)})")
+        self.idle.append(flight.slot)
+        return Ended(flight.handle, code)
+
+
+@dataclass
+class Share:
+    jobs: int
+    cpus: int
+    gpus: float
+
+
+def cluster_share(jobs: int | None, jobs_per_gpu: int) -> Share:
+    """How many runs at once, and each one's CPUs and GPU fraction, on the cluster as it is now."""
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    gpus = sum(n["Resources"].get("GPU", 0) for n in nodes)
+    jobs = jobs or (int(gpus) * jobs_per_gpu if gpus else len(nodes)) or 1
+    total_cpus = sum(n["Resources"].get("CPU", 0) for n in nodes)
+    smallest_node = min((n["Resources"].get("CPU", 0) for n in nodes), default=1)
+    cpus = int(max(1, min(total_cpus // jobs, smallest_node)))
+    return Share(jobs=jobs, cpus=cpus, gpus=1 / jobs_per_gpu if gpus else 0)
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return next((line for line in lines if "died" in line.lower() or "node" in line.lower()), lines[0])
+
+
+def launcher(options, runs: int) -> RayLauncher:
+    return RayLauncher(options.train_command, options.jobs, options.jobs_per_gpu)

@@ -7,6 +7,7 @@
         .lock               .lock       held (flock) by the runner working on this sweep
         sweep_summary.json  .summary    one flat record per run
         sweep_analysis.txt  .analysis   the ranked report
+        .slurm/             .slurm      BACKEND=slurm: submitit's files; .slurm/jobs: the arrays submitted
         config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json
 
     sweep_configs/                                 ConfigDirPaths(dir)
@@ -65,6 +66,8 @@ class SweepPaths:
     LOCK = ".lock"
     SUMMARY = "sweep_summary.json"
     ANALYSIS = "sweep_analysis.txt"
+    SLURM = ".slurm"
+    SLURM_JOBS = "jobs"
 
     @property
     def manifest(self) -> Path:
@@ -89,6 +92,14 @@ class SweepPaths:
     @property
     def analysis(self) -> Path:
         return self.root / self.ANALYSIS
+
+    @property
+    def slurm(self) -> Path:
+        return self.root / self.SLURM
+
+    @property
+    def slurm_jobs(self) -> Path:
+        return self.slurm / self.SLURM_JOBS
 
     @property
     def best_checkpoint(self) -> Path:

@@ -65,6 +65,7 @@ RESULT_GRACE_SECONDS = 5.0  # a result file may show on a shared filesystem afte
 UNREACHABLE_SECONDS = 120.0  # squeue failing this long stops the sweep
 LEFTOVER_WAIT_SECONDS = 120.0
 CLOSE_WAIT_SECONDS = 30.0
+RECANCEL = 5.0  # a stopped task still queued or running this long after scancel: again
 COMMAND_TIMEOUT = 30.0
 SIGNAL_DELAY_SECONDS = 20  # submitit's USR2 before the time limit: after RUN_TIMEOUT's kill, always
 
@@ -72,6 +73,7 @@ LIVE = {"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUE
         "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD"}  # fmt: skip
 EXECUTING = {"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT"}
 QUEUED = LIVE - EXECUTING  # no result file to look for yet
+UNCANCELLED = LIVE - {"COMPLETING"}  # a task cancelled (or ending) shows as COMPLETING
 DONE = {"COMPLETED", "FAILED"}  # the task's own end: its result file says how the run ended
 CANCELLED = "CANCELLED"
 # Anything else (NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL, DEADLINE, TIMEOUT, PREEMPTED, ...) is the
@@ -169,6 +171,7 @@ class Task:
     result: Path | None = None
     submitted: float | None = None
     stopped: bool = False  # stop() was asked: its end needs no explaining
+    cancelled_at: float | None = None  # when its scancel was sent
     done_since: float | None = None  # first seen finished without a result file
 
 
@@ -194,6 +197,8 @@ class SlurmLauncher:
         self.queue: dict[str, tuple[str, str, str]] = {}  # slurm id -> (state, reason, start time)
         self.queried = self.queried_before = float("-inf")  # when the last two squeue calls began
         self.want_state = False  # a task's end waits for Slurm's word on it: look again soon
+        self.to_cancel: set[str] = set()  # stopped since the last poll: one scancel for all
+        self.cancelling: list[subprocess.Popen] = []  # scancel may wait seconds: not the runner
         self.failing_since: float | None = None
         self.next_id = 1
 
@@ -218,6 +223,7 @@ class SlurmLauncher:
     def poll(self, timeout: float) -> list[Ended]:
         if self.buffered:
             self._submit()
+        self._send_cancels()
         ended = self._collect()
         if not ended and timeout > 0:
             time.sleep(timeout)
@@ -234,14 +240,15 @@ class SlurmLauncher:
             del self.tasks[handle]
             self.ended.append(Ended(handle, None))
             return
-        running = self.queue.get(task.slurm_id, ("", "", ""))[0] in EXECUTING
-        # A running task's trainer gets the signal and the task reports its exit; a queued
-        # one (or a task whose steps are not up yet) is cancelled outright.
-        if not running or not self._scancel(["--signal=KILL" if hard else "--signal=TERM", task.slurm_id]):
-            self._scancel([task.slurm_id])
+        # scancel: Slurm TERMs every process of the task, and KILLs what is left after its
+        # KillWait; `hard` asks again (`scancel --signal=KILL` is refused, or waits, while
+        # a task starts or ends). Sent at the next poll, one scancel for every stopped task.
+        self.to_cancel.add(task.slurm_id)
 
     def close(self) -> None:
         self.buffered.clear()
+        for cancel in self.cancelling:
+            cancel.wait()
         live = [t.slurm_id for t in self.tasks.values() if t.slurm_id is not None]
         if live:
             self._scancel(sorted({i.split("_")[0] for i in live}))  # whole arrays: one call
@@ -329,6 +336,20 @@ class SlurmLauncher:
                 return
             time.sleep(0.2)
 
+    def _send_cancels(self) -> None:
+        self.cancelling = [c for c in self.cancelling if c.poll() is None]
+        if not self.to_cancel:
+            return
+        ids, self.to_cancel = sorted(self.to_cancel), set()
+        now = time.monotonic()
+        for task in self.tasks.values():
+            if task.slurm_id in ids:
+                task.cancelled_at = now
+        with contextlib.suppress(OSError):
+            self.cancelling.append(
+                subprocess.Popen(["scancel", *ids], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+
     def _scancel(self, ids: list[str]) -> bool:
         try:
             _slurm(["scancel", *ids])
@@ -370,6 +391,8 @@ class SlurmLauncher:
             state, reason, start = self.queue.get(task.slurm_id, ("", "", ""))
             if state in EXECUTING and handle not in self.started:
                 self.started[handle] = self._start_time(start, max(task.submitted, self.queried_before), now)
+            if task.stopped and state in UNCANCELLED and now - (task.cancelled_at or now) > RECANCEL:
+                self.to_cancel.add(task.slurm_id)  # that scancel came when Slurm could not take it
             # Result files are looked for only where Slurm ran the task (or lost sight of it):
             # thousands of queued tasks cost no stat on a shared filesystem.
             unseen = not state and self.queried < task.submitted

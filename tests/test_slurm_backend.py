@@ -264,3 +264,17 @@ def test_a_request_slurm_refuses_stops_the_sweep_with_sbatchs_reason(sweep, slur
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("error: Slurm refused the runs: sbatch: error: ") and "make sweep-resume" in line
     assert set(sweep.statuses().values()) == {"interrupted"}
+
+
+def test_ctrl_c_on_slurm_interrupts_its_runs_and_leaves_no_task_behind(sweep, slurm):
+    sweep.generate("1|2|3|4")
+    driver = sweep.popen(*SLURM, "--jobs", "2", env={**slurm.env, "TINY_HANG_FROM": "1"})
+    sweep_dir = wait_for(lambda: sweep.dirs(), 60) and sweep.dirs()[0]
+    wait_for(
+        lambda: status_of(sweep_dir, "config_001") == status_of(sweep_dir, "config_002") == "running", 60
+    )
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err
+    assert set(sweep.statuses().values()) == {"interrupted"}  # running and queued alike
+    assert live_tasks(slurm, sweep_dir) == []

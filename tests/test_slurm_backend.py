@@ -159,16 +159,17 @@ def test_a_task_scancelled_mid_run_is_interrupted_and_resume_reruns_it(sweep, sl
 
 
 def test_run_timeout_on_slurm_counts_from_when_the_run_began_running(sweep, slurm):
-    # One run at a time: the second waits for the first in Slurm's queue, longer than the
-    # timeout and its own run together; counted from submission, it would time out too.
-    sweep.generate("1|2|14")
-    result = sweep.run(*SLURM, "--jobs", "1", "--run-timeout", "3.5", env={**slurm.env, "TINY_SLEEP": "2"})
+    # One run at a time: the fifth waits in Slurm's queue for four runs of 1.5 s (6 s or
+    # more), longer than RUN_TIMEOUT: counted from submission, it would time out too.
+    sweep.generate("1|2|3|4|5|14")
+    env = {**slurm.env, "TINY_SLEEP": "1.5"}
+    result = sweep.run(*SLURM, "--jobs", "1", "--run-timeout", "5", env=env)
     assert result.returncode == 0, result.stderr
-    assert sweep.statuses() == {"001": "completed", "002": "completed", "003": "timeout"}
-    hung = records(sweep.dirs()[0])["config_003_lenet5_adamw"]
-    assert hung["error"] == "killed after RUN_TIMEOUT=3.5 s"
+    assert sweep.statuses() == {f"00{i}": "completed" for i in range(1, 6)} | {"006": "timeout"}
+    hung = records(sweep.dirs()[0])["config_006_lenet5_adamw"]
+    assert hung["error"] == "killed after RUN_TIMEOUT=5 s"
     (script,) = (sweep.dirs()[0] / ".slurm").glob("*_submission.sh")
-    assert "#SBATCH --time=2\n" in script.read_text()  # 3.5 s: one minute, rounded up, plus one
+    assert "#SBATCH --time=2\n" in script.read_text()  # 5 s: one minute, rounded up, plus one
     assert live_tasks(slurm, sweep.dirs()[0]) == []
 
 

@@ -7,7 +7,8 @@
         .lock               .lock       held (flock) by the runner working on this sweep
         sweep_summary.json  .summary    one flat record per run
         sweep_analysis.txt  .analysis   the ranked report
-        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json
+        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json,
+                                        best_model.pt, last_epoch.pt (an unfinished run's resume point)
 
     sweep_configs/                                 ConfigDirPaths(dir)
         config_NNN                      generated configs
@@ -27,6 +28,7 @@ METRICS_FILE = "training_metrics.json"
 CONFIG_FILE = "config.txt"
 LOG_FILE = "output.log"
 CHECKPOINT_FILE = "best_model.pt"
+LAST_EPOCH_FILE = "last_epoch.pt"  # the built-in trainer's resume point; gone once the run completes
 INVALID_SUFFIX = ".invalid"  # a custom trainer's unreadable metrics file, kept for its author
 
 
@@ -53,6 +55,10 @@ class RunPaths:
     @property
     def checkpoint(self) -> Path:
         return self.root / CHECKPOINT_FILE
+
+    @property
+    def last_epoch(self) -> Path:
+        return self.root / LAST_EPOCH_FILE
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@
         sweep_summary.json  .summary    one flat record per run
         sweep_analysis.txt  .analysis   the ranked report
         .slurm/             .slurm      BACKEND=slurm: submitit's files; .slurm/jobs: the arrays submitted
-        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json
+        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json,
+                                        best_model.pt, last_epoch.pt (an unfinished run's resume point)
 
     sweep_configs/                                 ConfigDirPaths(dir)
         config_NNN                      generated configs
@@ -28,6 +29,7 @@ METRICS_FILE = "training_metrics.json"
 CONFIG_FILE = "config.txt"
 LOG_FILE = "output.log"
 CHECKPOINT_FILE = "best_model.pt"
+LAST_EPOCH_FILE = "last_epoch.pt"  # the built-in trainer's resume point; gone once the run completes
 INVALID_SUFFIX = ".invalid"  # a custom trainer's unreadable metrics file, kept for its author
 
 
@@ -54,6 +56,10 @@ class RunPaths:
     @property
     def checkpoint(self) -> Path:
         return self.root / CHECKPOINT_FILE
+
+    @property
+    def last_epoch(self) -> Path:
+        return self.root / LAST_EPOCH_FILE
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 
 import pytest
 
@@ -279,3 +280,41 @@ def test_ctrl_c_on_slurm_interrupts_its_runs_and_leaves_no_task_behind(sweep, sl
     assert driver.returncode == 130, err
     assert set(sweep.statuses().values()) == {"interrupted"}  # running and queued alike
     assert live_tasks(slurm, sweep_dir) == []
+
+
+def epochs_done(sweep_dir, run_prefix) -> int:
+    found = list(sweep_dir.glob(f"{run_prefix}_*/training_metrics.json"))
+    try:
+        return len(json.loads(found[0].read_text()).get("epochs") or []) if found else 0
+    except ValueError:
+        return 0
+
+
+@pytest.mark.slow
+def test_a_scancelled_builtin_run_resumes_from_its_last_epoch_checkpoint(sweep, slurm):
+    sweep.generate("1", extra="CONFIG_NUM_EPOCHS=20\n")
+    builtin = ["--config-dir", sweep.configs, "--output-dir", sweep.results, *SLURM]
+    driver = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), *map(str, builtin)],
+        cwd=sweep.results.parent,
+        env={**os.environ, **slurm.env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    sweep_dir = wait_for(lambda: sweep.dirs(), 60) and sweep.dirs()[0]
+    wait_for(lambda: epochs_done(sweep_dir, "config_001") >= 2, 120)
+    (task,) = task_ids(sweep_dir).values()
+    assert slurm.command("scancel", task).returncode == 0
+    out, err = driver.communicate(timeout=120)
+    assert sweep.statuses() == {"001": "interrupted"}, err
+    run_dir = sweep_dir / "config_001_lenet5_adamw"
+    assert (run_dir / "last_epoch.pt").exists()
+    resumed = run_script(
+        "run_test_matrix.py", "--resume", "--output-dir", sweep.results, *SLURM, env=slurm.env, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert sweep.statuses() == {"001": "completed"}
+    log = (run_dir / "output.log").read_text()
+    resumed_from = int(re.search(r"resumed from epoch (\d+)", log).group(1))
+    assert resumed_from >= 2
+    assert len(records(sweep_dir)["config_001_lenet5_adamw"]["epochs"]) == 20

@@ -11,6 +11,11 @@ the measured sparsity, the per-step loss buffer and divergence checks, the epoch
 It prints seconds per epoch for each (the best of --repeats) and their ratio; the target
 is a ratio of at most 1.15. Figures only, nothing is asserted.
 
+Then what the end-of-epoch resume checkpoint (last_epoch.pt, models/resume.py) costs on
+its own, part of run()'s figure above: one save after a trained epoch, for the MLP the
+runner benchmark's 1-epoch runs use and for LeNet-5 with AdamW (the default config),
+the median and best of 20 saves, and the file's size.
+
 With CUDA it also times one epoch of ResNet-18 on CIFAR-10-shaped random data (uint8,
 10,000 images, batch 128): the whole set held on the GPU and batched by index, as the
 trainer does with DATA_ON_DEVICE=y, against a plain DataLoader loop (4 workers, pinned
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import os
 import sys
@@ -35,7 +41,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
 from ksweep.records import read_metrics  # noqa: E402
-from models import data, lenet5, resnet18, train  # noqa: E402
+from models import data, lenet5, resnet18, resume, train  # noqa: E402
 from models.config import default_config  # noqa: E402
 
 
@@ -99,6 +105,30 @@ def bench_cpu(epochs: int, repeats: int) -> None:
             f"for {epochs} epochs) val_acc {results[-1][1]:.2f}"
         )
     print(f"ratio    trainer/bare {best['trainer'] / best['bare']:.3f} (target <= 1.15)")
+
+
+def bench_checkpoint(saves: int = 20) -> None:
+    base = default_config()
+    for model, label in (("mlp", "MLP 2x128, AdamW"), ("lenet5", "LeNet-5, AdamW")):
+        cfg = dataclasses.replace(base, model=model, optimizer="adamw", mlp_hidden_size=128, mlp_num_layers=2)
+        ds = data.load_dataset("digits", cfg.data_dir, cfg.val_fraction, train.INPUT_SIZES[model])
+        loop = train._setup(cfg, torch.device("cpu"), ds, data.steps_per_epoch(len(ds.train), cfg.batch_size))
+        train.train_epoch(loop, 1)
+        key = resume.RunKey.of("", cfg, torch.get_num_threads())
+        progress = resume.Progress([{"epoch": 1}])
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "last_epoch.pt"
+            times = []
+            for _ in range(saves):
+                started = time.perf_counter()
+                resume.save(path, loop, key, progress)
+                times.append(time.perf_counter() - started)
+            size = path.stat().st_size
+        times.sort()
+        print(
+            f"resume   last_epoch.pt of {label} ({size / 1e6:.2f} MB): save {times[saves // 2] * 1e3:.1f} ms "
+            f"per epoch (median of {saves}; best {times[0] * 1e3:.1f} ms)"
+        )
 
 
 def bench_gpu() -> None:
@@ -165,6 +195,7 @@ def main() -> None:
     train.warmup()
     print(f"warmup   {time.perf_counter() - started:.2f} s (imports were paid before it)")
     bench_cpu(args.epochs, args.repeats)
+    bench_checkpoint()
     bench_gpu()
 
 

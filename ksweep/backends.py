@@ -22,8 +22,10 @@ class BackendError(ValueError):
     """The backend cannot be used here; the message says why and what to install."""
 
 
-def check_backend(backend: str) -> None:
-    """Refuse an unknown backend, or one whose package is not installed, before anything runs."""
+def check_backend(backend: str, backend_options: dict | None = None) -> None:
+    """Refuse an unknown backend, or one whose package is not installed, before anything runs.
+    Given the backend's options, also ask the backend module's own `check(options)`, where it
+    has one (Slurm: are its commands there, does the controller answer, is the partition known)."""
     if backend not in BACKENDS:
         raise BackendError(f"BACKEND={backend}: not one of {', '.join(BACKENDS)}")
     if backend in EXTRAS and importlib.util.find_spec(EXTRAS[backend][1]) is None:
@@ -31,6 +33,10 @@ def check_backend(backend: str) -> None:
             f"BACKEND={backend} needs the {EXTRAS[backend][1]} package, which is not installed: "
             f"pip install -r requirements-{backend}.txt"
         )
+    if backend_options is not None and backend in EXTRAS and importlib.util.find_spec(EXTRAS[backend][0]):
+        check = getattr(importlib.import_module(EXTRAS[backend][0]), "check", None)
+        if check is not None:
+            check(backend_options)
 
 
 def make_launcher(options: RunnerOptions, runs: int) -> Launcher:

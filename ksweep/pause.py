@@ -1,4 +1,5 @@
-"""Named pause points, so a test can stop the runner at an exact instant instead of a lucky sleep.
+"""Named pause points, so a test can stop the runner (or the built-in trainer) at an exact
+instant instead of a lucky sleep.
 
     KSWEEP_PAUSE_AT=planned python scripts/run_test_matrix.py ...
 
@@ -18,6 +19,7 @@ POINTS = (
     "planned",  # a new sweep's manifest and plan are written, the folder not yet named
     "warming-up",  # the launcher's server is starting (the built-in trainer warms up for seconds)
     "analysis",  # every run has ended; the final analysis is about to start
+    "epoch-N",  # the built-in trainer is about to train epoch N (epoch N-1's last_epoch.pt is written)
 )
 
 

@@ -134,7 +134,7 @@ def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
     command = options_for(request, saved_options(sweep_dir), sweep_dir)[1]["train_command"]
     if command:
         check_train_command(command)
-    check_backend(request.backend)
+    check_backend(request.backend, request.backend_options)
     from ksweep.summary import check_metric
 
     request.mode = check_metric(request.metric, request.mode)

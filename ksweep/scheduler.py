@@ -92,7 +92,7 @@ class Scheduler:
             for flight in self.active.values():
                 flight.killed_for = "lost"
             for handle in list(self.active):
-                self._finish(self.active.pop(handle), Ended(handle, None))
+                self._finish(self.active.pop(handle), Ended(handle, None, lost=str(err)))
         return self.result
 
     def _halted(self) -> bool:

@@ -42,7 +42,8 @@ class Outcome:
     config_hash: str
     killed_for: str | None = None  # "timeout", "interrupted", or "lost" (the launcher died)
     timeout: float | None = None
-    lost: str | None = None  # why the launcher lost the run (its node died): failed, retryable
+    lost: str | None = None  # why the launcher lost the run (its node died): failed, retryable;
+    # with killed_for "lost", why the launcher itself died: the run is interrupted
     cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
 
 
@@ -65,7 +66,8 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
     elif outcome.killed_for == "interrupted":
         metrics.update(status=state.INTERRUPTED, error="interrupted (Ctrl-C or SIGTERM); rerun to resume")
     elif outcome.killed_for == "lost":
-        metrics.update(status=state.INTERRUPTED, error="its fork server died; rerun to resume")
+        why = outcome.lost or "its launcher died"
+        metrics.update(status=state.INTERRUPTED, error=f"{why}; rerun to resume")
     elif outcome.cancelled:
         metrics.update(status=state.INTERRUPTED, error=f"{outcome.cancelled}; rerun to resume")
     elif outcome.lost:

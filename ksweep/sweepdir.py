@@ -7,7 +7,9 @@
         .lock               .lock       held (flock) by the runner working on this sweep
         sweep_summary.json  .summary    one flat record per run
         sweep_analysis.txt  .analysis   the ranked report
-        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json
+        .slurm/             .slurm      BACKEND=slurm: submitit's files; .slurm/jobs: the arrays submitted
+        config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json,
+                                        best_model.pt, last_epoch.pt (an unfinished run's resume point)
 
     sweep_configs/                                 ConfigDirPaths(dir)
         config_NNN                      generated configs
@@ -27,6 +29,7 @@ METRICS_FILE = "training_metrics.json"
 CONFIG_FILE = "config.txt"
 LOG_FILE = "output.log"
 CHECKPOINT_FILE = "best_model.pt"
+LAST_EPOCH_FILE = "last_epoch.pt"  # the built-in trainer's resume point; gone once the run completes
 INVALID_SUFFIX = ".invalid"  # a custom trainer's unreadable metrics file, kept for its author
 
 
@@ -54,6 +57,10 @@ class RunPaths:
     def checkpoint(self) -> Path:
         return self.root / CHECKPOINT_FILE
 
+    @property
+    def last_epoch(self) -> Path:
+        return self.root / LAST_EPOCH_FILE
+
 
 @dataclass(frozen=True)
 class SweepPaths:
@@ -65,6 +72,8 @@ class SweepPaths:
     LOCK = ".lock"
     SUMMARY = "sweep_summary.json"
     ANALYSIS = "sweep_analysis.txt"
+    SLURM = ".slurm"
+    SLURM_JOBS = "jobs"
 
     @property
     def manifest(self) -> Path:
@@ -89,6 +98,14 @@ class SweepPaths:
     @property
     def analysis(self) -> Path:
         return self.root / self.ANALYSIS
+
+    @property
+    def slurm(self) -> Path:
+        return self.root / self.SLURM
+
+    @property
+    def slurm_jobs(self) -> Path:
+        return self.slurm / self.SLURM_JOBS
 
     @property
     def best_checkpoint(self) -> Path:

@@ -4,6 +4,7 @@
     schedule = LRSchedule.from_config(cfg, steps_per_epoch)
     for step ...: set_lr(optimizer, schedule.lr(step)); ...
     schedule.end_epoch(val_loss)                       # plateau bookkeeping
+    schedule.load_state_dict(schedule.state_dict())    # that bookkeeping, for last_epoch.pt
 
 SGD takes SGD_MOMENTUM and SGD_NESTEROV; Adam and AdamW take ADAM_BETA1/BETA2/AMSGRAD
 and WEIGHT_DECAY (an L2 penalty for SGD and Adam, decoupled for AdamW). AdamWPrune is
@@ -114,3 +115,15 @@ class LRSchedule:
         if self.bad_epochs > self.patience:
             self.plateau_scale *= self.gamma
             self.bad_epochs = 0
+
+    def state_dict(self) -> dict:
+        """What `end_epoch` has changed; everything else comes from the config."""
+        return {
+            "plateau_scale": self.plateau_scale,
+            "best_loss": self.best_loss,
+            "bad_epochs": self.bad_epochs,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.plateau_scale, self.best_loss = state["plateau_scale"], state["best_loss"]
+        self.bad_epochs = state["bad_epochs"]

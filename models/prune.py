@@ -5,6 +5,7 @@
         optimizer.step()
         pruner.after_step(step + 1, optimizer)
     measured_sparsity(prunable_weights(model))                  # 0.5: half the weights are 0
+    pruner.load_state_dict(pruner.state_dict())                 # the masks, for last_epoch.pt
 
 The target follows the cubic ramp of Zhu & Gupta (2017): sparsity(t) = TARGET_SPARSITY *
 (1 - (1 - t)^3), t going from 0 at PRUNING_WARMUP (steps) to 1 at PRUNING_RAMP_END_EPOCH
@@ -71,6 +72,16 @@ class Pruner:
     def target_at(self, step: int) -> float:
         t = min(1.0, max(0.0, (step - self.start) / (self.end - self.start)))
         return self.target * (1 - (1 - t) ** 3)
+
+    def state_dict(self) -> dict:
+        """The masks (None before the first update); the schedule comes from the config."""
+        return {"masks": self.masks}
+
+    def load_state_dict(self, state: dict) -> None:
+        masks = state["masks"]
+        self.masks = (
+            None if masks is None else [m.to(w.device) for m, w in zip(masks, self.weights, strict=True)]
+        )
 
     @torch.no_grad()
     def after_step(self, step: int, optimizer: torch.optim.Optimizer) -> None:

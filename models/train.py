@@ -16,6 +16,15 @@ that reached TARGET_SPARSITY (any epoch without pruning; the last epoch when non
 and `final` says which (checkpoint_epoch, checkpoint_val_acc, checkpoint_sparsity,
 checkpoint_test_acc). Accuracies are percentages, sparsity a measured fraction.
 
+It survives preemption: after every epoch it saves last_epoch.pt into the output dir
+(atomically; models/resume.py says what it holds and when it is resumed). Started again
+on that dir (the runner starts an unfinished run again with the same --output-dir),
+it prints `resumed from epoch N`, takes the epochs so far from the file
+(the runner has removed training_metrics.json) and trains epochs N+1.. only, ending
+with the metrics of a run never stopped, bit for bit on the CPU at the same thread
+count. A checkpoint of another config is ignored with a line saying so. The file is
+removed once the run has completed, and kept however else it ends.
+
 Exit codes: 0 completed; 2 config or data refused before training (one line on stderr,
 status failed, no traceback); 3 diverged (a non-finite loss; the error names epoch and
 step); 130 interrupted; 1 anything else (the traceback goes to stderr).
@@ -28,15 +37,16 @@ a second call in one process. Environment: KSWEEP_THREADS (threads when CPU_THRE
 default the cores this process may use; on the CPU the thread count is the one
 environment input to the metrics, recorded as env.threads and env.threads_from),
 KSWEEP_GIT_COMMIT (the commit recorded in env; default
-`git rev-parse HEAD` in the project).
+`git rev-parse HEAD` in the project), KSWEEP_PAUSE_AT=epoch-N (for tests: the trainer
+stops itself with SIGSTOP just before epoch N trains; ksweep/pause.py).
 """  # noqa: E501 (the example epoch line is one real line)
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -47,14 +57,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ksweep.pause import pause_point
 from ksweep.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
-from models import data, env, lenet5, mlp, resnet18
+from ksweep.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE
+from models import data, env, lenet5, mlp, resnet18, resume
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr
 from models.prune import Pruner, measured_sparsity, prunable_weights
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
-CHECKPOINT_FILE = "best_model.pt"
 EVAL_BATCH = 1000
 SPARSITY_TOLERANCE = 0.005  # a measured sparsity this close to the target counts as reaching it
 GPU_CHECK_EVERY = 32  # steps between non-finite loss checks on a GPU (each one waits for it)
@@ -95,7 +106,7 @@ def run(config_path: Path | str, output_dir: Path | str) -> int:
     try:
         cfg = load_train_config(config_path)
         record["env"]["seed"] = cfg.seed
-        _train(cfg, out, record)
+        _train(cfg, Path(config_path), out, record)
     except (ConfigError, data.DataError) as err:
         return _finish(record, out, "failed", str(err), EXIT_REJECTED)
     except Diverged as err:
@@ -105,7 +116,9 @@ def run(config_path: Path | str, output_dir: Path | str) -> int:
     except Exception as err:
         traceback.print_exc()
         return _finish(record, out, "failed", f"{type(err).__name__}: {err}", EXIT_FAILED)
-    return _finish(record, out, "completed", None, EXIT_COMPLETED)
+    code = _finish(record, out, "completed", None, EXIT_COMPLETED)
+    (out / LAST_EPOCH_FILE).unlink(missing_ok=True)  # a completed run is never started again
+    return code
 
 
 def _finish(record: dict, out: Path, status: str, error: str | None, code: int) -> int:
@@ -117,7 +130,7 @@ def _finish(record: dict, out: Path, status: str, error: str | None, code: int) 
     return code
 
 
-def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
+def _train(cfg: TrainConfig, config_path: Path, out: Path, record: dict) -> None:
     env.seed_everything(cfg.seed)
     threads = env.set_threads(cfg.cpu_threads)
     device = env.resolve_device(cfg.device)
@@ -135,27 +148,46 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
         f"steps_per_epoch {steps}",
         flush=True,
     )
-    record["final"] = dict.fromkeys(FINAL_KEYS)  # every key present, even if epoch 1 diverges
+    key = resume.RunKey.of(config_path.read_text(encoding="utf-8"), cfg, threads)
+    progress = resume.load(out / LAST_EPOCH_FILE, loop, key) or resume.Progress()
+    kept = _train_epochs(loop, out, record, key, progress)
+    _test_final_model(loop, out, record, kept)
+
+
+def _train_epochs(
+    loop: Loop, out: Path, record: dict, key: resume.RunKey, progress: resume.Progress
+) -> dict | None:
+    """Epochs after those in `progress` to the last, recording each; returns best_model.pt's row."""
+    cfg = loop.cfg
+    record["epochs"] = progress.epochs  # the runner removed training_metrics.json: history from here
+    kept = record["epochs"][progress.kept_epoch - 1] if progress.kept_epoch else None
+    started = time.perf_counter() - progress.train_seconds
+    record["final"] = (  # every key present, even if epoch 1 diverges
+        _running_final(record["epochs"][-1], started, kept) if record["epochs"] else dict.fromkeys(FINAL_KEYS)
+    )
     write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
-    started, kept = time.perf_counter(), None
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(len(record["epochs"]) + 1, cfg.epochs + 1):
+        pause_point(f"epoch-{epoch}")  # KSWEEP_PAUSE_AT=epoch-6: a test kills the run in epoch 6
         row = _epoch(loop, epoch)
         record["epochs"].append(row)
-        record["final"] = {
-            "val_acc": row["val_acc"],
-            "val_loss": row["val_loss"],
-            "test_acc": None,
-            "sparsity": row["sparsity"],
-            "train_seconds": time.perf_counter() - started,
-            **_checkpoint_keys(kept),
-        }
+        record["final"] = _running_final(row, started, kept)
         print(_epoch_line(row, cfg.epochs), flush=True)
         if cfg.save_checkpoint and _may_keep(cfg, row) and (kept is None or row["val_acc"] > kept["val_acc"]):
             _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
             kept = row
             record["final"].update(_checkpoint_keys(kept))
+        # Before the record, so a record of N epochs means last_epoch.pt holds epoch N or later.
+        progress.kept_epoch = kept["epoch"] if kept else None
+        progress.train_seconds = record["final"]["train_seconds"]
+        resume.save(out / LAST_EPOCH_FILE, loop, key, progress)
         write_json_atomic(out / METRICS_FILE, record)
-    if cfg.save_checkpoint and kept is None:  # no epoch reached the target sparsity: keep the last
+    return kept
+
+
+def _test_final_model(loop: Loop, out: Path, record: dict, kept: dict | None) -> None:
+    """Score the last epoch's model on the test split (and best_model.pt's, when it is another)."""
+    row = record["epochs"][-1]
+    if loop.cfg.save_checkpoint and kept is None:  # no epoch reached the target sparsity: keep the last
         _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
         kept = row
     final = record["final"]
@@ -172,6 +204,18 @@ def _train(cfg: TrainConfig, out: Path, record: dict) -> None:
         + (f" checkpoint_epoch {kept['epoch']} checkpoint_sparsity {kept['sparsity']:.3f}" if kept else ""),
         flush=True,
     )
+
+
+def _running_final(row: dict, started: float, kept: dict | None) -> dict:
+    """The final block while the run trains: the last epoch's model, not yet tested."""
+    return {
+        "val_acc": row["val_acc"],
+        "val_loss": row["val_loss"],
+        "test_acc": None,
+        "sparsity": row["sparsity"],
+        "train_seconds": time.perf_counter() - started,
+        **_checkpoint_keys(kept),
+    }
 
 
 def _may_keep(cfg: TrainConfig, row: dict) -> bool:
@@ -331,17 +375,8 @@ def evaluate(loop: Loop, split: data.Split) -> tuple[float | None, float | None]
 
 
 def _save_checkpoint(loop: Loop, path: Path, row: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(
-        {
-            "model": loop.net.state_dict(),
-            "epoch": row["epoch"],
-            "val_acc": row["val_acc"],
-            "config": vars(loop.cfg),
-        },
-        tmp,
-    )
-    os.replace(tmp, path)  # a crash mid-save keeps the previous best
+    state = {"model": loop.net.state_dict(), "epoch": row["epoch"], "val_acc": row["val_acc"]}
+    resume.save_atomic({**state, "config": vars(loop.cfg)}, path)  # a crash mid-save keeps the previous best
 
 
 def warmup() -> None:
@@ -387,6 +422,9 @@ def _warmup_step(base: TrainConfig, model: str, optimizer: str, ds: data.Dataset
     train_epoch(loop, 1)
     evaluate(loop, ds.val)
     measured_sparsity(prunable_weights(loop.net))
+    key = resume.RunKey.of("", cfg, 1)
+    with tempfile.TemporaryDirectory() as tmp:  # last_epoch.pt's first save costs more than the next
+        resume.save(Path(tmp) / LAST_EPOCH_FILE, loop, key, resume.Progress([{"epoch": 1}]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the project root and a way to run its command-line scripts for real."""
+"""Shared fixtures: the project root, a way to run its command-line scripts for real, and a
+real single-node Slurm for the session (`slurm`; skipped, with the reason, where it cannot start)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,16 @@ def wait_for(predicate, seconds=30.0):
             return True
         time.sleep(0.05)
     raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """A real Slurm (scripts/local_slurm.sh), started once for the session: a SlurmCluster."""
+    from tests.slurm_cluster import SlurmUnavailable, local_slurm
+
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(local_slurm())
+        except SlurmUnavailable as err:
+            pytest.skip(f"no local Slurm: {err}")
+        yield cluster

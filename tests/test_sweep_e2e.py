@@ -177,7 +177,9 @@ def test_a_dead_fork_server_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_p
     assert runner.returncode == 1 and "Traceback" not in err
     assert "fork server exited (killed by signal SIGKILL)" in err and "make sweep-resume SWEEP=" in err
     assert "see the messages above" not in err and "REPORT  " in out  # the analysis was refreshed
-    assert "its fork server died" in statuses(tmp_path / "test_matrix_results")["001"]["error"]
+    assert statuses(tmp_path / "test_matrix_results")["001"]["error"] == (
+        "the runs' fork server exited (killed by signal SIGKILL); rerun to resume"
+    )
     assert statuses(tmp_path / "test_matrix_results")["001"]["status"] == "interrupted"
     resumed = run_script("run_test_matrix.py", "--resume", cwd=tmp_path, timeout=300)
     assert resumed.returncode == 0, resumed.stderr

@@ -94,6 +94,7 @@ class RayLauncher:
         self.waiting: deque[tuple[Handle, Job]] = deque()
         self.flights: dict[Handle, Flight] = {}
         self.cancelled: list[Handle] = []  # stopped before they were dispatched
+        self.pending: list[Ended] = []  # ended while ready() was asked, for the next poll()
         self.next_id = 0
 
     @staticmethod
@@ -114,7 +115,7 @@ class RayLauncher:
         return [{"KSWEEP_THREADS": str(self.threads)} for _ in self.slots]
 
     def ready(self, timeout: float) -> bool:
-        self._collect(timeout if not self.idle else 0)
+        self.pending += self._collect(timeout if not self.idle else 0)
         return bool(self.idle) or bool(self.flights)
 
     def start(self, job: Job) -> Handle:
@@ -129,7 +130,7 @@ class RayLauncher:
         return flight.began if flight else None
 
     def poll(self, timeout: float) -> list[Ended]:
-        ended = self._collect(timeout)
+        ended, self.pending = self.pending + self._collect(0 if self.pending else timeout), []
         self._dispatch()
         return ended
 

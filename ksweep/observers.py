@@ -125,7 +125,8 @@ class ProgressBar(Observer):
 
     def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
         self.counts["running"] -= 1
-        self.bar.write(f"  RETRY   {run.run_dir}: {metrics['status']} (attempt {attempt}), trying again")
+        why = f"{metrics['status']}: {metrics['error']}" if metrics.get("error") else metrics["status"]
+        self.bar.write(f"  RETRY   {run.run_dir}: {why} (attempt {attempt}), trying again")
 
     def run_finished(self, run: PlannedRun, metrics: dict) -> None:
         status = metrics["status"]

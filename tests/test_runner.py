@@ -483,7 +483,9 @@ def test_sigterm_to_the_runner_stops_it_like_ctrl_c(sweep):
 
 def test_retries_rerun_a_timed_out_run(sweep):
     sweep.generate("14")
-    sweep.run("--run-timeout", "1", "--retries", "1")
+    result = sweep.run("--run-timeout", "1", "--retries", "1")
+    retry = "RETRY   config_001_lenet5_adamw: timeout: killed after RUN_TIMEOUT=1 s (attempt 1)"
+    assert retry in result.stdout
     (run_dir,) = sweep.dirs()[0].glob("config_001_*")
     record = json.loads((run_dir / "training_metrics.json").read_text())
     assert record["status"] == "timeout" and record["runner"]["attempts"] == 2

@@ -23,6 +23,7 @@ fork servers kill the runs, so a resume never finds two writers in one run folde
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -30,8 +31,8 @@ from dataclasses import dataclass
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError
 
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.launch import Ended, Handle, Job, LauncherError, LocalLauncher
+from ksweep.backends import BackendError
+from ksweep.launch import Ended, Handle, Job, LauncherError, LocalLauncher, project_env
 
 WARMUP_POLL_SECONDS = 1.0
 
@@ -80,6 +81,8 @@ class RayLauncher:
             self._connect()
         share = cluster_share(jobs, jobs_per_gpu)
         self.threads = share.cpus
+        each = f"{share.cpus} CPU and {share.gpus:g} GPU each"
+        print(f"  RAY     {share.where}: {share.jobs} at a time, {each}")
         remote = ray.remote(RunSlot).options(
             num_cpus=share.cpus,
             num_gpus=share.gpus,
@@ -87,6 +90,7 @@ class RayLauncher:
             max_task_retries=0,  # a run is never silently run twice: the scheduler decides
             max_concurrency=2,  # stop() while run() waits
             scheduling_strategy="SPREAD",
+            runtime_env={"env_vars": runs_env()},
         )
         self.slots = [remote.remote(train_command) for _ in range(share.jobs)]
         self.warming = {slot.ready.remote(): slot for slot in self.slots}
@@ -99,17 +103,18 @@ class RayLauncher:
 
     @staticmethod
     def _connect() -> None:
-        address = os.environ.get("RAY_ADDRESS") or None  # None: a local Ray for this sweep
+        # "local": a Ray of this sweep's own; without it Ray would join any Ray it finds running.
+        address = os.environ.get("RAY_ADDRESS") or "local"
         try:
             ray.init(
                 address=address,
-                runtime_env={"env_vars": {"PYTHONPATH": str(PROJECT_ROOT)}},
                 include_dashboard=False,
                 log_to_driver=False,  # a run's output goes to its output.log
                 logging_level="ERROR",
             )
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise LauncherError(f"cannot connect to Ray at RAY_ADDRESS={address}: {err}") from None
+            where = f"Ray at RAY_ADDRESS={address}" if address != "local" else "a local Ray"
+            raise LauncherError(f"cannot connect to {where}: {_first_line(err)}") from None
 
     def capacity(self) -> list[dict[str, str]]:
         return [{"KSWEEP_THREADS": str(self.threads)} for _ in self.slots]
@@ -194,11 +199,49 @@ class RayLauncher:
         return Ended(flight.handle, code)
 
 
+# The node's own, or Ray's: never taken from the driver's machine.
+NODE_ENV = {"CUDA_VISIBLE_DEVICES", "HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_"}
+
+
+def runs_env() -> dict[str, str]:
+    """The runs' environment on any node: the driver's, as a local sweep's runs (and sbatch's)
+    have it, less what belongs to the node; PYTHONPATH reaches ksweep (its actor's module)."""
+    env = {k: v for k, v in os.environ.items() if k not in NODE_ENV and not k.startswith("RAY_")}
+    return {**env, **project_env()}
+
+
+REACH_SECONDS = 5
+
+
+def check(backend_options: dict) -> None:
+    """Refuse, in one line and in seconds, a RAY_ADDRESS nothing answers at (ray.init would
+    retry for minutes). Without RAY_ADDRESS the sweep starts a Ray of its own."""
+    address = os.environ.get("RAY_ADDRESS")
+    if not address or address in ("auto", "local"):
+        return
+    if address.startswith("ray://"):
+        raise BackendError(
+            f"RAY_ADDRESS={address}: Ray Client addresses are not supported; "
+            "run the sweep on a node of the cluster with RAY_ADDRESS=host:port (its GCS port)"
+        )
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise BackendError(f"RAY_ADDRESS={address}: not host:port (e.g. 10.0.0.1:6379)")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        raise BackendError(
+            f"cannot connect to Ray at RAY_ADDRESS={address}: {err.strerror or err}; "
+            "start one there (ray start --head --port PORT), or unset RAY_ADDRESS for a local Ray"
+        ) from None
+
+
 @dataclass
 class Share:
     jobs: int
     cpus: int
     gpus: float
+    where: str  # the cluster, for the user: "2 nodes, 2 CPUs, 0 GPUs"
 
 
 def cluster_share(jobs: int | None, jobs_per_gpu: int) -> Share:
@@ -209,7 +252,8 @@ def cluster_share(jobs: int | None, jobs_per_gpu: int) -> Share:
     total_cpus = sum(n["Resources"].get("CPU", 0) for n in nodes)
     smallest_node = min((n["Resources"].get("CPU", 0) for n in nodes), default=1)
     cpus = int(max(1, min(total_cpus // jobs, smallest_node)))
-    return Share(jobs=jobs, cpus=cpus, gpus=1 / jobs_per_gpu if gpus else 0)
+    where = f"{len(nodes)} nodes, {total_cpus:g} CPUs, {gpus:g} GPUs"
+    return Share(jobs=jobs, cpus=cpus, gpus=1 / jobs_per_gpu if gpus else 0, where=where)
 
 
 def _first_line(err: Exception) -> str:

@@ -119,3 +119,23 @@ def slurm():
         except SlurmUnavailable as err:
             pytest.skip(f"no local Slurm: {err}")
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """A real two-node Ray on 127.0.0.1 (tests/ray_cluster.py), started once for the session."""
+    from tests.ray_cluster import RayUnavailable, local_ray
+
+    with ExitStack() as stack:
+        try:
+            cluster = stack.enter_context(local_ray(nodes=2))
+        except RayUnavailable as err:
+            pytest.skip(f"no local Ray cluster: {err}")
+        yield cluster
+
+
+@pytest.fixture
+def ray_cluster(ray_session):
+    """The session's Ray cluster with both its nodes alive (a test may have killed one)."""
+    ray_session.keep_alive(2)
+    return ray_session

@@ -14,7 +14,8 @@ Environment: TINY_SLEEP (seconds before completing), TINY_HANG_FROM=N (seeds fro
 sleep an hour instead), TINY_LINGER (seconds after writing the completed record, before
 exiting), TINY_HELPER (a `sleep` command line to leave running in the background, as a
 trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N runs
-have started: proves they run at once), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
+have started: proves they run at once), TINY_GATE=FILE (wait, up to 120 s, until FILE
+exists: a test holds runs where they are), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
 trainer may).
 """
 
@@ -74,6 +75,10 @@ def main() -> int:
         subprocess.Popen(os.environ["TINY_HELPER"].split(), start_new_session=False)
     hang_from = int(os.environ.get("TINY_HANG_FROM", "0"))
     time.sleep(3600 if hang_from and seed >= hang_from else float(os.environ.get("TINY_SLEEP", "0")))
+    gate = os.environ.get("TINY_GATE")
+    deadline = time.monotonic() + 120
+    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
     if os.environ.get("TINY_BARRIER"):
         wait_for_others(*os.environ["TINY_BARRIER"].rsplit(":", 1))
     acc = 90 + seed / 10

@@ -4,6 +4,7 @@ The scheduler (ksweep.scheduler) decides what runs, when, and what its end means
 launcher only knows how to start a run somewhere and tell when it ended:
 
     launcher.capacity()            → one environment per slot (its GPU, its CPU threads)
+    launcher.admits(slot_env)      → whether a run may start in that slot now (a GPU's memory)
     launcher.ready(timeout)        → True once runs can start (a warm-up may take seconds)
     launcher.start(job)            → an opaque Handle
     launcher.started_at(handle)    → when the run began executing (time.monotonic()), None
@@ -44,6 +45,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
+from tqdm import tqdm
+
+from ksweep import gpumem
 from ksweep.kconf import PROJECT_ROOT
 
 
@@ -89,6 +93,7 @@ class CommandError(ValueError):
 
 class Launcher(Protocol):
     def capacity(self) -> list[dict[str, str]]: ...
+    def admits(self, slot_env: dict[str, str]) -> bool: ...
     def ready(self, timeout: float) -> bool: ...
     def start(self, job: Job) -> Handle: ...
     def started_at(self, handle: Handle) -> float | None: ...
@@ -136,7 +141,9 @@ def visible_gpus() -> list[str]:
 def slot_envs(jobs: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict[str, str]]:
     """One environment per slot: its GPU (if any) and its share of the CPU threads."""
     if gpus:
-        slots = [{"CUDA_VISIBLE_DEVICES": g} for g in gpus for _ in range(jobs_per_gpu)]
+        # The numbering nvidia-smi and NVML use (CUDA's own default puts the fastest first).
+        order = {"CUDA_DEVICE_ORDER": os.environ.get("CUDA_DEVICE_ORDER", "PCI_BUS_ID")}
+        slots = [{"CUDA_VISIBLE_DEVICES": g, **order} for g in gpus for _ in range(jobs_per_gpu)]
         slots = slots[:jobs] if jobs else slots
     else:
         slots = [{} for _ in range(jobs or 1)]  # no GPU seen: leave the device env alone
@@ -156,6 +163,9 @@ class LocalLauncher:
     def __init__(self, train_command: str | None, jobs: int | None = None, jobs_per_gpu: int = 1):
         self.argv = check_train_command(train_command) if train_command else None
         self.slots = slot_envs(jobs, jobs_per_gpu, visible_gpus())
+        self.jobs_per_gpu = jobs_per_gpu
+        self.on_gpu: dict[Handle, str] = {}
+        self.said_waiting: set[str] = set()
         mode = ["--exec"] if self.argv else []
         self.server = subprocess.Popen(
             [sys.executable, "-m", "ksweep.forkserver", *mode],
@@ -172,6 +182,25 @@ class LocalLauncher:
 
     def capacity(self) -> list[dict[str, str]]:
         return self.slots
+
+    def admits(self, slot_env: dict[str, str]) -> bool:
+        """The memory gate (ksweep.gpumem): the slot's GPU has the memory for one more run."""
+        gpu = slot_env.get("CUDA_VISIBLE_DEVICES")
+        reading = gpumem.read(gpu) if gpu else None
+        if reading is None:
+            return True
+        needed = gpumem.need(reading.total, self.jobs_per_gpu)
+        sessions = gpumem.session_of(reading.used_by)
+        now = time.monotonic()
+        on_it = [handle for handle, its_gpu in self.on_gpu.items() if its_gpu == gpu]
+        ours = [gpumem.OurRun(h.id, now - self.started[h], sessions) for h in on_it]
+        if gpumem.admits(reading, needed, ours):
+            self.said_waiting.discard(gpu)
+            return True
+        if gpu not in self.said_waiting:
+            self.said_waiting.add(gpu)
+            tqdm.write(gpumem.waiting_line(gpu, reading, needed, ours))  # above the progress bar
+        return False
 
     def _send(self, message: dict) -> None:
         try:
@@ -216,6 +245,8 @@ class LocalLauncher:
             if started:
                 handle = Handle(started[0]["pid"])
                 self.started[handle] = time.monotonic()
+                if "CUDA_VISIBLE_DEVICES" in job.env:
+                    self.on_gpu[handle] = job.env["CUDA_VISIBLE_DEVICES"]
                 return handle
 
     def started_at(self, handle: Handle) -> float | None:
@@ -225,7 +256,10 @@ class LocalLauncher:
         messages, self.pending = self.pending, []
         if not messages:
             messages = self._receive(timeout)
-        return [Ended(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
+        ended = [Ended(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
+        for end in ended:
+            self.on_gpu.pop(end.handle, None)
+        return ended
 
     def stop(self, handle: Handle, hard: bool) -> None:
         # Every run leads its own session, so its id is its process group's.

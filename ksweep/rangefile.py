@@ -55,6 +55,7 @@ class Axis:
     path: str
     line: int
     quoted: bool = False  # the user wrote the values in quotes
+    kind: str = "choice"  # how it was written: "choice" (a|b, or one value), "range" (start:step:end), "log"
 
     @property
     def symbol(self) -> str:
@@ -124,8 +125,8 @@ def _parse_line(raw: str, path: str, number: int) -> Axis | None:
         reason = f"expected CONFIG_NAME=value, got {line!r}{_line_hint(line)}"
         raise RangeFileError(path, number, None, reason)
     symbol = "CONFIG_" + match["name"]
-    values, quoted = _parse_values(match["value"].strip(), path, number, symbol)
-    return Axis(match["name"], values, path, number, quoted)
+    values, quoted, kind = _parse_values(match["value"].strip(), path, number, symbol)
+    return Axis(match["name"], values, path, number, quoted, kind)
 
 
 def _line_hint(line: str) -> str:
@@ -162,7 +163,7 @@ def _split_choices(value: str) -> list[str]:
     return parts
 
 
-def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tuple[str, ...], bool]:
+def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tuple[str, ...], bool, str]:
     def fail(reason: str) -> RangeFileError:
         return RangeFileError(path, number, symbol, reason)
 
@@ -177,13 +178,14 @@ def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tupl
     if quoted:
         values = tuple(_UNESCAPE.sub(r"\1", p[1:-1]) for p in parts)
         _check_no_duplicates(values, fail)
-        return values, True
+        return values, True, "choice"
     if len(parts) == 1 and parts[0].count(":") == 2:
-        return expand_range(parts[0], fail), False
+        kind = "log" if parts[0].split(":")[1].strip().startswith("*") else "range"
+        return expand_range(parts[0], fail), False, kind
     if len(parts) == 1 and parts[0].count(":") == 1 and all(_NUMBER.match(p) for p in parts[0].split(":")):
         raise fail(f"a range needs start:step:end, got {parts[0]!r}")
     _check_no_duplicates(tuple(parts), fail)
-    return tuple(parts), False
+    return tuple(parts), False, "choice"
 
 
 def _check_no_duplicates(values: tuple[str, ...], fail) -> None:

@@ -28,11 +28,23 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-import ray
-from ray.exceptions import GetTimeoutError, RayActorError
 
-from ksweep.backends import BackendError
-from ksweep.launch import Ended, Handle, Job, LauncherError, LocalLauncher, project_env
+def token_available() -> bool:
+    path = os.environ.get("RAY_AUTH_TOKEN_PATH") or os.path.expanduser("~/.ray/auth_token")
+    return bool(os.environ.get("RAY_AUTH_TOKEN")) or os.path.exists(path)
+
+
+# `ray start` (Ray 2.59+) turns token authentication on and keeps the token in
+# ~/.ray/auth_token, but a driver sends it only in token mode, read when ray is imported;
+# in token mode a driver still reaches a cluster that has authentication off.
+if "RAY_AUTH_MODE" not in os.environ and token_available():
+    os.environ["RAY_AUTH_MODE"] = "token"
+
+import ray  # noqa: E402
+from ray.exceptions import GetTimeoutError, RayActorError  # noqa: E402
+
+from ksweep.backends import BackendError  # noqa: E402
+from ksweep.launch import Ended, Handle, Job, LauncherError, LocalLauncher, project_env  # noqa: E402
 
 WARMUP_POLL_SECONDS = 1.0
 
@@ -114,10 +126,20 @@ class RayLauncher:
             )
         except (ConnectionError, RuntimeError, ValueError) as err:
             where = f"Ray at RAY_ADDRESS={address}" if address != "local" else "a local Ray"
+            if "InvalidAuthToken" in str(err.__cause__ or err.__context__):
+                mode = os.environ.get("RAY_AUTH_MODE", "disabled")
+                raise LauncherError(
+                    f"{where} refused this driver: its authentication token is missing or wrong "
+                    f"(RAY_AUTH_MODE={mode} here); use the head's ~/.ray/auth_token (or RAY_AUTH_TOKEN) "
+                    "with RAY_AUTH_MODE=token"
+                ) from None
             raise LauncherError(f"cannot connect to {where}: {_first_line(err)}") from None
 
     def capacity(self) -> list[dict[str, str]]:
         return [{"KSWEEP_THREADS": str(self.threads)} for _ in self.slots]
+
+    def admits(self, slot_env: dict[str, str]) -> bool:
+        return True  # Ray places runs by num_gpus; their memory is not gated here.
 
     def ready(self, timeout: float) -> bool:
         self.pending += self._collect(timeout if not self.idle else 0)
@@ -228,12 +250,32 @@ def check(backend_options: dict) -> None:
     if not host or not port.isdigit():
         raise BackendError(f"RAY_ADDRESS={address}: not host:port (e.g. 10.0.0.1:6379)")
     try:
-        socket.create_connection((host, int(port)), timeout=REACH_SECONDS).close()
+        with socket.create_connection((host, int(port)), timeout=REACH_SECONDS) as gcs:
+            answer = _http2_settings(gcs)
     except OSError as err:
         raise BackendError(
             f"cannot connect to Ray at RAY_ADDRESS={address}: {err.strerror or err}; "
             "start one there (ray start --head --port PORT), or unset RAY_ADDRESS for a local Ray"
         ) from None
+    if not answer:
+        raise BackendError(
+            f"RAY_ADDRESS={address}: something listens there but it is not Ray's GCS (no gRPC "
+            f"answer within {REACH_SECONDS} s); give the --port of `ray start --head` (default 6379)"
+        )
+
+
+# An HTTP/2 client's opening: a gRPC server (Ray's GCS is one) answers with its SETTINGS frame.
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+def _http2_settings(connection: socket.socket) -> bool:
+    """Whether what listens answers as a gRPC server does (ray.init would wait for minutes)."""
+    connection.sendall(HTTP2_PREFACE)
+    try:
+        frame = connection.recv(9)
+    except TimeoutError:
+        return False
+    return len(frame) == 9 and frame[3] == 4
 
 
 @dataclass
@@ -252,7 +294,7 @@ def cluster_share(jobs: int | None, jobs_per_gpu: int) -> Share:
     total_cpus = sum(n["Resources"].get("CPU", 0) for n in nodes)
     smallest_node = min((n["Resources"].get("CPU", 0) for n in nodes), default=1)
     cpus = int(max(1, min(total_cpus // jobs, smallest_node)))
-    where = f"{len(nodes)} nodes, {total_cpus:g} CPUs, {gpus:g} GPUs"
+    where = f"{len(nodes)} node{'s' * (len(nodes) != 1)}, {total_cpus:g} CPUs, {gpus:g} GPUs"
     return Share(jobs=jobs, cpus=cpus, gpus=1 / jobs_per_gpu if gpus else 0, where=where)
 
 

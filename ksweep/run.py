@@ -31,7 +31,7 @@ from pathlib import Path
 from ksweep import plan as sweep_plan
 from ksweep import state
 from ksweep.backends import BackendError, check_backend, make_launcher
-from ksweep.launch import CommandError, check_train_command, project_env
+from ksweep.launch import CommandError, LauncherError, check_train_command, project_env
 from ksweep.lock import LockError, SweepLock
 from ksweep.observers import Observers, ProgressBar, SummaryObserver
 from ksweep.paths import NotFound, display, find_sweep
@@ -279,7 +279,10 @@ def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: St
     launcher = None
     try:
         if todo:
-            launcher = make_launcher(options, len(todo))
+            try:
+                launcher = make_launcher(options, len(todo))
+            except LauncherError as err:  # e.g. the cluster refused the driver: nothing was started
+                return SweepResult(launcher_error=str(err))
             pause_point("warming-up")
             git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}

@@ -11,6 +11,7 @@ progress bar and rewrite the summary; the scheduler does not know which exist.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import time
 from collections import deque
@@ -23,7 +24,8 @@ from ksweep.observers import Observers
 from ksweep.plan import PlannedRun, plan_text
 from ksweep.records import write_atomic
 from ksweep.settle import Outcome, settle, worth_retrying
-from ksweep.state import COMPLETED, INTERRUPTED
+from ksweep.state import COMPLETED, INTERRUPTED, PRUNED
+from ksweep.strategy import GridStrategy
 from ksweep.sweepdir import SweepPaths
 
 KILL_GRACE_SECONDS = 3.0
@@ -53,6 +55,9 @@ class InFlight:
     submitted: float  # a cluster may queue it; launcher.started_at says when it began
     killed_for: str | None = None
     kill_at: float | None = None  # when TERM turns into KILL
+    pruned: str | None = None  # why the strategy stopped it
+    epochs_seen: int = 0  # epoch rows of its record already given to the strategy
+    record_mtime: int = 0
 
 
 @dataclass
@@ -73,7 +78,9 @@ class Scheduler:
         observers: Observers,
         base_env: dict[str, str],
         stop_requested: Callable[[], bool],
+        strategy=None,
     ):
+        self.strategy = strategy or GridStrategy()
         self.paths, self.options, self.launcher = SweepPaths(sweep_dir), options, launcher
         self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
         self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
@@ -81,6 +88,7 @@ class Scheduler:
         self.free = list(range(len(self.slots)))
         self.active: dict[Handle, InFlight] = {}
         self.result = SweepResult()
+        self.proposals_done = False  # the strategy proposes nothing more
         self.stopping = False  # kill what runs (as interrupted), start nothing more
         self.draining = False  # start nothing more, let running runs finish
 
@@ -101,11 +109,15 @@ class Scheduler:
         return self.stopping or self.draining
 
     def _loop(self) -> None:
-        while self.active or (self.queue and not self._halted()):
-            startable = self.queue and self.free and not self._halted()
+        while self.active or (self._has_work() and not self._halted()):
+            startable = self.free and not self._halted()
             if startable and self.launcher.ready(0 if self.active else POLL_SECONDS):
-                while self.queue and self.free and not self._halted():
-                    self._start(*self.queue.popleft())
+                while (
+                    self._has_work() and not self._halted() and (slot := self._admitting_slot()) is not None
+                ):
+                    self._start(*self.queue.popleft(), slot)
+            if self.strategy.watches_epochs:
+                self._watch_epochs()
             if self._halted() and self.stopping:
                 self._stop_all()
             ended = self.launcher.poll(self._wait_seconds())
@@ -116,7 +128,42 @@ class Scheduler:
                 self.observers.idle()
             self._enforce_deadlines()
 
-    def _start(self, run: PlannedRun, attempt: int) -> None:
+    def _has_work(self) -> bool:
+        """Runs queued, or a new one the strategy proposes now (a search grows the plan)."""
+        if not self.queue and not self.proposals_done:
+            run = self.strategy.propose()
+            self.proposals_done = run is None
+            if run is not None:
+                self.queue.append((run, 1))
+        return bool(self.queue)
+
+    def _watch_epochs(self) -> None:
+        """Give the strategy each new epoch row of the runs in flight; stop those it prunes."""
+        for flight in self.active.values():
+            if flight.killed_for is not None:
+                continue
+            path = self.paths.run(flight.run.run_dir).metrics
+            try:
+                mtime = path.stat().st_mtime_ns
+                if mtime == flight.record_mtime:
+                    continue
+                flight.record_mtime = mtime
+                epochs = json.loads(path.read_text()).get("epochs") or []
+            except (OSError, ValueError, AttributeError):
+                continue  # not written yet, or being replaced
+            for row in epochs[flight.epochs_seen :]:
+                flight.epochs_seen += 1
+                why = self.strategy.epoch(flight.run, row) if isinstance(row, dict) else None
+                if why:
+                    flight.pruned = why
+                    self._kill(flight, "pruned")
+                    break
+
+    def _admitting_slot(self) -> int | None:
+        """The first free slot the launcher admits a run to now (a GPU may lack the memory)."""
+        return next((slot for slot in self.free if self.launcher.admits(self.slots[slot])), None)
+
+    def _start(self, run: PlannedRun, attempt: int, slot: int) -> None:
         run_paths = self.paths.run(run.run_dir)
         try:
             run_paths.root.mkdir(exist_ok=True)
@@ -131,7 +178,7 @@ class Scheduler:
             self._fail_disk(err, run_paths.root)
             self.queue.appendleft((run, attempt))
             return
-        slot = self.free.pop(0)
+        self.free.remove(slot)
         job = Job(
             config=str(run_paths.config.absolute()),
             output_dir=str(run_paths.root.absolute()),
@@ -141,6 +188,7 @@ class Scheduler:
         )
         handle = self.launcher.start(job)
         self.active[handle] = InFlight(run, handle, slot, attempt, submitted=time.monotonic())
+        self.strategy.started(run)
         self.observers.run_started(run, attempt)
 
     def _deadline(self, flight: InFlight) -> float | None:
@@ -190,6 +238,7 @@ class Scheduler:
             timeout=self.options.run_timeout,
             lost=end.lost,
             cancelled=end.cancelled,
+            pruned=flight.pruned,
         )
         try:
             metrics = settle(run_paths, outcome)
@@ -197,11 +246,12 @@ class Scheduler:
                 self.queue.appendleft((flight.run, flight.attempt + 1))
                 self.observers.run_retrying(flight.run, metrics, flight.attempt)
                 return
+            self.strategy.finished(flight.run, metrics)
             self.observers.run_finished(flight.run, metrics)
         except OSError as err:
             self._fail_disk(err, run_paths.root)
             return
-        if metrics["status"] not in (COMPLETED, INTERRUPTED) and self.options.stop_on_failure:
+        if metrics["status"] not in (COMPLETED, INTERRUPTED, PRUNED) and self.options.stop_on_failure:
             self.draining = True
             self.result.stopped_on_failure = True
 

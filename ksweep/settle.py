@@ -5,7 +5,7 @@ The trainer writes the record; the runner settles it when the run's process is g
 - a record the trainer marked `completed` stays completed, whatever signal reached the
   run after it was written (a TERM in the moment between the write and the exit must
   not throw a finished result away); a positive exit code after it is a failure;
-- a run the runner killed is `timeout` or `interrupted`;
+- a run the runner killed is `timeout`, `interrupted`, or `pruned` (the strategy stopped it);
 - a trainer's `failed` or `diverged` is its own word;
 - anything else (a crash, a silent exit) is `failed`, with the exit code or signal in
   `error` and the log's last lines in `log_tail`.
@@ -45,6 +45,7 @@ class Outcome:
     lost: str | None = None  # why the launcher lost the run (its node died): failed, retryable;
     # with killed_for "lost", why the launcher itself died: the run is interrupted
     cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
+    pruned: str | None = None  # with killed_for "pruned": why the strategy stopped it
 
 
 def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
@@ -63,6 +64,8 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
         pass  # finished before any signal could matter
     elif outcome.killed_for == "timeout":
         metrics.update(status=state.TIMEOUT, error=f"killed after RUN_TIMEOUT={outcome.timeout:g} s")
+    elif outcome.killed_for == "pruned":
+        metrics.update(status=state.PRUNED, error=outcome.pruned)  # its epochs so far are kept
     elif outcome.killed_for == "interrupted":
         metrics.update(status=state.INTERRUPTED, error="interrupted (Ctrl-C or SIGTERM); rerun to resume")
     elif outcome.killed_for == "lost":

@@ -207,6 +207,9 @@ class SlurmLauncher:
     def capacity(self) -> list[dict[str, str]]:
         return self.slots
 
+    def admits(self, slot_env: dict[str, str]) -> bool:
+        return True  # Slurm places runs (its gres); nothing to gate here.
+
     def ready(self, timeout: float) -> bool:
         return True
 

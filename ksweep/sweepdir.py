@@ -8,6 +8,8 @@
         sweep_summary.json  .summary    one flat record per run
         sweep_analysis.txt  .analysis   the ranked report
         .slurm/             .slurm      BACKEND=slurm: submitit's files; .slurm/jobs: the arrays submitted
+        search/             .study      SEARCH/PRUNER: Optuna's study (optuna.journal), and
+                            .space      the points a search may propose (space.json.gz)
         config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json,
                                         best_model.pt, last_epoch.pt (an unfinished run's resume point)
 
@@ -74,6 +76,7 @@ class SweepPaths:
     ANALYSIS = "sweep_analysis.txt"
     SLURM = ".slurm"
     SLURM_JOBS = "jobs"
+    SEARCH = "search"
 
     @property
     def manifest(self) -> Path:
@@ -106,6 +109,14 @@ class SweepPaths:
     @property
     def slurm_jobs(self) -> Path:
         return self.slurm / self.SLURM_JOBS
+
+    @property
+    def study(self) -> Path:
+        return self.root / self.SEARCH / "optuna.journal"
+
+    @property
+    def space(self) -> Path:
+        return self.root / self.SEARCH / "space.json.gz"
 
     @property
     def best_checkpoint(self) -> Path:

@@ -38,8 +38,7 @@ FAST_HEALTH_CHECKS = {
     "RAY_health_check_timeout_ms": "500",
     "RAY_health_check_failure_threshold": "3",
 }
-# A cluster on 127.0.0.1 for one user: no token to share between the nodes and the driver.
-COMMON_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+COMMON_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
 
 
 # Each node's own: two nodes on one machine must not meet on Ray's default ports.
@@ -104,6 +103,7 @@ class RayCluster:
     root: Path
     port: int
     nodes: list[RayNode] = field(default_factory=list)
+    auth: dict[str, str] = field(default_factory=lambda: {"RAY_AUTH_MODE": "disabled"})
 
     @property
     def address(self) -> str:
@@ -112,7 +112,7 @@ class RayCluster:
     @property
     def env(self) -> dict[str, str]:
         """What a driver needs to use this cluster."""
-        return {**COMMON_ENV, "RAY_ADDRESS": self.address}
+        return {**COMMON_ENV, **self.auth, "RAY_ADDRESS": self.address}
 
     def add_node(self, head: bool = False, cpus: int = 1) -> RayNode:
         name = "head" if head else f"node{len(self.nodes)}"
@@ -128,7 +128,7 @@ class RayCluster:
         else:
             argv += [f"--address={self.address}"]
         log = self.root / f"{name}.log"
-        env = {**os.environ, **COMMON_ENV, **(FAST_HEALTH_CHECKS if head else {})}
+        env = {**os.environ, **COMMON_ENV, **self.auth, **(FAST_HEALTH_CHECKS if head else {})}
         env.pop("RAY_ADDRESS", None)
         with open(log, "wb") as out:
             process = subprocess.Popen(
@@ -176,13 +176,17 @@ def unavailable_reason() -> str | None:
 
 
 @contextmanager
-def local_ray(nodes: int = 2, cpus_per_node: int = 1) -> Iterator[RayCluster]:
-    """Start a head and nodes-1 more on 127.0.0.1; kill them all and remove their temp dirs after."""
+def local_ray(nodes: int = 2, cpus_per_node: int = 1, token: str | None = None) -> Iterator[RayCluster]:
+    """Start a head and nodes-1 more on 127.0.0.1; kill them all and remove their temp dirs after.
+    Without `token`, authentication is off (a cluster for one user: no token to share between
+    nodes and driver); with it, every node wants that token."""
     reason = unavailable_reason()
     if reason:
         raise RayUnavailable(reason)
     # A short path: Ray's socket paths must fit in 107 bytes.
     cluster = RayCluster(Path(tempfile.mkdtemp(prefix="ksray-")), free_ports(1)[0])
+    if token:
+        cluster.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
     try:
         cluster.add_node(head=True, cpus=cpus_per_node)
         for _ in range(nodes - 1):

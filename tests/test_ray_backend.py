@@ -4,6 +4,7 @@ runs it, with the tiny trainer (tests/data/tiny_trainer.py)."""
 
 import os
 import signal
+import socket
 
 import pytest
 
@@ -179,3 +180,35 @@ def test_without_ray_address_the_sweep_starts_a_ray_of_its_own(sweep, ray_cluste
     assert set(sweep.statuses().values()) == {"completed"}
     # The fixture's cluster, running beside it, was not joined.
     assert all(runs_of(node) == 0 for node in ray_cluster.nodes)
+
+
+def test_a_port_that_is_not_ray_is_one_clear_line_before_any_sweep_folder(sweep):
+    sweep.generate("1|2")
+    with socket.socket() as not_ray:  # accepts connections, answers nothing (ray.init would hang)
+        not_ray.bind(("127.0.0.1", 0))
+        not_ray.listen()
+        address = f"127.0.0.1:{not_ray.getsockname()[1]}"
+        result = sweep.run(*RAY, env={"RAY_ADDRESS": address}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith(f"error: RAY_ADDRESS={address}: something listens there but it is not Ray's GCS")
+    assert not sweep.results.exists() or not sweep.dirs()
+
+
+def test_a_cluster_that_refuses_the_drivers_token_is_one_clear_line_and_a_sweep_to_resume(sweep):
+    from tests.ray_cluster import RayUnavailable, local_ray
+
+    sweep.generate("1|2")
+    try:
+        with local_ray(nodes=1, token="a-secret-of-the-cluster") as cluster:
+            env = {**cluster.env, "RAY_AUTH_MODE": "disabled", "RAY_AUTH_TOKEN": ""}
+            result = sweep.run(*RAY, env=env, timeout=180)
+    except RayUnavailable as err:
+        pytest.skip(f"no local Ray cluster: {err}")
+    assert result.returncode == 1, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith(
+        f"error: Ray at RAY_ADDRESS={cluster.address} refused this driver: its authentication"
+    )
+    assert "Resume with: make sweep-resume SWEEP=" in line and "Traceback" not in result.stderr
+    assert sweep.statuses() == {}  # nothing started; the plan is kept for the resume

@@ -240,6 +240,7 @@ def test_missing_config_dir_is_a_clear_error(sweep):
 def test_gpu_slots_get_their_own_device_and_pack_k_per_gpu():
     slots = slot_envs(None, 2, ["0", "1"])
     assert [s["CUDA_VISIBLE_DEVICES"] for s in slots] == ["0", "0", "1", "1"]
+    assert {s["CUDA_DEVICE_ORDER"] for s in slots} == {"PCI_BUS_ID"}  # as nvidia-smi and NVML number them
     assert len(slot_envs(3, 2, ["0", "1"])) == 3
     assert {s["KSWEEP_THREADS"] for s in slots} == {str(max(1, (os.cpu_count() or 1) // 4))}
     cpu_slots = slot_envs(2, 1, [])

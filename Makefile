@@ -22,7 +22,8 @@ truthy = $(filter 1 y yes true,$(call lc,$(1)))
 
 # Refuse nonsense (JOBS=0, DRY_RUN=maybe, RUN_TIMEOUT=-1) before any target starts.
 CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE QUICK JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
-                RETRIES MAX_CONFIGS TOP MODE BACKEND SLURM_GPUS SLURM_CPUS
+                RETRIES MAX_CONFIGS TOP MODE BACKEND SLURM_GPUS SLURM_CPUS \
+                SEARCH SAMPLES SEARCH_SEED PRUNER PRUNER_MIN_EPOCHS PRUNER_REDUCTION
 GIVEN_VARS := $(foreach v,$(CHECKED_VARS),$(if $(value $(v)),$(v)))
 ifneq ($(GIVEN_VARS),)
 VAR_ERRORS := $(shell python3 scripts/check_make_vars.py $(foreach v,$(GIVEN_VARS),$(call q,$(v)=$(value $(v)))))
@@ -43,7 +44,14 @@ RUN_FLAGS = $(if $(EPOCHS),--epochs $(call q,$(EPOCHS))) \
             $(if $(call truthy,$(STOP_ON_FAILURE)),--stop-on-failure) \
             $(if $(call truthy,$(DRY_RUN)),--dry-run) \
             $(if $(TRAIN_COMMAND),--train-command $(call q,$(TRAIN_COMMAND))) \
-            $(BACKEND_FLAGS) $(RANK_FLAGS)
+            $(BACKEND_FLAGS) $(SEARCH_FLAGS) $(RANK_FLAGS)
+# What runs (SEARCH=random|tpe: SAMPLES proposals) and whether runs stop early (PRUNER).
+SEARCH_FLAGS = $(if $(SEARCH),--search $(call q,$(SEARCH))) \
+            $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) \
+            $(if $(SEARCH_SEED),--search-seed $(call q,$(SEARCH_SEED))) \
+            $(if $(PRUNER),--pruner $(call q,$(PRUNER))) \
+            $(if $(PRUNER_MIN_EPOCHS),--pruner-min-epochs $(call q,$(PRUNER_MIN_EPOCHS))) \
+            $(if $(PRUNER_REDUCTION),--pruner-reduction $(call q,$(PRUNER_REDUCTION)))
 # Where runs execute (RAY_ADDRESS reaches Ray through the environment, as Ray reads it).
 BACKEND_FLAGS = $(if $(BACKEND),--backend $(call q,$(BACKEND))) \
             $(if $(SLURM_PARTITION),--slurm-partition $(call q,$(SLURM_PARTITION))) \
@@ -71,10 +79,11 @@ help: ## this list
 	@echo "  PARALLEL=N JOBS_PER_GPU=k RUN_TIMEOUT=s RETRIES=N RETRY_FAILED=1 STOP_ON_FAILURE=1"
 	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
 	@echo "  BACKEND=local|ray|slurm RAY_ADDRESS=host:port SLURM_PARTITION=p SLURM_GPUS=N SLURM_CPUS=N"
-	@echo "  SLURM_MEM=4G DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
+	@echo "  SLURM_MEM=4G SEARCH=grid|random|tpe SAMPLES=N SEARCH_SEED=N PRUNER=none|median|asha"
+	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
-$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt
 	@echo "  VENV    $(VENV) (first time: about 2 minutes)"
 	$(Q)test -x $(PY) || python3 -m venv $(VENV)
 	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from ksweep.plan import PlannedRun
-from ksweep.state import COMPLETED, FINISHED
+from ksweep.state import COMPLETED, FINISHED, PRUNED
 
 
 class Observer:
@@ -104,7 +104,7 @@ class ProgressBar(Observer):
 
     def __init__(self, show: bool = True):
         self.show = show
-        self.counts = {"completed": 0, "failed": 0, "running": 0}
+        self.counts = {"completed": 0, "failed": 0, "pruned": 0, "running": 0}
         self.bar = None
 
     def sweep_started(self, total: int, done: int) -> None:
@@ -131,8 +131,8 @@ class ProgressBar(Observer):
     def run_finished(self, run: PlannedRun, metrics: dict) -> None:
         status = metrics["status"]
         self.counts["running"] -= 1
-        if status == COMPLETED:
-            self.counts["completed"] += 1
+        if status in (COMPLETED, PRUNED):
+            self.counts[status] += 1
         elif status in FINISHED:
             self.counts["failed"] += 1
         self.bar.write(f"  RUN     {run.run_dir}: {result_text(metrics)}")
@@ -153,6 +153,8 @@ def result_text(metrics: dict) -> str:
             f"{k} {final[k]:.2f}" for k in ("val_acc", "test_acc") if isinstance(final.get(k), (int, float))
         ]
         return f"completed in {seconds:.1f} s" + (f" ({', '.join(shown)})" if shown else "")
+    if status == PRUNED:
+        return f"pruned after {seconds:.1f} s: {metrics.get('error')}"
     error = (metrics.get("error") or "").splitlines()
     tail = (metrics.get("log_tail") or "").splitlines()
     return (

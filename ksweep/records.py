@@ -44,14 +44,15 @@ os.umask(_UMASK)
 _ASSIGNMENT_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+=.*|# CONFIG_[A-Za-z0-9_]+ is not set)$")
 
 
-def write_atomic(path: Path | str, text: str, durable: bool = True) -> None:
-    """Replace `path` with `text` so that no reader ever sees a partial file; `durable` also
-    waits for the disk (fsync), so a power cut cannot leave an empty file behind."""
+def write_atomic(path: Path | str, text: str | bytes, durable: bool = True) -> None:
+    """Replace `path` with `text` (or bytes) so that no reader ever sees a partial file;
+    `durable` also waits for the disk (fsync), so a power cut cannot leave an empty file behind."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    binary = isinstance(text, bytes)
     try:
         os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; results are for colleagues too
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as handle:
             handle.write(text)
             handle.flush()
             if durable:

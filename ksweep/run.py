@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ksweep import plan as sweep_plan
-from ksweep import state
+from ksweep import state, strategy
 from ksweep.backends import BackendError, check_backend, make_launcher
 from ksweep.launch import CommandError, LauncherError, check_train_command, project_env
 from ksweep.lock import LockError, SweepLock
@@ -38,12 +38,14 @@ from ksweep.paths import NotFound, display, find_sweep
 from ksweep.pause import pause_point
 from ksweep.progress import run_states
 from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
+from ksweep.strategy import EPOCH_METRICS, SearchSettings, StrategyError
 from ksweep.summary import MetricError
 from ksweep.sweepdir import SweepPaths
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Runner options kept in sweep.json, so a resume runs the sweep the way it was started.
 PERSISTED = ("epochs", "jobs", "jobs_per_gpu", "run_timeout", "retries", "train_command")
+PERSISTED += ("search", "samples", "search_seed", "pruner", "pruner_min_epochs", "pruner_reduction")
 
 
 class Interrupted(Exception):
@@ -106,7 +108,15 @@ def run_stage(request: RunRequest) -> int:
 
                 return dry_run(request, sweep_dir)
             return plan_and_run(request, sweep_dir, signals)
-        except (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError, BackendError) as err:
+        except (
+            NotFound,
+            sweep_plan.PlanError,
+            LockError,
+            CommandError,
+            MetricError,
+            BackendError,
+            StrategyError,
+        ) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
@@ -138,6 +148,24 @@ def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
     from ksweep.summary import check_metric
 
     request.mode = check_metric(request.metric, request.mode)
+    check_search(options_for(request, saved_options(sweep_dir), sweep_dir)[0].search, request, sweep_dir)
+
+
+def check_search(settings: SearchSettings, request: RunRequest, sweep_dir: Path | None) -> None:
+    if not settings.uses_optuna:
+        return
+    strategy.optuna_module()  # installed, or one line saying how
+    if settings.search != "grid" and not settings.samples and sweep_dir is None:
+        raise StrategyError(f"SEARCH={settings.search} needs SAMPLES=N (the number of runs)")
+    if settings.pruner != "none" and settings.metric not in EPOCH_METRICS:
+        raise StrategyError(
+            f"PRUNER={settings.pruner} follows METRIC epoch by epoch: METRIC={settings.metric} is not "
+            f"in a run's per-epoch record (one of {', '.join(EPOCH_METRICS)})"
+        )
+    if settings.search != "grid" and sweep_dir is not None and not request.resume:
+        if not SweepPaths(sweep_dir).space.exists():
+            raise StrategyError(f"{display(sweep_dir)} is a grid sweep: SEARCH= applies to a new sweep")
+        raise StrategyError("a search sweep grows by its own proposals: resume it, or start a new one")
 
 
 def saved_options(sweep_dir: Path | None) -> dict:
@@ -161,6 +189,16 @@ def options_for(request: RunRequest, saved: dict, sweep_dir: Path | None) -> tup
         train_command=chosen["train_command"],
         backend=request.backend,
         backend_options=request.backend_options,
+        search=SearchSettings(
+            search=chosen["search"] or "grid",
+            samples=chosen["samples"],
+            seed=chosen["search_seed"] or 0,
+            pruner=chosen["pruner"] or "none",
+            min_epochs=chosen["pruner_min_epochs"] or 1,
+            reduction=chosen["pruner_reduction"] or 3,
+            metric=request.metric,
+            maximize=request.mode != "min",
+        ),
     )
     return options, chosen
 
@@ -180,6 +218,9 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
         with SweepLock(building):
             sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
             pause_point("manifest-written")
+            if options.search.search != "grid":  # the grid is what a search proposes from
+                strategy.write_space(building, search_params(request.config_dir), [t for _, t in configs])
+                configs = []
             plan, _ = sweep_plan.extend_plan(building, configs, chosen["epochs"])
             sweep_plan.write_manifest(building, request.config_dir, len(plan), chosen)
             pause_point("planned")
@@ -188,6 +229,25 @@ def plan_and_run(request: RunRequest, sweep_dir: Path | None, signals: StopSigna
             return run_locked(request, sweep_dir, plan, added, options, signals)
     finally:
         shutil.rmtree(building, ignore_errors=True)  # gone already once published
+
+
+def search_params(config_dir: Path) -> list:
+    """The search's parameters, from the range file sweep_configs/ was generated from."""
+    from ksweep.kconf import load_kconfig
+    from ksweep.rangefile import parse_range_text
+    from ksweep.space import params_of
+
+    source = sweep_plan.config_source(config_dir)
+    if not source.get("range_text"):
+        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
+    axes = parse_range_text(source["range_text"], source.get("range_file") or "<range>")
+    kconf = load_kconfig()
+    choice_of = {}
+    for axis in axes:
+        sym = kconf.syms.get(axis.name)
+        if axis.is_swept and sym is not None and sym.choice is not None and set(axis.values) <= {"y", "n"}:
+            choice_of[axis.symbol] = f"CONFIG_{sym.choice.name}" if sym.choice.name else axis.symbol
+    return params_of(axes, choice_of)
 
 
 def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | None) -> None:
@@ -243,10 +303,26 @@ def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
 def run_locked(request, sweep_dir: Path, plan: list, added: int, options: RunnerOptions, signals) -> int:
     todo = runs_to_do(sweep_dir, plan, options.retry_failed)
     extended = f", {added} new" if request.sweep is not None and not request.resume else ""
-    print(f"  SWEEP   {display(sweep_dir)}: {plural(len(plan), 'run')}{extended}, {len(todo)} to do")
-    if not todo:
+    search = options.search
+    total = len(plan)
+    if search.search != "grid":
+        points = len(strategy.read_space(sweep_dir)[1])
+        total = max(len(plan), min(search.samples or points, points))
+        print(
+            f"  SEARCH  {search.search} (SEARCH_SEED={search.seed}): {total} of a {points}-point grid, "
+            f"{len(plan)} proposed so far"
+        )
+    if search.pruner != "none":
+        print(
+            f"  PRUNER  {search.pruner} on {search.metric}, from epoch {search.min_epochs}"
+            + (f", keeping 1/{search.reduction} at each rung" if search.pruner == "asha" else "")
+        )
+    todo_count = len(todo) + total - len(plan)
+    print(f"  SWEEP   {display(sweep_dir)}: {plural(total, 'run')}{extended}, {todo_count} to do")
+    if not todo_count:
         print(no_work_hint(sweep_dir, plan, options.retry_failed))
-    result = train(sweep_dir, todo, plan, options, request.show_progress, signals)
+    result = train(sweep_dir, todo, total, options, request.show_progress, signals)
+    plan = sweep_plan.load_plan(sweep_dir)  # a search has grown it
     signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
     resume = resume_command(sweep_dir)
     if result.disk_full:
@@ -271,14 +347,19 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     return EXIT_OK
 
 
-def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: StopSignals) -> SweepResult:
-    """Run `todo` with the scheduler; stop requests stop the runs instead of raising."""
+def train(
+    sweep_dir, todo, total: int, options: RunnerOptions, show: bool, signals: StopSignals
+) -> SweepResult:
+    """Run `todo` (and what the strategy proposes, up to `total` runs) with the scheduler;
+    stop requests stop the runs instead of raising."""
     observers = Observers([ProgressBar(show), SummaryObserver(sweep_dir)])
-    observers.sweep_started(len(plan), len(plan) - len(todo))
+    plan_size = len(sweep_plan.load_plan(sweep_dir))
+    observers.sweep_started(total, plan_size - len(todo))
     signals.deferred = True
     launcher = None
     try:
-        if todo:
+        if todo or total > plan_size:
+            chosen = strategy.make_strategy(sweep_dir, options.search, saved_options(sweep_dir).get("epochs"))
             try:
                 launcher = make_launcher(options, len(todo))
             except LauncherError as err:  # e.g. the cluster refused the driver: nothing was started
@@ -286,7 +367,9 @@ def train(sweep_dir, todo, plan, options: RunnerOptions, show: bool, signals: St
             pause_point("warming-up")
             git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
-            scheduler = Scheduler(sweep_dir, todo, options, launcher, observers, base_env, signals.requested)
+            scheduler = Scheduler(
+                sweep_dir, todo, options, launcher, observers, base_env, signals.requested, chosen
+            )
             result = scheduler.run()
         else:
             result = SweepResult()

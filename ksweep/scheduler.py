@@ -25,7 +25,7 @@ from ksweep.plan import PlannedRun, plan_text
 from ksweep.records import write_atomic
 from ksweep.settle import Outcome, settle, worth_retrying
 from ksweep.state import COMPLETED, INTERRUPTED, PRUNED
-from ksweep.strategy import GridStrategy
+from ksweep.strategy import GridStrategy, SearchSettings
 from ksweep.sweepdir import SweepPaths
 
 KILL_GRACE_SECONDS = 3.0
@@ -44,6 +44,7 @@ class RunnerOptions:
     train_command: str | None = None
     backend: str = "local"
     backend_options: dict = field(default_factory=dict)  # the backend's own (SLURM_PARTITION=...)
+    search: SearchSettings = field(default_factory=SearchSettings)  # what runs next (ksweep.strategy)
 
 
 @dataclass

@@ -36,6 +36,7 @@ SEARCHES = ("grid", "random", "tpe")
 PRUNERS = ("none", "median", "asha")
 MAX_DUPLICATES = 20  # proposals in a row of runs already planned: then an unplanned point is enqueued
 STUDY = "ksweep"
+EPOCH_METRICS = ("val_acc", "val_loss", "train_acc", "train_loss")  # what a pruner can follow
 
 
 class StrategyError(ValueError):
@@ -95,7 +96,7 @@ def read_space(sweep_dir: Path) -> tuple[list[search_space.Param], list[search_s
     return params, [search_space.point_of(text, params) for text in data["points"]]
 
 
-def _optuna():
+def optuna_module():
     try:
         import optuna
     except ImportError:
@@ -106,7 +107,7 @@ def _optuna():
 
 class OptunaStrategy(GridStrategy):
     def __init__(self, sweep_dir: Path, settings: SearchSettings, epochs: int | None):
-        optuna = _optuna()
+        optuna = optuna_module()
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 

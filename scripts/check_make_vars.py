@@ -27,8 +27,17 @@ NUMBERS = {
     "RUN_TIMEOUT": (0, False, True),
     "SLURM_GPUS": (0, True, False),
     "SLURM_CPUS": (1, True, False),
+    "SAMPLES": (1, True, False),
+    "SEARCH_SEED": (0, True, False),
+    "PRUNER_MIN_EPOCHS": (1, True, False),
+    "PRUNER_REDUCTION": (2, True, False),
 }
-CHOICES = {"MODE": ("max", "min"), "BACKEND": ("local", "ray", "slurm")}
+CHOICES = {
+    "MODE": ("max", "min"),
+    "BACKEND": ("local", "ray", "slurm"),
+    "SEARCH": ("grid", "random", "tpe"),
+    "PRUNER": ("none", "median", "asha"),
+}
 
 
 def problem(name: str, value: str) -> str | None:

@@ -29,6 +29,7 @@ from _cli import add_ranking_args, at_least  # noqa: E402
 
 from ksweep.backends import BACKENDS  # noqa: E402
 from ksweep.run import PERSISTED, RunRequest, run_stage  # noqa: E402
+from ksweep.strategy import PRUNERS, SEARCHES  # noqa: E402
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +65,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--slurm-gpus", type=at_least(0), help="BACKEND=slurm: GPUs per run (default 0)")
     parser.add_argument("--slurm-cpus", type=at_least(1), help="BACKEND=slurm: CPUs per run (default 1)")
     parser.add_argument("--slurm-mem", help="BACKEND=slurm: memory per run, e.g. 4G (default: the cluster's)")
+    parser.add_argument(
+        "--search",
+        choices=SEARCHES,
+        help="grid (default): every config; random, tpe: Optuna proposes SAMPLES",
+    )
+    parser.add_argument("--samples", type=at_least(1), help="SEARCH=random|tpe: runs in all")
+    parser.add_argument("--search-seed", type=at_least(0), help="SEARCH=random|tpe: the sampler's seed (0)")
+    parser.add_argument("--pruner", choices=PRUNERS, help="stop runs that fall behind: median, asha (none)")
+    parser.add_argument(
+        "--pruner-min-epochs", type=at_least(1), help="epochs every run trains before it may be pruned (1)"
+    )
+    parser.add_argument("--pruner-reduction", type=at_least(2), help="PRUNER=asha: keep 1/N at each rung (3)")
     parser.add_argument("--dry-run", action="store_true", help="list the runs and an estimate; write nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")
     add_ranking_args(parser, results_dir=False)

@@ -16,7 +16,8 @@ exiting), TINY_HELPER (a `sleep` command line to leave running in the background
 trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N runs
 have started: proves they run at once), TINY_GATE=FILE (wait, up to 120 s, until FILE
 exists: a test holds runs where they are), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
-trainer may).
+trainer may), TINY_EPOCHS=N (N epoch rows, val_acc reaching the final one at the last,
+each written as the epoch ends, TINY_EPOCH_SLEEP seconds apart: for pruners).
 """
 
 import argparse
@@ -52,7 +53,8 @@ def main() -> int:
     out = Path(args.output_dir)
     print(f"tiny trainer: seed {seed}, pid {os.getpid()}", flush=True)
     epoch = {"epoch": 1, "train_loss": 0.5, "train_acc": 80.0, "val_loss": 0.4, "val_acc": 85.0}
-    write(out, {"status": "running", "epochs": [epoch], "final": {}, "error": None, "env": {}})
+    first = [] if os.environ.get("TINY_EPOCHS") else [epoch]  # with TINY_EPOCHS, rows come as epochs end
+    write(out, {"status": "running", "epochs": first, "final": {}, "error": None, "env": {}})
     if seed == 13:
         print("about to abort", flush=True)
         os.abort()
@@ -85,8 +87,15 @@ def main() -> int:
     final = {"val_acc": acc, "val_loss": 1 / acc, "test_acc": acc - 1, "sparsity": 0.0, "train_seconds": 0.01}
     if seed in MALFORMED:
         return MALFORMED[seed](out, epoch, final)
+    epochs = [epoch]
+    count = int(os.environ.get("TINY_EPOCHS", "1"))
+    for number in range(1, count + 1):  # val_acc climbs to the final one: ranks hold at every epoch
+        epochs[number - 1 :] = [{**epoch, "epoch": number, "val_acc": acc - (count - number)}]
+        write(out, {"status": "running", "epochs": list(epochs), "final": {}, "error": None, "env": {}})
+        print(f"epoch {number}/{count}", flush=True)
+        time.sleep(float(os.environ.get("TINY_EPOCH_SLEEP", "0")))
     write(
-        out, {"status": "completed", "epochs": [epoch], "final": final, "error": None, "env": {"seed": seed}}
+        out, {"status": "completed", "epochs": epochs, "final": final, "error": None, "env": {"seed": seed}}
     )
     print(f"done val_acc {acc}", flush=True)
     time.sleep(float(os.environ.get("TINY_LINGER", "0")))

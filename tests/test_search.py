@@ -1,0 +1,144 @@
+"""SEARCH=random|tpe and PRUNER=median|asha through the runner's CLI, with the tiny trainer
+(val_acc = 90 + SEED/10, so the best point is known), the study read back with Optuna."""
+
+import json
+import signal
+
+import optuna
+import pytest
+
+from tests.backend_helpers import records
+from tests.conftest import run_script, wait_for
+
+SEEDS = "30:1:69"  # 40 points; the tiny trainer's special seeds (13-24) stay out
+
+
+def study_of(sweep_dir):
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(sweep_dir / "search/optuna.journal")))
+    return optuna.load_study(study_name="ksweep", storage=storage)
+
+
+def planned(sweep_dir) -> list[str]:
+    return [entry["config_hash"] for entry in json.loads((sweep_dir / "plan.json").read_text())]
+
+
+def search(sweep, *flags, env=None):
+    result = sweep.run(*flags, "--no-progress", env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result, sweep.dirs()[-1]
+
+
+def test_the_same_search_seed_proposes_the_same_points(sweep):
+    sweep.generate(SEEDS, "CONFIG_LEARNING_RATE=1e-4|1e-3|1e-2\n")
+    runs = {}
+    for name, flags in {
+        "tpe": ("--search", "tpe", "--samples", "12"),
+        "tpe again": ("--search", "tpe", "--samples", "12"),
+        "random": ("--search", "random", "--samples", "12"),
+        "random again": ("--search", "random", "--samples", "12"),
+        "random, seed 1": ("--search", "random", "--samples", "12", "--search-seed", "1"),
+    }.items():
+        result, sweep_dir = search(sweep, *flags)
+        runs[name] = planned(sweep_dir)
+        assert len(runs[name]) == 12 == len(set(runs[name]))
+        assert "SEARCH" in result.stdout and "of a 120-point grid" in result.stdout
+    assert runs["tpe"] == runs["tpe again"]
+    assert runs["random"] == runs["random again"]
+    assert runs["random"] != runs["random, seed 1"]
+
+
+def test_a_conditional_symbol_is_proposed_only_where_its_dependency_holds(sweep, range_file):
+    text = (
+        "CONFIG_SEED=30:1:33\nCONFIG_OPTIMIZER_SELECT_SGD=y|n\nCONFIG_OPTIMIZER_SELECT_ADAMW=y|n\n"
+        "CONFIG_SGD_MOMENTUM=0.8|0.9\nCONFIG_ADAM_BETA1=0.85|0.9\n"
+    )
+    result = run_script("generate_config_combinations.py", range_file(text), sweep.configs)
+    assert result.returncode == 0, result.stderr
+    _, sweep_dir = search(sweep, "--search", "random", "--samples", "10")
+    trials = study_of(sweep_dir).trials
+    assert trials and all("CONFIG_OPTIMIZER" in t.params for t in trials)  # the choice is one parameter
+    for trial in trials:
+        sgd = trial.params["CONFIG_OPTIMIZER"] == "CONFIG_OPTIMIZER_SELECT_SGD"
+        assert ("CONFIG_SGD_MOMENTUM" in trial.params) == sgd, trial.params
+        assert ("CONFIG_ADAM_BETA1" in trial.params) == (not sgd), trial.params
+    for run in records(sweep_dir).values():
+        assert run["status"] == "completed"
+    configs = [(sweep_dir / "plan" / f"config_{i:03d}").read_text() for i in range(1, 11)]
+    for config in configs:
+        assert ("CONFIG_SGD_MOMENTUM=" in config) == ("CONFIG_OPTIMIZER_SELECT_SGD=y" in config)
+
+
+def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
+    sweep.generate("30:1:33", "CONFIG_LEARNING_RATE=1e-3|1e-2\n")  # 8 points
+    result, sweep_dir = search(sweep, "--search", "random", "--samples", "8")
+    plan = planned(sweep_dir)
+    assert len(plan) == 8 == len(set(plan)) == len(records(sweep_dir))  # the whole grid, each once
+    trials = study_of(sweep_dir).trials
+    again = [t for t in trials if "duplicate_of" in t.user_attrs]
+    assert again, "8 random draws of 8 points repeat some: those are told, not trained"
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    result = sweep.run("--resume", "--no-progress")
+    assert result.returncode == 0 and "0 to do" in result.stdout
+
+
+def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
+    sweep.generate("69|30|60|31|50|32|40|33|45|34")  # good and bad runs alternate
+    env = {"TINY_EPOCHS": "4", "TINY_EPOCH_SLEEP": "0.1"}
+    result, sweep_dir = search(sweep, "--pruner", "asha", "--pruner-reduction", "2", env=env)
+    assert "PRUNER  asha on val_acc, from epoch 1, keeping 1/2 at each rung" in result.stdout
+    runs = records(sweep_dir)
+    pruned = {name: r for name, r in runs.items() if r["status"] == "pruned"}
+    assert pruned and "config_001_lenet5_adamw" not in pruned  # the best run is never pruned
+    for name, run in pruned.items():
+        assert run["error"].startswith("PRUNER=asha: val_acc ") and " at epoch " in run["error"], name
+        assert 1 <= len(run["epochs"]) < 4  # its history so far is kept
+    summary = {row["run_dir"]: row for row in json.loads((sweep_dir / "sweep_summary.json").read_text())}
+    assert all(summary[name]["success"] is False for name in pruned)
+    analysis = (sweep_dir / "sweep_analysis.txt").read_text()
+    top = analysis.split("TOP 10 CONFIGURATIONS:")[1].split("PRUNED RUNS")[0]
+    assert not any(name[: len("config_001")] in top for name in pruned)  # never ranked
+    assert "PRUNED RUNS" in analysis
+    before = {name: (sweep_dir / name / "training_metrics.json").stat().st_mtime_ns for name in pruned}
+    resumed = sweep.run("--resume", "--no-progress", env=env)
+    assert resumed.returncode == 0 and "0 to do" in resumed.stdout
+    assert {n: (sweep_dir / n / "training_metrics.json").stat().st_mtime_ns for n in pruned} == before
+
+
+def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_running(sweep):
+    sweep.generate(SEEDS)
+    env = {"TINY_EPOCHS": "3", "TINY_EPOCH_SLEEP": "0.3"}
+    flags = ("--search", "tpe", "--samples", "10", "--jobs", "2", "--pruner", "median", "--no-progress")
+    driver = sweep.popen(*flags, env=env)
+    wait_for(lambda: sweep.dirs() and len(planned(sweep.dirs()[0])) >= 5, 120)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    sweep_dir = sweep.dirs()[0]
+    resumed = run_script(
+        "run_test_matrix.py", "--resume", "--output-dir", sweep.results, "--no-progress", env=env, timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(planned(sweep_dir)) == 10 == len(set(planned(sweep_dir)))
+    assert {r["status"] for r in records(sweep_dir).values()} <= {"completed", "pruned"}
+    states = {t.state for t in study_of(sweep_dir).trials}
+    assert optuna.trial.TrialState.RUNNING not in states
+
+
+@pytest.mark.parametrize(
+    "flags, says",
+    [
+        (("--search", "tpe"), "error: SEARCH=tpe needs SAMPLES=N (the number of runs)"),
+        (
+            ("--pruner", "median", "--metric", "test_acc"),
+            "error: PRUNER=median follows METRIC epoch by epoch: METRIC=test_acc is not in a run's per-epoch",
+        ),
+    ],
+)
+def test_a_search_that_cannot_run_is_one_line_before_any_sweep_folder(sweep, flags, says):
+    sweep.generate("30|31")
+    result = sweep.run(*flags)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith(says)
+    assert not sweep.results.exists() or not sweep.dirs()

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ksweep import report
-from ksweep.records import read_json, write_atomic
+from ksweep.records import config_values, read_json, write_atomic
 from ksweep.summary import (
     CONFIG_PREFIX,
     DEFAULT_METRIC,
@@ -425,8 +425,32 @@ def planned_count(sweep_dir: Path, manifest: dict | None) -> int | None:
     return None
 
 
+def search_facts(sweep_dir: Path, records: list[dict], manifest: dict | None) -> dict:
+    """For a SEARCH or PRUNER sweep: how it chose runs, and the epochs it trained against the
+    epochs every run would have trained to its end (each config's NUM_EPOCHS); {} for a grid."""
+    options = (manifest or {}).get("options") or {}
+    search, pruner = options.get("search") or "grid", options.get("pruner") or "none"
+    if search == "grid" and pruner == "none":
+        return {}
+    planned = 0
+    for record in records:  # a completed run went to its end; the others would have run NUM_EPOCHS
+        text = read_text_or_none(SweepPaths(sweep_dir).run(record["run_dir"]).config)
+        epochs = config_values(text or "").get("CONFIG_NUM_EPOCHS", "")
+        to_end = record["status"] != "completed" and epochs.isdigit()
+        planned += int(epochs) if to_end else (record.get("epochs") or 0)
+    trained = sum(record.get("epochs") or 0 for record in records)
+    return {**options, "search": search, "pruner": pruner, "trained": trained, "planned_epochs": planned}
+
+
+def read_text_or_none(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def _write_plots(
-    sweep_dir: Path, records, ranked, metric, mode, axes, texts, plots: bool
+    sweep_dir: Path, records, ranked, metric, mode, axes, texts, plots: bool, search: bool = False
 ) -> tuple[Path, ...]:
     """The plots this analysis has something for; the others are removed (never left stale)."""
     from ksweep.plots import PLOT_FILES
@@ -435,7 +459,7 @@ def _write_plots(
     if plots and ranked:
         from ksweep import plots as plotting  # matplotlib only when plotting
 
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts)
+        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts, search)
     for name in PLOT_FILES:
         stale = sweep_dir / name
         if stale not in pngs and stale.is_file():
@@ -460,10 +484,11 @@ def write_report(
     ranked = rank_records(records, metric, mode)
     best = ranked[0] if ranked else None
     effects = parameter_effects(records, metric, mode, axes) if axes else {}
-    pngs = _write_plots(sweep_dir, records, ranked, metric, mode, list(effects), texts, plots)
-    best_model = keep_best_model(sweep_dir, best)
     manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
+    search = search_facts(sweep_dir, records, manifest)
+    pngs = _write_plots(sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search))
+    best_model = keep_best_model(sweep_dir, best)
     train_command = ((manifest or {}).get("options") or {}).get("train_command") or None
     context = report.ReportContext(
         sweep_dir=sweep_dir,
@@ -485,6 +510,7 @@ def write_report(
         reproduce=reproduce_command(sweep_dir, best, train_command) if best else None,
         train_command=train_command,
         warnings=metric_checks(records),
+        search=search,
     )
     write_atomic(paths.analysis, report.build_report(context))
     return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)

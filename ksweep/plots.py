@@ -5,6 +5,8 @@
     parameter_effects.png  one panel per swept axis: every ranked run's metric (dots) and
                            the mean per value (squares, joined for numeric axes), the best
                            mean starred (every value sharing the best mean gets a star)
+    search_progress.png    SEARCH/PRUNER sweeps: the best metric so far against runs, and
+                           against epochs trained (what a search or a pruner is for)
 
 Runs with identical curves are drawn once, labelled "N runs identical"; legends give
 the runs' swept values as config.txt writes them, beside their config numbers.
@@ -29,7 +31,8 @@ from ksweep.summary import is_number, varied_keys
 
 CURVES_FILE = "learning_curves.png"
 EFFECTS_FILE = "parameter_effects.png"
-PLOT_FILES = (CURVES_FILE, EFFECTS_FILE)
+SEARCH_FILE = "search_progress.png"
+PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE)
 MARKERS = ("o", "s", "^", "D", "v")
 CURVES_TOP = 5
 MAX_TICKS = 12
@@ -185,6 +188,34 @@ def plot_parameter_effects(
     return _save(figure, sweep_dir / EFFECTS_FILE)
 
 
+def plot_search_progress(sweep_dir: Path, records: list[dict], metric: str, mode: str) -> Path | None:
+    """Best so far (completed runs) against runs in the order they were planned, and against epochs."""
+    ordered = sorted(records, key=lambda r: int(r["config_file"].split("_")[1]))
+    best, xs_runs, xs_epochs, ys, epochs = None, [], [], [], 0
+    for number, record in enumerate(ordered, start=1):
+        epochs += record.get("epochs") or 0
+        value = record.get(metric)
+        if record["status"] == "completed" and is_number(value):
+            better = best is None or (value > best if mode == "max" else value < best)
+            best = value if better else best
+        if best is not None:
+            xs_runs.append(number)
+            xs_epochs.append(epochs)
+            ys.append(best)
+    if len(ys) < 2:
+        return None
+    figure = _figure(10, 4)
+    for index, (xs, label) in enumerate(((xs_runs, "runs"), (xs_epochs, "epochs trained"))):
+        axes = figure.add_subplot(1, 2, index + 1)
+        axes.step(xs, ys, where="post")
+        axes.set_xlabel(label)
+        axes.set_ylabel(f"best {metric} so far")
+        axes.grid(alpha=0.3)
+    figure.suptitle(f"{sweep_dir.name}: best {metric} so far")
+    figure.tight_layout()
+    return _save(figure, sweep_dir / SEARCH_FILE)
+
+
 def write_plots(
     sweep_dir: Path | str,
     records: list[dict],
@@ -193,6 +224,7 @@ def write_plots(
     mode: str,
     symbols: list[str] | None = None,
     texts: dict | None = None,
+    search: bool = False,
 ) -> tuple[Path, ...]:
     """Write every plot that has something to show; return their paths.
 
@@ -205,5 +237,6 @@ def write_plots(
     paths = (
         plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
+        plot_search_progress(sweep_dir, records, metric, mode) if search else None,
     )
     return tuple(p for p in paths if p is not None)

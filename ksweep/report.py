@@ -8,7 +8,8 @@ are kept exactly (`Hyperparameter Sweep Analysis`, `Total configurations tested:
 so what users grep for still matches; the other sections are additions:
 
     header                    sweep dir, range file, trainer, threads, counts by status,
-                              run time (summed and wall), ranking and its tie-break, units
+                              run time (summed and wall), SEARCH/PRUNER and the epochs they
+                              saved, ranking and its tie-break, units
     WARNINGS                  metrics a trainer wrote that cannot be right (fractions, strings)
     BEST CONFIGURATION        ranking value and ties, swept then non-default symbols, rerun command
     TOP 10 CONFIGURATIONS     a table: place (`1=` for a tie), metrics, swept axes
@@ -70,6 +71,7 @@ class ReportContext:
     reproduce: str | None = None
     train_command: str | None = None
     warnings: list[str] = field(default_factory=list)
+    search: dict = field(default_factory=dict)  # SEARCH/PRUNER sweeps: options, epochs trained and planned
 
 
 # --- formatting ---------------------------------------------------------------------
@@ -186,6 +188,7 @@ def header_lines(ctx: ReportContext) -> list[str]:
             f"Run time: {format_duration(total)} summed over {len(times)} run(s), "
             f"{total / len(times):.1f} s mean per run{wall_text}"
         )
+    lines += search_lines(ctx.search)
     choice = "highest" if ctx.mode == "max" else "lowest"
     why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
     lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
@@ -199,6 +202,34 @@ def header_lines(ctx: ReportContext) -> list[str]:
         lines.append("Test accuracy is shown beside the ranking, never used to choose (that would leak it).")
     lines.append(f"Units: {UNITS}; config values as config.txt writes them.")
     return lines + [""]
+
+
+def search_lines(search: dict) -> list[str]:
+    if not search:
+        return []
+    lines = []
+    if search["search"] != "grid":
+        samples = f", SAMPLES={search['samples']}" if search.get("samples") else ""
+        lines.append(
+            f"Search: {search['search']} (Optuna, SEARCH_SEED={search.get('search_seed') or 0}{samples})"
+        )
+    else:
+        lines.append("Search: grid (every config)")
+    if search["pruner"] != "none":
+        rung = (
+            f", keeping 1/{search.get('pruner_reduction') or 3} at each rung"
+            if search["pruner"] == "asha"
+            else ""
+        )
+        lines.append(f"Pruner: {search['pruner']}, from epoch {search.get('pruner_min_epochs') or 1}{rung}")
+    trained, planned = search["trained"], search["planned_epochs"]
+    if planned:
+        saved = planned - trained
+        lines.append(
+            f"Epochs: {trained} trained of {planned} had every run gone to its end "
+            f"({saved} saved, {100 * saved / planned:.0f}%)"
+        )
+    return lines
 
 
 def tie_rule(ctx: ReportContext) -> str:

@@ -45,6 +45,7 @@ def test_the_same_search_seed_proposes_the_same_points(sweep):
         runs[name] = planned(sweep_dir)
         assert len(runs[name]) == 12 == len(set(runs[name]))
         assert "SEARCH" in result.stdout and "of a 120-point grid" in result.stdout
+        assert f"Search: {flags[1]} (Optuna, SEARCH_SEED=" in (sweep_dir / "sweep_analysis.txt").read_text()
     assert runs["tpe"] == runs["tpe again"]
     assert runs["random"] == runs["random again"]
     assert runs["random"] != runs["random, seed 1"]
@@ -85,7 +86,7 @@ def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
 
 
 def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
-    sweep.generate("69|30|60|31|50|32|40|33|45|34")  # good and bad runs alternate
+    sweep.generate("69|30|60|31|50|32|40|33|45|34", "CONFIG_NUM_EPOCHS=4\n")  # good and bad alternate
     env = {"TINY_EPOCHS": "4", "TINY_EPOCH_SLEEP": "0.1"}
     result, sweep_dir = search(sweep, "--pruner", "asha", "--pruner-reduction", "2", env=env)
     assert "PRUNER  asha on val_acc, from epoch 1, keeping 1/2 at each rung" in result.stdout
@@ -101,6 +102,10 @@ def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
     top = analysis.split("TOP 10 CONFIGURATIONS:")[1].split("PRUNED RUNS")[0]
     assert not any(name[: len("config_001")] in top for name in pruned)  # never ranked
     assert "PRUNED RUNS" in analysis
+    assert "Pruner: asha, from epoch 1, keeping 1/2 at each rung" in analysis
+    trained = sum(len(r["epochs"]) for r in runs.values())
+    assert f"Epochs: {trained} trained of 40 had every run gone to its end ({40 - trained} saved" in analysis
+    assert (sweep_dir / "search_progress.png").stat().st_size > 0
     before = {name: (sweep_dir / name / "training_metrics.json").stat().st_mtime_ns for name in pruned}
     resumed = sweep.run("--resume", "--no-progress", env=env)
     assert resumed.returncode == 0 and "0 to do" in resumed.stdout

@@ -42,6 +42,16 @@ def dry_run(request, sweep_dir: Path | None) -> int:
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1
     when = estimate(request, source, todo, jobs, chosen)
+    search = options.search
+    if search.search != "grid":
+        samples = min(search.samples or len(entries), len(entries))
+        print(
+            f"SEARCH={search.search} (SEARCH_SEED={search.seed}) proposes {samples} of these "
+            f"{plural(len(entries), 'point')}, one at a time: which ones depends on the results"
+        )
+        todo = min(todo, samples)
+    if search.pruner != "none":
+        print(f"PRUNER={search.pruner} stops runs that fall behind: fewer epochs than the estimate")
     print(f"{todo} of {plural(len(entries), 'run')} to do, {jobs} at a time; {when}")
     return 0
 

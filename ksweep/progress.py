@@ -68,6 +68,18 @@ def sweep_progress(sweep_dir: Path) -> Progress:
     counts = Counter(run_state for _, run_state, _ in rows)
     seconds = [(m or {}).get("runner", {}).get("wall_seconds") for _, s, m in rows if s == state.COMPLETED]
     seconds = [s for s in seconds if s is not None]
-    jobs = read_manifest(sweep_dir).get("options", {}).get("jobs") or 1
+    options = read_manifest(sweep_dir).get("options", {})
     mean = sum(seconds) / len(seconds) if seconds else None
-    return Progress(counts, len(rows), holder, mean, jobs)
+    total = max(len(rows), search_total(sweep_dir, options))
+    counts[state.PENDING] += total - len(rows)  # a search's runs not proposed yet
+    return Progress(counts, total, holder, mean, options.get("jobs") or 1)
+
+
+def search_total(sweep_dir: Path, options: dict) -> int:
+    """The runs a SEARCH sweep will have: SAMPLES, or its whole grid if smaller; 0 for a grid."""
+    if (options.get("search") or "grid") == "grid":
+        return 0
+    from ksweep.strategy import space_size
+
+    points = space_size(sweep_dir)
+    return min(options.get("samples") or points, points)

@@ -306,7 +306,7 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     search = options.search
     total = len(plan)
     if search.search != "grid":
-        points = len(strategy.read_space(sweep_dir)[1])
+        points = strategy.space_size(sweep_dir)
         total = max(len(plan), min(search.samples or points, points))
         print(
             f"  SEARCH  {search.search} (SEARCH_SEED={search.seed}): {total} of a {points}-point grid, "

@@ -87,6 +87,10 @@ def write_space(sweep_dir: Path, params: list[search_space.Param], texts: list[s
     write_atomic(path, gzip.compress(json.dumps(data).encode()))
 
 
+def space_size(sweep_dir: Path) -> int:
+    return len(json.loads(gzip.decompress(SweepPaths(sweep_dir).space.read_bytes()))["points"])
+
+
 def read_space(sweep_dir: Path) -> tuple[list[search_space.Param], list[search_space.Point]]:
     data = json.loads(gzip.decompress(SweepPaths(sweep_dir).space.read_bytes()))
     params = [

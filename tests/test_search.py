@@ -121,6 +121,8 @@ def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_run
     driver.send_signal(signal.SIGKILL)
     driver.wait()
     sweep_dir = sweep.dirs()[0]
+    monitor = run_script("sweep_monitor.py", "--results-dir", sweep.results).stdout
+    assert "/10 done" in monitor, monitor  # the search's SAMPLES, not the runs proposed so far
     resumed = run_script(
         "run_test_matrix.py", "--resume", "--output-dir", sweep.results, "--no-progress", env=env, timeout=300
     )
@@ -147,3 +149,12 @@ def test_a_search_that_cannot_run_is_one_line_before_any_sweep_folder(sweep, fla
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(says)
     assert not sweep.results.exists() or not sweep.dirs()
+
+
+def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_writes_nothing(sweep):
+    sweep.generate(SEEDS)
+    result = sweep.run("--search", "tpe", "--samples", "7", "--pruner", "asha", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "SEARCH=tpe (SEARCH_SEED=0) proposes 7 of these 40 points" in result.stdout
+    assert "7 of 40 runs to do" in result.stdout
+    assert not sweep.results.exists()

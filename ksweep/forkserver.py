@@ -11,7 +11,7 @@ It then answers JSON lines on stdin:
 by handing the request to a spare child, forked ahead, that starts its own session,
 sends its output to the log and calls the trainer's CLI (or execs argv); replies on
 stdout are {"op": "ready"}, {"op": "started", "pid": ..} and {"op": "exited", "pid": ..,
-"code": ..} (negative: killed by that signal).
+"code": .., "peak_rss_kb": ..} (code negative: killed by that signal; the run's peak resident memory).
 
 It guards the runs: when a run's main process ends, its whole process group is killed
 (helpers it left behind, DataLoader workers), and when stdin closes (the runner is gone,
@@ -30,6 +30,7 @@ import gc
 import io
 import json
 import os
+import resource
 import select
 import signal
 import sys
@@ -141,11 +142,11 @@ class Server:
         self.done_buffer += os.read(self.done[0], 65536)
         *lines, self.done_buffer = self.done_buffer.split(b"\n")
         for line in filter(None, lines):
-            pid, code = map(int, line.split())
+            pid, code, rss_kb = map(int, line.split())
             if pid in self.children and pid not in self.reported:
                 self.reported.add(pid)
                 kill_group(pid)  # its result is written; what it left running goes with it
-                self.reply({"op": "exited", "pid": pid, "code": code})
+                self.reply({"op": "exited", "pid": pid, "code": code, "peak_rss_kb": rss_kb})
 
     def reap(self) -> None:
         while self.children or self.spare:
@@ -157,7 +158,7 @@ class Server:
             pid = info.si_pid
             if not (self.spare and pid == self.spare[0]):
                 kill_group(pid)
-            _, status = os.waitpid(pid, 0)
+            _, status, usage = os.wait4(pid, 0)
             if self.spare and pid == self.spare[0]:
                 os.close(self.spare[1])
                 self.spare = None  # died idle; the next request forks a new one
@@ -165,8 +166,10 @@ class Server:
             self.children.discard(pid)
             if pid in self.reported:
                 self.reported.discard(pid)
-            else:
-                self.reply({"op": "exited", "pid": pid, "code": exit_code(status)})
+            else:  # a TRAIN_COMMAND (exec'd), or a run that died before reporting
+                self.reply(
+                    {"op": "exited", "pid": pid, "code": exit_code(status), "peak_rss_kb": usage.ru_maxrss}
+                )
 
     def fork_spare(self) -> tuple[int, int]:
         job_r, job_w = os.pipe()
@@ -202,7 +205,7 @@ class Server:
             sys.stdout.flush()
             sys.stderr.flush()
         code = code or 0
-        os.write(self.done[1], f"{os.getpid()} {code}\n".encode())
+        os.write(self.done[1], f"{os.getpid()} {code} {peak_rss_kb()}\n".encode())
         return code
 
     def detach(self) -> None:
@@ -219,6 +222,12 @@ class Server:
         os.close(devnull)
         if self.spare:
             os.close(self.spare[1])
+
+
+def peak_rss_kb() -> int:
+    """This run's peak resident memory so far, its reaped children's (DataLoader workers) included."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def exec_command(argv: list[str]) -> None:

@@ -81,6 +81,7 @@ class Ended:
     code: int | None
     lost: str | None = None
     cancelled: str | None = None
+    peak_rss_mb: float | None = None  # its peak resident memory, where the launcher can see it
 
 
 class LauncherError(RuntimeError):
@@ -256,7 +257,11 @@ class LocalLauncher:
         messages, self.pending = self.pending, []
         if not messages:
             messages = self._receive(timeout)
-        ended = [Ended(Handle(m["pid"]), m["code"]) for m in messages if m["op"] == "exited"]
+        ended = [
+            Ended(Handle(m["pid"]), m["code"], peak_rss_mb=round(m["peak_rss_kb"] / 1024, 1))
+            for m in messages
+            if m["op"] == "exited"
+        ]
         for end in ended:
             self.on_gpu.pop(end.handle, None)
         return ended

@@ -61,13 +61,14 @@ class RunSlot:
             pass
         return ray.util.get_node_ip_address()
 
-    def run(self, job: Job) -> int | None:
+    def run(self, job: Job) -> tuple[int | None, float | None]:
+        """The run's exit code and peak resident memory (MB)."""
         self.current = self.local.start(job)
         try:
             while True:
                 for end in self.local.poll(WARMUP_POLL_SECONDS):
                     if end.handle == self.current:
-                        return end.code
+                        return end.code, end.peak_rss_mb
         finally:
             self.current = None
 
@@ -213,12 +214,12 @@ class RayLauncher:
     def _ended(self, flight: Flight) -> Ended:
         del self.flights[flight.handle]
         try:
-            code = ray.get(flight.ref, timeout=0)
+            code, peak_rss_mb = ray.get(flight.ref, timeout=0)
         except RayActorError as err:
             self.warming[flight.slot.ready.remote()] = flight.slot
             return Ended(flight.handle, None, lost=f"its Ray worker died ({_first_line(err)})")
         self.idle.append(flight.slot)
-        return Ended(flight.handle, code)
+        return Ended(flight.handle, code, peak_rss_mb=peak_rss_mb)
 
 
 # The node's own, or Ray's: never taken from the driver's machine.

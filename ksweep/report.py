@@ -8,7 +8,7 @@ are kept exactly (`Hyperparameter Sweep Analysis`, `Total configurations tested:
 so what users grep for still matches; the other sections are additions:
 
     header                    sweep dir, range file, trainer, threads, counts by status,
-                              run time (summed and wall), SEARCH/PRUNER and the epochs they
+                              run time (summed and wall), peak memory, SEARCH/PRUNER and the epochs they
                               saved, ranking and its tie-break, units
     WARNINGS                  metrics a trainer wrote that cannot be right (fractions, strings)
     BEST CONFIGURATION        ranking value and ties, swept then non-default symbols, rerun command
@@ -187,6 +187,14 @@ def header_lines(ctx: ReportContext) -> list[str]:
         lines.append(
             f"Run time: {format_duration(total)} summed over {len(times)} run(s), "
             f"{total / len(times):.1f} s mean per run{wall_text}"
+        )
+    peaks = [r for r in ctx.records if is_number(r.get("peak_rss_mb"))]
+    if peaks:
+        top = max(peaks, key=lambda r: r["peak_rss_mb"])
+        middle = sorted(r["peak_rss_mb"] for r in peaks)[len(peaks) // 2]
+        lines.append(
+            f"Peak memory (resident, per run): {top['peak_rss_mb']:,.0f} MB at most ({top['config_file']}), "
+            f"median {middle:,.0f} MB"
         )
     lines += search_lines(ctx.search)
     choice = "highest" if ctx.mode == "max" else "lowest"

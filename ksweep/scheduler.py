@@ -240,6 +240,7 @@ class Scheduler:
             lost=end.lost,
             cancelled=end.cancelled,
             pruned=flight.pruned,
+            peak_rss_mb=end.peak_rss_mb,
         )
         try:
             metrics = settle(run_paths, outcome)

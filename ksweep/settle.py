@@ -46,6 +46,7 @@ class Outcome:
     # with killed_for "lost", why the launcher itself died: the run is interrupted
     cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
     pruned: str | None = None  # with killed_for "pruned": why the strategy stopped it
+    peak_rss_mb: float | None = None  # the run's peak resident memory (the launcher's telemetry)
 
 
 def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
@@ -90,6 +91,7 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
         "wall_seconds": round(outcome.wall_seconds, 3),
         "attempts": outcome.attempts,
         "config_hash": outcome.config_hash,
+        "peak_rss_mb": outcome.peak_rss_mb,
     }
     write_json_atomic(paths.metrics, metrics)
     return metrics

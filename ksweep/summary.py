@@ -13,7 +13,7 @@ A sweep directory holds one directory per run; a directory is a run when it hold
      "status": "completed", "success": true,
      "val_acc": 88.9, "val_loss": 0.41, "test_acc": 88.51, "train_acc": 97.2,
      "final_sparsity": 0.7, "total_time": 1842.3, "epochs": 100, "error": null,
-     "config_hash": "3f0c...", "threads": 2, "ended_at": "2026-11-24T11:14:45.120",
+     "config_hash": "3f0c...", "threads": 2, "peak_rss_mb": 812.4, "ended_at": "2026-11-24T11:14:45.120",
      "metric_warnings": null, "CONFIG_ADAMWPRUNE_BETA1": 0.87, ...}
 
 Accuracies are percentages (0-100), sparsity a fraction (0-1), times seconds; a
@@ -23,7 +23,8 @@ run with only config.txt is `pending`, a `running` record with no runner holding
 sweep's lock is `interrupted`. Metrics come from the run's `final` block; a run that
 is not completed has none, so it is counted but never ranked. Other numeric keys of
 `final` (say a trainer's `test_loss`) are copied as they are. `threads` is the
-trainer's `env.threads` (results depend on it); `metric_warnings` names the metrics
+trainer's `env.threads` (results depend on it); `peak_rss_mb` the run's peak resident
+memory as the runner saw it (its process and the children it waited for); `metric_warnings` names the metrics
 a trainer wrote that are no numbers (a string, NaN).
 
 Varied symbols are the CONFIG_ symbols that take two or more values across the runs'
@@ -297,6 +298,7 @@ def _raw_record(name: str, metrics: dict | None, text: str | None, ended_ns: int
         "error": metrics.get("error"),
         "config_hash": runner.get("config_hash") or env.get("config_hash") or _hash(text),
         "threads": env.get("threads") if is_number(env.get("threads")) else None,
+        "peak_rss_mb": runner.get("peak_rss_mb") if is_number(runner.get("peak_rss_mb")) else None,
         "started_at": None,
         "ended_at": None,
         "metric_warnings": _metric_warnings(final) or None,

@@ -534,3 +534,18 @@ def test_sweep_watch_started_before_the_sweep_waits_for_it(sweep):
     out, _ = watch.communicate(timeout=60)
     newest = max(sweep.dirs(), key=lambda p: p.stat().st_mtime)
     assert newest.name in out and watch.returncode == 0
+
+
+def test_the_runner_records_each_runs_peak_memory(sweep):
+    sweep.generate("1|2")
+    result = sweep.run(env={"TINY_ALLOC_MB": "1024"})
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((sweep.dirs()[0] / "sweep_summary.json").read_text())
+    for row in summary:
+        # 1 GiB held, plus the interpreter's own few megabytes
+        assert 1024 <= row["peak_rss_mb"] < 1024 + 200, row
+    (run_dir,) = sweep.dirs()[0].glob("config_001_*")
+    record = json.loads((run_dir / "training_metrics.json").read_text())
+    assert record["runner"]["peak_rss_mb"] == summary[0]["peak_rss_mb"]
+    analysis = (sweep.dirs()[0] / "sweep_analysis.txt").read_text()
+    assert "Peak memory (resident, per run): 1," in analysis and " MB at most (config_00" in analysis

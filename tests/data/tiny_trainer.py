@@ -17,7 +17,8 @@ trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N r
 have started: proves they run at once), TINY_GATE=FILE (wait, up to 120 s, until FILE
 exists: a test holds runs where they are), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
 trainer may), TINY_EPOCHS=N (N epoch rows, val_acc reaching the final one at the last,
-each written as the epoch ends, TINY_EPOCH_SLEEP seconds apart: for pruners).
+each written as the epoch ends, TINY_EPOCH_SLEEP seconds apart: for pruners),
+TINY_ALLOC_MB=N (hold N MiB resident while it trains).
 """
 
 import argparse
@@ -73,6 +74,8 @@ def main() -> int:
     if seed == 23:
         write(out, {"status": "failed", "epochs": [], "final": {}, "error": "CONFIG_SEED: 23 is refused"})
         return 2
+    if os.environ.get("TINY_ALLOC_MB"):  # touch every page: resident, as a real model's weights are
+        held = b"\x01" * (int(os.environ["TINY_ALLOC_MB"]) << 20)  # noqa: F841
     if os.environ.get("TINY_HELPER"):
         subprocess.Popen(os.environ["TINY_HELPER"].split(), start_new_session=False)
     hang_from = int(os.environ.get("TINY_HANG_FROM", "0"))

@@ -44,7 +44,7 @@ RUN_FLAGS = $(if $(EPOCHS),--epochs $(call q,$(EPOCHS))) \
             $(if $(call truthy,$(STOP_ON_FAILURE)),--stop-on-failure) \
             $(if $(call truthy,$(DRY_RUN)),--dry-run) \
             $(if $(TRAIN_COMMAND),--train-command $(call q,$(TRAIN_COMMAND))) \
-            $(BACKEND_FLAGS) $(SEARCH_FLAGS) $(RANK_FLAGS)
+            $(BACKEND_FLAGS) $(SEARCH_FLAGS) $(RANK_FLAGS) $(if $(TRACKER),--tracker $(call q,$(TRACKER)))
 # What runs (SEARCH=random|tpe: SAMPLES proposals) and whether runs stop early (PRUNER).
 SEARCH_FLAGS = $(if $(SEARCH),--search $(call q,$(SEARCH))) \
             $(if $(SAMPLES),--samples $(call q,$(SAMPLES))) \
@@ -66,7 +66,7 @@ OUT_FLAG     = --output-dir $(call q,$(OUTPUT))
 
 .DEFAULT_GOAL := help
 .PHONY: help venv menuconfig defconfig savedefconfig olddefconfig list-defconfigs \
-        sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze \
+        sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze sweep-export \
         sweep-monitor sweep-watch sweep-leaderboard sweep-compare sweep-promote \
         sweep-clean test bench
 
@@ -80,10 +80,11 @@ help: ## this list
 	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
 	@echo "  BACKEND=local|ray|slurm RAY_ADDRESS=host:port SLURM_PARTITION=p SLURM_GPUS=N SLURM_CPUS=N"
 	@echo "  SLURM_MEM=4G SEARCH=grid|random|tpe SAMPLES=N SEARCH_SEED=N PRUNER=none|median|asha"
-	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
+	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N TRACKER=mlflow,tensorboard DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
-$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
+          requirements-tracking.txt
 	@echo "  VENV    $(VENV) (first time: about 2 minutes)"
 	$(Q)test -x $(PY) || python3 -m venv $(VENV)
 	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
@@ -131,6 +132,9 @@ sweep-resume: $(STAMP) ## continue the newest sweep (or SWEEP=dir) from its own 
 
 sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plots
 	$(Q)$(PY) scripts/analyze_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) $(RANK_FLAGS)
+
+sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard (again: no duplicates)
+	$(Q)$(PY) scripts/export_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) --tracker $(call q,$(TRACKER))
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
 	$(Q)$(PY) scripts/sweep_monitor.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG)

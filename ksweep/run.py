@@ -41,6 +41,7 @@ from ksweep.scheduler import RunnerOptions, Scheduler, SweepResult
 from ksweep.strategy import EPOCH_METRICS, SearchSettings, StrategyError
 from ksweep.summary import MetricError
 from ksweep.sweepdir import SweepPaths
+from ksweep.tracking import TrackerError, TrackingObserver, parse_trackers
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Runner options kept in sweep.json, so a resume runs the sweep the way it was started.
@@ -69,6 +70,7 @@ class RunRequest:
     stop_on_failure: bool = False
     backend: str = "local"  # where runs execute; not kept: a resume may run elsewhere
     backend_options: dict = field(default_factory=dict)
+    trackers: str | None = None  # TRACKER=mlflow,tensorboard: live logging; not kept either
 
 
 class StopSignals:
@@ -116,6 +118,7 @@ def run_stage(request: RunRequest) -> int:
             MetricError,
             BackendError,
             StrategyError,
+            TrackerError,
         ) as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
@@ -148,6 +151,7 @@ def check_request(request: RunRequest, sweep_dir: Path | None) -> None:
     from ksweep.summary import check_metric
 
     request.mode = check_metric(request.metric, request.mode)
+    parse_trackers(request.trackers)
     check_search(options_for(request, saved_options(sweep_dir), sweep_dir)[0].search, request, sweep_dir)
 
 
@@ -321,7 +325,10 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     print(f"  SWEEP   {display(sweep_dir)}: {plural(total, 'run')}{extended}, {todo_count} to do")
     if not todo_count:
         print(no_work_hint(sweep_dir, plan, options.retry_failed))
-    result = train(sweep_dir, todo, total, options, request.show_progress, signals)
+    observers = [ProgressBar(request.show_progress), SummaryObserver(sweep_dir)]
+    if parse_trackers(request.trackers):
+        observers.append(TrackingObserver(sweep_dir, parse_trackers(request.trackers)))
+    result = train(sweep_dir, todo, total, options, Observers(observers), signals)
     plan = sweep_plan.load_plan(sweep_dir)  # a search has grown it
     signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
     resume = resume_command(sweep_dir)
@@ -347,12 +354,9 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     return EXIT_OK
 
 
-def train(
-    sweep_dir, todo, total: int, options: RunnerOptions, show: bool, signals: StopSignals
-) -> SweepResult:
-    """Run `todo` (and what the strategy proposes, up to `total` runs) with the scheduler;
-    stop requests stop the runs instead of raising."""
-    observers = Observers([ProgressBar(show), SummaryObserver(sweep_dir)])
+def train(sweep_dir, todo, total: int, options: RunnerOptions, observers: Observers, signals) -> SweepResult:
+    """Run `todo` (and what the strategy proposes, up to `total` runs) with the scheduler,
+    telling `observers`; stop requests stop the runs instead of raising."""
     plan_size = len(sweep_plan.load_plan(sweep_dir))
     observers.sweep_started(total, plan_size - len(todo))
     signals.deferred = True

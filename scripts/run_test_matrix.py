@@ -77,6 +77,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--pruner-min-epochs", type=at_least(1), help="epochs every run trains before it may be pruned (1)"
     )
     parser.add_argument("--pruner-reduction", type=at_least(2), help="PRUNER=asha: keep 1/N at each rung (3)")
+    parser.add_argument(
+        "--tracker", help="log each run as it finishes: mlflow, tensorboard (comma-separated)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="list the runs and an estimate; write nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")
     add_ranking_args(parser, results_dir=False)
@@ -97,6 +100,7 @@ def request_from(args: argparse.Namespace) -> RunRequest:
         retry_failed=args.retry_failed,
         stop_on_failure=args.stop_on_failure,
         backend=args.backend,
+        trackers=args.tracker,
         backend_options={
             name: value
             for name in ("slurm_partition", "slurm_gpus", "slurm_cpus", "slurm_mem")

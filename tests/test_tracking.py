@@ -1,0 +1,118 @@
+"""TRACKER=mlflow,tensorboard, live and `export_sweep.py`, read back with each library's own reader."""
+
+import json
+import socket
+
+import pytest
+
+from tests.conftest import run_script
+
+mlflow = pytest.importorskip("mlflow")
+event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+
+SEEDS = "30|31|15|32"  # seed 15: the tiny trainer exits 3 without a record (a failed run)
+EPOCHS = {"TINY_EPOCHS": "3"}
+
+
+def client_for(uri):
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def children(client, parent_id):
+    experiment = client.get_experiment_by_name("ksweep").experiment_id
+    return client.search_runs([experiment], filter_string=f"tags.mlflow.parentRunId = '{parent_id}'")
+
+
+def parents(client):
+    experiment = client.get_experiment_by_name("ksweep").experiment_id
+    return client.search_runs([experiment], filter_string="tags.ksweep_role = 'sweep'")
+
+
+def export(sweep, tracker, env):
+    result = run_script("export_sweep.py", "--results-dir", sweep.results, "--tracker", tracker, env=env)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_mlflow_has_a_parent_per_sweep_and_a_child_per_run_with_params_history_and_status(sweep, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    env = {**EPOCHS, "MLFLOW_TRACKING_URI": uri}
+    sweep.generate(SEEDS)
+    result = sweep.run("--tracker", "mlflow", "--no-progress", env=env)
+    assert result.returncode == 0, result.stderr
+    client = client_for(uri)
+    (parent,) = parents(client)
+    assert parent.info.run_name == sweep.dirs()[0].name
+    runs = {run.info.run_name: run for run in children(client, parent.info.run_id)}
+    assert len(runs) == 4
+    good = runs["config_001_lenet5_adamw"]
+    assert good.info.status == "FINISHED" and good.data.params["CONFIG_SEED"] == "30"
+    history = client.get_metric_history(good.info.run_id, "val_acc")
+    assert [(m.step, m.value) for m in history] == [(1, 91.0), (2, 92.0), (3, 93.0)]
+    assert good.data.metrics["final_val_acc"] == 93.0 and good.data.tags["status"] == "completed"
+    failed = runs["config_003_lenet5_adamw"]
+    assert failed.info.status == "FAILED" and failed.data.tags["error"] == "exited with code 3"
+    artifacts = {a.path for a in client.list_artifacts(good.info.run_id)}
+    assert {"config.txt", "output.log", "training_metrics.json"} <= artifacts
+    # After live logging, exporting twice leaves one child per run.
+    export(sweep, "mlflow", env)
+    export(sweep, "mlflow", env)
+    (parent_again,) = parents(client)
+    assert parent_again.info.run_id == parent.info.run_id
+    assert sorted(r.info.run_name for r in children(client, parent.info.run_id)) == sorted(runs)
+
+
+def test_tensorboard_has_scalars_per_epoch_and_an_hparams_entry_per_run(sweep):
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    sweep.generate(SEEDS, "CONFIG_LEARNING_RATE=1e-3|1e-2\n")
+    result = sweep.run("--no-progress", env=EPOCHS)
+    assert result.returncode == 0, result.stderr
+    board = sweep.dirs()[0] / "tensorboard"
+    run = board / "config_001_lenet5_adamw"
+    export(sweep, "tensorboard", {})
+    files = len(list(run.glob("events.out.tfevents.*")))  # scalars, and the hparams entry
+    export(sweep, "tensorboard", {})  # again: replaced, not doubled
+    assert len(list(board.iterdir())) == 8
+    assert len(list(run.glob("events.out.tfevents.*"))) == files
+    events = event_accumulator.EventAccumulator(str(run))
+    events.Reload()
+    assert [(s.step, s.value) for s in events.Scalars("val_acc")] == [(1, 91.0), (2, 92.0), (3, 93.0)]
+    content = events.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    assert start.hparams["CONFIG_SEED"].string_value == "30"
+    assert start.hparams["CONFIG_LEARNING_RATE"].string_value == "1e-3"
+    assert start.hparams["status"].string_value == "completed"
+
+
+def test_an_unreachable_tracker_says_so_once_and_the_sweep_is_the_same(sweep, tmp_path):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    sweep.generate(SEEDS)
+    plain = sweep.run("--no-progress", "--output-dir", tmp_path / "plain")
+    tracked = sweep.run(
+        "--no-progress", "--tracker", "mlflow", env={"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"}
+    )
+    assert tracked.returncode == plain.returncode == 0, tracked.stderr
+    warnings = [line for line in tracked.stderr.splitlines() if "TRACKER" in line]
+    assert len(warnings) == 1 and f"cannot reach MLflow at http://127.0.0.1:{port}" in warnings[0]
+    assert "not tracking" in warnings[0] and "Traceback" not in tracked.stderr
+
+    def summary(parent):
+        rows = json.loads(next(parent.glob("sweep_*/sweep_summary.json")).read_text())
+        return [(r["run_dir"], r["status"], r["val_acc"]) for r in rows]
+
+    assert summary(sweep.results) == summary(tmp_path / "plain")
+
+
+def test_an_unknown_tracker_is_one_line_before_any_sweep_folder(sweep):
+    sweep.generate("30")
+    result = sweep.run("--tracker", "mlflow,neptune")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: TRACKER=mlflow,neptune: unknown neptune (one or more of mlflow, tensorboard)"
+    )
+    assert not sweep.results.exists() or not sweep.dirs()

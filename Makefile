@@ -80,7 +80,7 @@ help: ## this list
 	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
 	@echo "  BACKEND=local|ray|slurm RAY_ADDRESS=host:port SLURM_PARTITION=p SLURM_GPUS=N SLURM_CPUS=N"
 	@echo "  SLURM_MEM=4G SEARCH=grid|random|tpe SAMPLES=N SEARCH_SEED=N PRUNER=none|median|asha"
-	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N TRACKER=mlflow,tensorboard DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
+	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N TRACKER=mlflow,tensorboard,wandb,trackio DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"
 
 # The virtual environment, rebuilt when the pinned requirements change.
 $(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
@@ -133,7 +133,7 @@ sweep-resume: $(STAMP) ## continue the newest sweep (or SWEEP=dir) from its own 
 sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plots
 	$(Q)$(PY) scripts/analyze_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) $(RANK_FLAGS)
 
-sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard (again: no duplicates)
+sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard,wandb,trackio (again: no duplicates)
 	$(Q)$(PY) scripts/export_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) --tracker $(call q,$(TRACKER))
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once

@@ -1,14 +1,14 @@
-"""TRACKER=mlflow,tensorboard: a sweep where labs already look, live or exported after the fact.
+"""TRACKER=mlflow,tensorboard,wandb,trackio: a sweep where labs already look, live or exported.
 
     make sweep TRACKER=mlflow                      each run is logged as it finishes
     make sweep-export TRACKER=mlflow,tensorboard   a finished (or half-finished) sweep, again or afterwards
 
 Both go through one path: a run folder (its training_metrics.json, config.txt, output.log
 and best checkpoint) becomes a `TrackedRun`, and each tracker writes it under the sweep's
-parent (an MLflow parent run, a TensorBoard folder). A run's identity there is its config
-hash, so logging it again replaces it: exporting twice, or after live logging, makes no
-duplicates. The trackers read only what the trainer contract writes, so a TRAIN_COMMAND
-sweep is tracked as the built-in trainer's is.
+parent (an MLflow parent run, a TensorBoard folder, a W&B group, a trackio project). A
+run's identity there is its config hash, so logging it again replaces it: exporting
+twice, or after live logging, makes no duplicates. The trackers read only what the
+trainer contract writes, so a TRAIN_COMMAND sweep is tracked as the built-in trainer's is.
 
 Tracking is an observer of the sweep (ksweep.observers), on a thread of its own: a slow
 or unreachable tracker never slows or fails the sweep. A tracker whose package is not
@@ -29,8 +29,13 @@ from ksweep.plan import PlannedRun, read_manifest
 from ksweep.records import config_values, read_json
 from ksweep.sweepdir import SweepPaths
 
-TRACKERS = {"mlflow": "ksweep.track_mlflow", "tensorboard": "ksweep.track_tensorboard"}
-EXTRAS = {"mlflow": "mlflow", "tensorboard": "tensorboard"}
+TRACKERS = {
+    "mlflow": "ksweep.track_mlflow",
+    "tensorboard": "ksweep.track_tensorboard",
+    "wandb": "ksweep.track_wandb",
+    "trackio": "ksweep.track_trackio",
+}
+EXTRAS = {"mlflow": "mlflow", "tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
 DRAIN_SECONDS = 120.0  # at the sweep's end, how long the runner waits for its trackers
 
 

@@ -17,14 +17,16 @@ from ksweep.tracking import TrackerError, export, parse_trackers
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="export_sweep", description=__doc__.splitlines()[0])
-    parser.add_argument("--tracker", required=True, help="mlflow, tensorboard (comma-separated)")
+    parser.add_argument(
+        "--tracker", required=True, help="mlflow, tensorboard, wandb, trackio (comma-separated)"
+    )
     parser.add_argument("--sweep", help="sweep directory (default: the newest)")
     parser.add_argument("--results-dir", default="test_matrix_results")
     args = parser.parse_args(argv)
     try:
         names = parse_trackers(args.tracker)
         if not names:
-            raise TrackerError("TRACKER= is empty: name one or more of mlflow, tensorboard")
+            raise TrackerError("TRACKER= is empty: name one or more of mlflow, tensorboard, wandb, trackio")
         sweep = find_sweep(args.sweep, args.results_dir)
     except (TrackerError, NotFound) as err:
         print(f"error: {err}", file=sys.stderr)

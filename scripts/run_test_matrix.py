@@ -78,7 +78,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pruner-reduction", type=at_least(2), help="PRUNER=asha: keep 1/N at each rung (3)")
     parser.add_argument(
-        "--tracker", help="log each run as it finishes: mlflow, tensorboard (comma-separated)"
+        "--tracker", help="log each run as it finishes: mlflow, tensorboard, wandb, trackio (comma-separated)"
     )
     parser.add_argument("--dry-run", action="store_true", help="list the runs and an estimate; write nothing")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")

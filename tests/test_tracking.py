@@ -1,7 +1,12 @@
-"""TRACKER=mlflow,tensorboard, live and `export_sweep.py`, read back with each library's own reader."""
+"""TRACKER=mlflow,tensorboard,wandb,trackio, live and `export_sweep.py`, read back with each
+library's own reader (W&B's offline run file with wandb's own protobuf schema: wandb 0.31
+has no Python reader of it, tests/wandb_records.py)."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -113,6 +118,79 @@ def test_an_unknown_tracker_is_one_line_before_any_sweep_folder(sweep):
     result = sweep.run("--tracker", "mlflow,neptune")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "error: TRACKER=mlflow,neptune: unknown neptune (one or more of mlflow, tensorboard)"
+        "error: TRACKER=mlflow,neptune: unknown neptune (one or more of mlflow, tensorboard, wandb, trackio)"
     )
     assert not sweep.results.exists() or not sweep.dirs()
+
+
+def wandb_runs(sweep_dir):
+    """run id → its records, from the offline run files (tests/wandb_records.py)."""
+    from tests.wandb_records import records
+
+    out = {}
+    for path in (sweep_dir / "wandb/wandb").glob("offline-run-*/run-*.wandb"):
+        rs = records(path)
+        (run,) = [r.run for r in rs if r.WhichOneof("record_type") == "run"]
+        out[run.run_id] = rs
+    return out
+
+
+def test_wandb_offline_runs_hold_config_history_and_exit_code_once_each(sweep):
+    pytest.importorskip("wandb")
+    sweep.generate(SEEDS)
+    env = {**EPOCHS, "WANDB_MODE": "offline"}
+    result = sweep.run("--no-progress", "--tracker", "wandb", env=env)
+    assert result.returncode == 0, result.stderr
+    export(sweep, "wandb", env)  # again, after live logging: the same four runs
+    sweep_dir = sweep.dirs()[0]
+    runs = wandb_runs(sweep_dir)
+    assert len(runs) == 4
+    by_name = {}
+    for rs in runs.values():
+        (run,) = [r.run for r in rs if r.WhichOneof("record_type") == "run"]
+        assert run.run_group == sweep_dir.name
+        by_name[run.display_name] = (run, rs)
+    run, rs = by_name["config_001_lenet5_adamw"]
+    config = {item.key: json.loads(item.value_json) for item in run.config.update}
+    assert config["CONFIG_SEED"] == "30"
+    history = [
+        (r.history.step.num, {i.nested_key[0]: json.loads(i.value_json) for i in r.history.item})
+        for r in rs
+        if r.WhichOneof("record_type") == "history"
+    ]
+    assert [(step, row["val_acc"]) for step, row in history] == [(1, 91), (2, 92), (3, 93)]
+    (exit_record,) = [r.exit for r in rs if r.WhichOneof("record_type") == "exit"]
+    assert exit_record.exit_code == 0
+    failed_exit = [
+        r.exit for r in by_name["config_003_lenet5_adamw"][1] if r.WhichOneof("record_type") == "exit"
+    ]
+    assert failed_exit[0].exit_code == 1
+
+
+def test_trackio_has_a_project_per_sweep_with_each_runs_config_and_history(sweep, tmp_path):
+    pytest.importorskip("trackio")
+    sweep.generate(SEEDS)
+    env = {**EPOCHS, "TRACKIO_DIR": str(tmp_path / "trackio")}
+    result = sweep.run("--no-progress", "--tracker", "trackio", env=env)
+    assert result.returncode == 0, result.stderr
+    export(sweep, "trackio", env)
+    reader = (
+        "import json, sys\nfrom trackio import SQLiteStorage as S\n"
+        "p = sys.argv[1]\n"
+        "print(json.dumps({r: [S.get_logs(p, r), S.get_run_config(p, r)] for r in S.get_runs(p)}))\n"
+    )
+    project = f"ksweep-{sweep.dirs()[0].name}"
+    # trackio reads TRACKIO_DIR when it is imported: read back in a process that has it.
+    out = subprocess.run(
+        [sys.executable, "-c", reader, project],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(out.stdout)
+    assert sorted(runs) == [f"config_00{i}_lenet5_adamw" for i in range(1, 5)]
+    logs, config = runs["config_001_lenet5_adamw"]
+    assert [(row["step"], row["val_acc"]) for row in logs if "val_acc" in row] == [(1, 91), (2, 92), (3, 93)]
+    assert config["CONFIG_SEED"] == "30" and config["status"] == "completed"
+    assert runs["config_003_lenet5_adamw"][1]["status"] == "failed"

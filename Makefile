@@ -66,7 +66,7 @@ OUT_FLAG     = --output-dir $(call q,$(OUTPUT))
 
 .DEFAULT_GOAL := help
 .PHONY: help venv menuconfig defconfig savedefconfig olddefconfig list-defconfigs \
-        sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze sweep-export \
+        sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze sweep-export sweep-reproduce \
         sweep-monitor sweep-watch sweep-leaderboard sweep-compare sweep-promote \
         sweep-clean test bench
 
@@ -135,6 +135,9 @@ sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plot
 
 sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard,wandb,trackio (again: no duplicates)
 	$(Q)$(PY) scripts/export_sweep.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG) --tracker $(call q,$(TRACKER))
+
+sweep-reproduce: $(STAMP) ## train RUN=dir again from its folder alone; says whether the metrics match bit for bit
+	$(Q)$(PY) scripts/reproduce_run.py $(call q,$(RUN))
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
 	$(Q)$(PY) scripts/sweep_monitor.py --results-dir $(call q,$(OUTPUT)) $(SWEEP_FLAG)

@@ -11,7 +11,8 @@
         search/             .study      SEARCH/PRUNER: Optuna's study (optuna.journal), and
                             .space      the points a search may propose (space.json.gz)
         config_NNN_.../     .run(name)  RunPaths: config.txt, output.log, training_metrics.json,
-                                        best_model.pt, last_epoch.pt (an unfinished run's resume point)
+                                        best_model.pt, last_epoch.pt (an unfinished run's resume point),
+                                        checkpoint_epoch_NNN.pt (KEEP_CHECKPOINTS)
 
     sweep_configs/                                 ConfigDirPaths(dir)
         config_NNN                      generated configs
@@ -32,6 +33,7 @@ CONFIG_FILE = "config.txt"
 LOG_FILE = "output.log"
 CHECKPOINT_FILE = "best_model.pt"
 LAST_EPOCH_FILE = "last_epoch.pt"  # the built-in trainer's resume point; gone once the run completes
+EPOCH_CHECKPOINT = "checkpoint_epoch_{:03d}.pt"  # KEEP_CHECKPOINTS=N: the last N epochs' models
 INVALID_SUFFIX = ".invalid"  # a custom trainer's unreadable metrics file, kept for its author
 
 
@@ -62,6 +64,12 @@ class RunPaths:
     @property
     def last_epoch(self) -> Path:
         return self.root / LAST_EPOCH_FILE
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.root / EPOCH_CHECKPOINT.format(epoch)
+
+    def epoch_checkpoints(self) -> list[Path]:
+        return sorted(self.root.glob(EPOCH_CHECKPOINT.replace("{:03d}", "[0-9]*")))
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,7 @@ class TrainConfig:
     val_fraction: float
     num_workers: int
     save_checkpoint: bool
+    keep_checkpoints: int
     mlp_hidden_size: int
     mlp_num_layers: int
     step_size: int
@@ -201,6 +202,7 @@ def config_from_values(values: dict[str, str]) -> TrainConfig:
         val_fraction=num("VAL_FRACTION"),
         num_workers=num("NUM_WORKERS", int),
         save_checkpoint=flag("SAVE_CHECKPOINT"),
+        keep_checkpoints=num("KEEP_CHECKPOINTS", int),
         mlp_hidden_size=num("MLP_HIDDEN_SIZE", int),
         mlp_num_layers=num("MLP_NUM_LAYERS", int),
         step_size=num("SCHEDULER_STEP_SIZE", int),

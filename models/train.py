@@ -59,7 +59,7 @@ from torch import nn
 
 from ksweep.pause import pause_point
 from ksweep.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
-from ksweep.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE
+from ksweep.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE, RunPaths
 from models import data, env, lenet5, mlp, resnet18, resume
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr
@@ -173,9 +173,11 @@ def _train_epochs(
         record["final"] = _running_final(row, started, kept)
         print(_epoch_line(row, cfg.epochs), flush=True)
         if cfg.save_checkpoint and _may_keep(cfg, row) and (kept is None or row["val_acc"] > kept["val_acc"]):
-            _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
+            _save_checkpoint(loop, out / CHECKPOINT_FILE, row, record)
             kept = row
             record["final"].update(_checkpoint_keys(kept))
+        if cfg.save_checkpoint and cfg.keep_checkpoints:
+            _keep_recent(loop, RunPaths(out), row, record)
         # Before the record, so a record of N epochs means last_epoch.pt holds epoch N or later.
         progress.kept_epoch = kept["epoch"] if kept else None
         progress.train_seconds = record["final"]["train_seconds"]
@@ -188,7 +190,7 @@ def _test_final_model(loop: Loop, out: Path, record: dict, kept: dict | None) ->
     """Score the last epoch's model on the test split (and best_model.pt's, when it is another)."""
     row = record["epochs"][-1]
     if loop.cfg.save_checkpoint and kept is None:  # no epoch reached the target sparsity: keep the last
-        _save_checkpoint(loop, out / CHECKPOINT_FILE, row)
+        _save_checkpoint(loop, out / CHECKPOINT_FILE, row, record)
         kept = row
     final = record["final"]
     final["test_acc"] = evaluate(loop, loop.ds.test)[1]  # the final model, as val_acc and sparsity
@@ -374,9 +376,18 @@ def evaluate(loop: Loop, split: data.Split) -> tuple[float | None, float | None]
     return total.item() / len(split), 100.0 * correct.item() / len(split)
 
 
-def _save_checkpoint(loop: Loop, path: Path, row: dict) -> None:
-    state = {"model": loop.net.state_dict(), "epoch": row["epoch"], "val_acc": row["val_acc"]}
-    resume.save_atomic({**state, "config": vars(loop.cfg)}, path)  # a crash mid-save keeps the previous best
+def _save_checkpoint(loop: Loop, path: Path, row: dict, record: dict) -> None:
+    """The model with what says which it is: epoch, that epoch's metrics, the config and its hash."""
+    state = {"model": loop.net.state_dict(), "epoch": row["epoch"], "val_acc": row["val_acc"], "metrics": row}
+    state.update(config=vars(loop.cfg), config_hash=(record.get("env") or {}).get("config_hash"))
+    resume.save_atomic(state, path)  # a crash mid-save keeps the previous one
+
+
+def _keep_recent(loop: Loop, paths: RunPaths, row: dict, record: dict) -> None:
+    """This epoch's model as checkpoint_epoch_NNN.pt; only the last KEEP_CHECKPOINTS stay."""
+    _save_checkpoint(loop, paths.epoch_checkpoint(row["epoch"]), row, record)
+    for old in paths.epoch_checkpoints()[: -loop.cfg.keep_checkpoints]:
+        old.unlink(missing_ok=True)
 
 
 def warmup() -> None:

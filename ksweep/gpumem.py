@@ -14,6 +14,10 @@ runs there may still claim is subtracted:
 A run that is not admitted waits for a free slot on another GPU or for memory to free up;
 the runner says so once per GPU. Where NVML cannot be read (no driver library, no
 nvidia-ml-py) nothing is gated. Nothing here resets, configures or allocates on a GPU.
+
+The same readings are the runs' GPU telemetry: while a run holds a GPU, the launcher
+samples (about once a second) the memory its processes hold there and the device's
+utilisation; `Usage` keeps the peak and the mean, recorded with the run.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class Reading:
     total: int
     free: int
     used_by: dict[int, int] = field(default_factory=dict)
+    utilisation: float | None = None  # the device's, percent
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,30 @@ def waiting_line(gpu: str, reading: Reading, needed: int, ours: list[OurRun]) ->
     return f"  GPU     {gpu}: {left:,.0f} MiB free for a new run, it needs {needed / MIB:,.0f} MiB; waiting"
 
 
+@dataclass
+class Usage:
+    """A run's GPU samples: the memory its processes held (MiB) and the device's utilisation (%)."""
+
+    memory: list[float] = field(default_factory=list)
+    utilisation: list[float] = field(default_factory=list)
+
+    def add(self, reading: Reading, run: OurRun) -> None:
+        self.memory.append(claimed(reading, run) / MIB)
+        if reading.utilisation is not None:
+            self.utilisation.append(reading.utilisation)
+
+    def summary(self) -> dict | None:
+        if not self.memory:
+            return None
+        util = self.utilisation
+        return {
+            "gpu_mem_peak_mb": round(max(self.memory), 1),
+            "gpu_mem_mean_mb": round(sum(self.memory) / len(self.memory), 1),
+            "gpu_util_mean": round(sum(util) / len(util), 1) if util else None,
+            "gpu_samples": len(self.memory),
+        }
+
+
 def read(gpu: str) -> Reading | None:
     """GPU `gpu` (an NVML index or UUID, as CUDA_VISIBLE_DEVICES names it) now, or None
     when NVML cannot be read here."""
@@ -83,9 +112,11 @@ def read(gpu: str) -> Reading | None:
             handle = pynvml.nvmlDeviceGetHandleByUUID(gpu)
         memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
         processes = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
+        utilisation = pynvml.nvmlDeviceGetUtilizationRates(handle).gpu
     except Exception:  # ImportError, NVMLError (no driver, no such GPU): nothing to gate with
         return None
-    return Reading(memory.total, memory.free, {p.pid: p.usedGpuMemory or 0 for p in processes})
+    used = {p.pid: p.usedGpuMemory or 0 for p in processes}
+    return Reading(memory.total, memory.free, used, float(utilisation))
 
 
 def session_of(pids) -> dict[int, int]:

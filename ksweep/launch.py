@@ -50,6 +50,8 @@ from tqdm import tqdm
 from ksweep import gpumem
 from ksweep.kconf import PROJECT_ROOT
 
+GPU_SAMPLE_SECONDS = 1.0
+
 
 @dataclass
 class Job:
@@ -82,6 +84,7 @@ class Ended:
     lost: str | None = None
     cancelled: str | None = None
     peak_rss_mb: float | None = None  # its peak resident memory, where the launcher can see it
+    gpu: dict | None = None  # its GPU telemetry (ksweep.gpumem.Usage.summary), where sampled
 
 
 class LauncherError(RuntimeError):
@@ -167,6 +170,8 @@ class LocalLauncher:
         self.jobs_per_gpu = jobs_per_gpu
         self.on_gpu: dict[Handle, str] = {}
         self.said_waiting: set[str] = set()
+        self.gpu_usage: dict[Handle, gpumem.Usage] = {}
+        self.sampled_at = 0.0
         mode = ["--exec"] if self.argv else []
         self.server = subprocess.Popen(
             [sys.executable, "-m", "ksweep.forkserver", *mode],
@@ -257,14 +262,32 @@ class LocalLauncher:
         messages, self.pending = self.pending, []
         if not messages:
             messages = self._receive(timeout)
-        ended = [
-            Ended(Handle(m["pid"]), m["code"], peak_rss_mb=round(m["peak_rss_kb"] / 1024, 1))
-            for m in messages
-            if m["op"] == "exited"
-        ]
-        for end in ended:
-            self.on_gpu.pop(end.handle, None)
+        self._sample_gpus()
+        ended = []
+        for message in (m for m in messages if m["op"] == "exited"):
+            handle = Handle(message["pid"])
+            self.on_gpu.pop(handle, None)
+            usage = self.gpu_usage.pop(handle, None)
+            rss = round(message["peak_rss_kb"] / 1024, 1)
+            ended.append(
+                Ended(handle, message["code"], peak_rss_mb=rss, gpu=usage.summary() if usage else None)
+            )
         return ended
+
+    def _sample_gpus(self) -> None:
+        """About once a second: what each run on a GPU holds there, and the device's load."""
+        now = time.monotonic()
+        if not self.on_gpu or now - self.sampled_at < GPU_SAMPLE_SECONDS:
+            return
+        self.sampled_at = now
+        for gpu in set(self.on_gpu.values()):
+            reading = gpumem.read(gpu)
+            if reading is None:
+                continue
+            sessions = gpumem.session_of(reading.used_by)
+            for handle in [h for h, g in self.on_gpu.items() if g == gpu]:
+                run = gpumem.OurRun(handle.id, now - self.started[handle], sessions)
+                self.gpu_usage.setdefault(handle, gpumem.Usage()).add(reading, run)
 
     def stop(self, handle: Handle, hard: bool) -> None:
         # Every run leads its own session, so its id is its process group's.

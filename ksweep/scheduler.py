@@ -241,6 +241,7 @@ class Scheduler:
             cancelled=end.cancelled,
             pruned=flight.pruned,
             peak_rss_mb=end.peak_rss_mb,
+            gpu=end.gpu,
         )
         try:
             metrics = settle(run_paths, outcome)

@@ -47,6 +47,7 @@ class Outcome:
     cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
     pruned: str | None = None  # with killed_for "pruned": why the strategy stopped it
     peak_rss_mb: float | None = None  # the run's peak resident memory (the launcher's telemetry)
+    gpu: dict | None = None  # its GPU memory and utilisation, sampled (ksweep.gpumem.Usage)
 
 
 def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
@@ -92,6 +93,7 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
         "attempts": outcome.attempts,
         "config_hash": outcome.config_hash,
         "peak_rss_mb": outcome.peak_rss_mb,
+        **(outcome.gpu or {}),
     }
     write_json_atomic(paths.metrics, metrics)
     return metrics

@@ -67,6 +67,7 @@ from ksweep.sweepdir import CONFIG_FILE, METRICS_FILE, SweepPaths
 CONFIG_PREFIX = "CONFIG_"
 
 # The metrics every record carries (null when the run has none), in report order.
+GPU_KEYS = ("gpu_mem_peak_mb", "gpu_mem_mean_mb", "gpu_util_mean")  # the runner's GPU telemetry
 METRIC_KEYS = ("val_acc", "val_loss", "test_acc", "train_acc", "final_sparsity", "total_time", "epochs")
 # Record keys that are not metrics, though some are numbers.
 NON_METRIC_KEYS = frozenset(
@@ -299,6 +300,7 @@ def _raw_record(name: str, metrics: dict | None, text: str | None, ended_ns: int
         "config_hash": runner.get("config_hash") or env.get("config_hash") or _hash(text),
         "threads": env.get("threads") if is_number(env.get("threads")) else None,
         "peak_rss_mb": runner.get("peak_rss_mb") if is_number(runner.get("peak_rss_mb")) else None,
+        **{k: runner[k] for k in GPU_KEYS if is_number(runner.get(k))},
         "started_at": None,
         "ended_at": None,
         "metric_warnings": _metric_warnings(final) or None,

@@ -72,7 +72,8 @@ class TrackedRun:
 
     def final_metrics(self) -> dict[str, float]:
         runner = self.record.get("runner") or {}
-        extra = {"peak_rss_mb": runner.get("peak_rss_mb"), "wall_seconds": runner.get("wall_seconds")}
+        keys = ("peak_rss_mb", "wall_seconds", "gpu_mem_peak_mb", "gpu_mem_mean_mb", "gpu_util_mean")
+        extra = {key: runner.get(key) for key in keys}  # the runner's telemetry
         return _numbers({**(self.record.get("final") or {}), **extra})
 
     def tags(self) -> dict[str, str]:

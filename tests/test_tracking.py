@@ -57,6 +57,7 @@ def test_mlflow_has_a_parent_per_sweep_and_a_child_per_run_with_params_history_a
     history = client.get_metric_history(good.info.run_id, "val_acc")
     assert [(m.step, m.value) for m in history] == [(1, 91.0), (2, 92.0), (3, 93.0)]
     assert good.data.metrics["final_val_acc"] == 93.0 and good.data.tags["status"] == "completed"
+    assert good.data.metrics["final_peak_rss_mb"] > 0  # the runner's telemetry goes along
     failed = runs["config_003_lenet5_adamw"]
     assert failed.info.status == "FAILED" and failed.data.tags["error"] == "exited with code 3"
     artifacts = {a.path for a in client.list_artifacts(good.info.run_id)}

@@ -23,7 +23,7 @@ truthy = $(filter 1 y yes true,$(call lc,$(1)))
 # Refuse nonsense (JOBS=0, DRY_RUN=maybe, RUN_TIMEOUT=-1) before any target starts.
 CHECKED_VARS := DRY_RUN RETRY_FAILED STOP_ON_FAILURE QUICK JOBS PARALLEL JOBS_PER_GPU EPOCHS RUN_TIMEOUT \
                 RETRIES MAX_CONFIGS TOP MODE BACKEND SLURM_GPUS SLURM_CPUS \
-                SEARCH SAMPLES SEARCH_SEED PRUNER PRUNER_MIN_EPOCHS PRUNER_REDUCTION
+                SEARCH SAMPLES SEARCH_SEED PRUNER PRUNER_MIN_EPOCHS PRUNER_REDUCTION REPEATS
 GIVEN_VARS := $(foreach v,$(CHECKED_VARS),$(if $(value $(v)),$(v)))
 ifneq ($(GIVEN_VARS),)
 VAR_ERRORS := $(shell python3 scripts/check_make_vars.py $(foreach v,$(GIVEN_VARS),$(call q,$(v)=$(value $(v)))))
@@ -60,7 +60,8 @@ BACKEND_FLAGS = $(if $(BACKEND),--backend $(call q,$(BACKEND))) \
             $(if $(SLURM_MEM),--slurm-mem $(call q,$(SLURM_MEM)))
 SWEEP_FLAG   = $(if $(SWEEP),--sweep $(call q,$(SWEEP)))
 RANK_FLAGS   = $(if $(METRIC),--metric $(call q,$(METRIC))) $(if $(MODE),--mode $(call q,$(MODE)))
-GEN_FLAGS    = $(if $(MAX_CONFIGS),--max-configs $(call q,$(MAX_CONFIGS)))
+GEN_FLAGS    = $(if $(MAX_CONFIGS),--max-configs $(call q,$(MAX_CONFIGS))) \
+               $(if $(REPEATS),--repeats $(call q,$(REPEATS)))
 OUTPUT      ?= $(RESULTS)
 OUT_FLAG     = --output-dir $(call q,$(OUTPUT))
 
@@ -77,7 +78,7 @@ help: ## this list
 	@echo
 	@echo "Variables: RANGE_CONFIG=file DEFCONFIG=name SWEEP=dir OUTPUT=dir EPOCHS=N JOBS=N"
 	@echo "  PARALLEL=N JOBS_PER_GPU=k RUN_TIMEOUT=s RETRIES=N RETRY_FAILED=1 STOP_ON_FAILURE=1"
-	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N TOP=N A=dir B=dir"
+	@echo "  TRAIN_COMMAND='cmd' METRIC=val_acc MODE=max|min MAX_CONFIGS=N REPEATS=k TOP=N A=dir B=dir"
 	@echo "  BACKEND=local|ray|slurm RAY_ADDRESS=host:port SLURM_PARTITION=p SLURM_GPUS=N SLURM_CPUS=N"
 	@echo "  SLURM_MEM=4G SEARCH=grid|random|tpe SAMPLES=N SEARCH_SEED=N PRUNER=none|median|asha"
 	@echo "  PRUNER_MIN_EPOCHS=N PRUNER_REDUCTION=N TRACKER=mlflow,tensorboard,wandb,trackio DRY_RUN=1 V=1   (booleans: 1/y/yes/true or 0/n/no/false)"

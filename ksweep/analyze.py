@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING
 
 from ksweep import report
 from ksweep.records import config_values, read_json, write_atomic
+from ksweep.repeats import group_runs, has_repeats
 from ksweep.summary import (
     CONFIG_PREFIX,
     DEFAULT_METRIC,
@@ -425,6 +426,11 @@ def planned_count(sweep_dir: Path, manifest: dict | None) -> int | None:
     return None
 
 
+def group_means(grouping) -> list[dict]:
+    """One record per group: its first run's values, the metric its mean (for parameter effects)."""
+    return [{**g.runs[0], grouping.metric: g.mean, "success": True} for g in grouping.groups]
+
+
 def search_facts(sweep_dir: Path, records: list[dict], manifest: dict | None) -> dict:
     """For a SEARCH or PRUNER sweep: how it chose runs, and the epochs it trained against the
     epochs every run would have trained to its end (each config's NUM_EPOCHS); {} for a grid."""
@@ -483,7 +489,14 @@ def write_report(
     records, axes = swept_axes(records)
     ranked = rank_records(records, metric, mode)
     best = ranked[0] if ranked else None
-    effects = parameter_effects(records, metric, mode, axes) if axes else {}
+    grouping = None
+    if has_repeats(ranked, axes):  # seeds are repeats: configs rank by their mean, effects use means
+        grouping = group_runs(ranked, axes, metric, mode == "max")
+        effects = (
+            parameter_effects(group_means(grouping), metric, mode, grouping.axes) if grouping.axes else {}
+        )
+    else:
+        effects = parameter_effects(records, metric, mode, axes) if axes else {}
     manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
     search = search_facts(sweep_dir, records, manifest)
@@ -511,6 +524,7 @@ def write_report(
         train_command=train_command,
         warnings=metric_checks(records),
         search=search,
+        grouping=grouping,
     )
     write_atomic(paths.analysis, report.build_report(context))
     return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)

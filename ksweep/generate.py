@@ -169,6 +169,27 @@ def expand_sweep(
     return Expansion(axes, structural, leaves, templates, count, combinations, folded, warnings, dropped)
 
 
+def with_repeats(
+    axes: list[Axis], repeats: int, source: str, kconf: kconfiglib.Kconfig | None = None
+) -> list[Axis]:
+    """REPEATS=k: the SEED axis as k seeds counted from the file's SEED (else Kconfig's default),
+    last, so that a config's seeds are numbered together. The analysis groups them (ksweep.repeats)."""
+    if repeats <= 1:
+        return axes
+    given = next((a for a in axes if a.name == "SEED"), None)
+    if given is not None and given.is_swept:
+        reason = f"REPEATS={repeats} and a swept seed are one setting (the seeds are the repeats): give one"
+        raise RangeFileError(given.path, given.line, given.symbol, reason)
+    base = given.values[0] if given else (kconf or load_kconfig()).syms["SEED"].str_value
+    if not base.isdigit():
+        raise RangeFileError(
+            source, given.line if given else 0, "CONFIG_SEED", f"REPEATS needs a whole seed, not {base}"
+        )
+    seeds = tuple(str(int(base) + i) for i in range(repeats))
+    seed_axis = Axis("SEED", seeds, given.path if given else source, given.line if given else 0, kind="range")
+    return [a for a in axes if a.name != "SEED"] + [seed_axis]
+
+
 # A pruning knob (TARGET_SPARSITY, PRUNING_WARMUP, ...) in a file that never sets the
 # method means pruning, as in the sweep guide, whose snippets set only the knobs and mean
 # AdamWPrune's state pruning: the method is added, and the generator says so.

@@ -11,7 +11,10 @@ so what users grep for still matches; the other sections are additions:
                               run time (summed and wall), peak memory, SEARCH/PRUNER and the epochs they
                               saved, ranking and its tie-break, units
     WARNINGS                  metrics a trainer wrote that cannot be right (fractions, strings)
-    BEST CONFIGURATION        ranking value and ties, swept then non-default symbols, rerun command
+    BEST CONFIGURATION        ranking value and ties, swept then non-default symbols, rerun command;
+                              with repeats, the best config's mean ± sd and 95% CI first, and
+                              the configs that cannot be told apart from it
+    CONFIGS BY MEAN OVER SEEDS  with repeats: configs ranked by their mean, sd, CI, p vs the best
     TOP 10 CONFIGURATIONS     a table: place (`1=` for a tie), metrics, swept axes
     PARAMETER EFFECTS         per swept axis and value: runs, mean / best / worst of the metric
     TRAIN/VAL GAP             of the best runs (a large gap is overfitting)
@@ -72,6 +75,7 @@ class ReportContext:
     train_command: str | None = None
     warnings: list[str] = field(default_factory=list)
     search: dict = field(default_factory=dict)  # SEARCH/PRUNER sweeps: options, epochs trained and planned
+    grouping: object = None  # ksweep.repeats.Grouping when configs ran with several seeds
 
 
 # --- formatting ---------------------------------------------------------------------
@@ -197,6 +201,7 @@ def header_lines(ctx: ReportContext) -> list[str]:
             f"median {middle:,.0f} MB"
         )
     lines += search_lines(ctx.search)
+    lines += noise_line(ctx)
     choice = "highest" if ctx.mode == "max" else "lowest"
     why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
     lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
@@ -259,9 +264,10 @@ def best_lines(ctx: ReportContext) -> list[str]:
     lines = ["BEST CONFIGURATION:", SUBRULE]
     if not ctx.ranked:
         return lines + [f"No completed run has a {ctx.metric} value: nothing to rank.", ""]
-    best = ctx.ranked[0]
+    best = ctx.grouping.groups[0].runs[0] if ctx.grouping else ctx.ranked[0]
+    lines += group_best_lines(ctx)
     lines += [
-        f"Config file: {best['config_file']}{_ties_text(ctx)}",
+        f"Config file: {best['config_file']}{'' if ctx.grouping else _ties_text(ctx)}",
         f"Run directory: {best['run_dir']}",
         f"Ranked by {ctx.metric} ({ctx.mode}): {format_metric(ctx.metric, best.get(ctx.metric))}",
         f"Validation Accuracy: {format_metric('val_acc', best.get('val_acc'))}",
@@ -283,6 +289,85 @@ def best_lines(ctx: ReportContext) -> list[str]:
     if ctx.best_model:
         lines.append(f"Best model: {ctx.best_model} -> {best['run_dir']}/best_model.pt")
     return lines + [""]
+
+
+def _interval_text(group) -> str:
+    low, high = group.interval or (None, None)
+    sd = f" ± {group.sd:.2f}" if group.sd is not None else ""
+    ci = f", 95% CI [{low:.2f}, {high:.2f}]" if low is not None else ", no interval (one run)"
+    return f"{group.mean:.2f}{sd} (mean ± sd of {group.n} seed{'s' * (group.n != 1)}){ci}"
+
+
+def _group_name(ctx: ReportContext, group) -> str:
+    values = [
+        f"{short(a)}={display_value(v, ctx.texts.get(a))}"
+        for a, v in zip(ctx.grouping.axes, group.key, strict=True)
+    ]
+    return " ".join(values) or group.runs[0]["config_file"]
+
+
+def group_best_lines(ctx: ReportContext) -> list[str]:
+    """With repeats: the best config by its mean over seeds, and those it cannot be told from."""
+    grouping = ctx.grouping
+    if not grouping:
+        return []
+    best = grouping.groups[0]
+    lines = [f"Best config over seeds: {_group_name(ctx, best)}: {ctx.metric} {_interval_text(best)}"]
+    others = [g for g in grouping.best_set if g is not best]
+    if others:
+        names = "; ".join(_group_name(ctx, g) for g in others[:TIES_NAMED])
+        lines.append(
+            f"Cannot be told apart from it at 95% (Welch's t-test, p >= 0.05): "
+            f"{len(others)} config(s): {names}"
+        )
+    elif len(grouping.groups) > 1:
+        lines.append("Every other config is behind it at 95% (Welch's t-test, p < 0.05).")
+    if grouping.separate_top_two:
+        lines.append(
+            f"About {grouping.separate_top_two} more seeds per config would separate the top two "
+            "(t-test at 5%, 80% power, if their difference and spread hold)."
+        )
+    return lines + ["Its best seed:"]
+
+
+def groups_lines(ctx: ReportContext) -> list[str]:
+    grouping = ctx.grouping
+    if not grouping:
+        return []
+    lines = [RULE, "CONFIGS BY MEAN OVER SEEDS:", SUBRULE]
+    lines.append(
+        f"{ctx.metric}: mean ± sd over each config's seeds, 95% confidence interval of the mean "
+        "(Student's t); `≈`: cannot be told apart from the best (Welch's t-test, p >= 0.05)."
+    )
+    headers = ["#", "mean", "sd", "95% CI", "seeds", "p vs best", *(short(a) for a in grouping.axes), "runs"]
+    rows = []
+    for group in grouping.groups[:TOP_N]:
+        low, high = group.interval or (None, None)
+        rows.append(
+            [
+                group.place,
+                f"{group.mean:.2f}",
+                f"{group.sd:.2f}" if group.sd is not None else "-",
+                f"[{low:.2f}, {high:.2f}]" if low is not None else "-",
+                str(group.n),
+                f"{group.p_value:.3f}" if group.p_value is not None else "-",
+                *(display_value(v, ctx.texts.get(a)) for a, v in zip(grouping.axes, group.key, strict=True)),
+                ", ".join(r["config_file"] for r in group.runs),
+            ]
+        )
+    return lines + ["", tabulate(rows, headers, disable_numparse=True), ""]
+
+
+def noise_line(ctx: ReportContext) -> list[str]:
+    """Without repeats: what one validation example is worth, so that small gaps are read as noise."""
+    sizes = {r.get("val_size") for r in ctx.ranked if is_number(r.get("val_size"))}
+    if ctx.grouping or len(sizes) != 1 or not ctx.metric.endswith("acc"):
+        return []
+    size = sizes.pop()
+    return [
+        f"Noise: the validation split has {size} examples, so one example is {100 / size:.2f} points of "
+        f"accuracy: differences under that are noise (REPEATS=k runs each config with k seeds)."
+    ]
 
 
 def _ties_text(ctx: ReportContext) -> str:
@@ -463,7 +548,8 @@ def files_lines(ctx: ReportContext) -> list[str]:
 
 def build_report(ctx: ReportContext) -> str:
     """The whole of sweep_analysis.txt."""
-    sections = (header_lines, warning_lines, best_lines, top_lines, effects_lines, gap_lines, failed_lines)
+    sections = (header_lines, warning_lines, best_lines, groups_lines, top_lines, effects_lines, gap_lines)
+    sections += (failed_lines,)
     lines = [
         line for section in (*sections, pruned_lines, unfinished_lines, files_lines) for line in section(ctx)
     ]

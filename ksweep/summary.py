@@ -300,6 +300,7 @@ def _raw_record(name: str, metrics: dict | None, text: str | None, ended_ns: int
         "config_hash": runner.get("config_hash") or env.get("config_hash") or _hash(text),
         "threads": env.get("threads") if is_number(env.get("threads")) else None,
         "peak_rss_mb": runner.get("peak_rss_mb") if is_number(runner.get("peak_rss_mb")) else None,
+        "val_size": _dict(env.get("split_sizes")).get("val"),
         **{k: runner[k] for k in GPU_KEYS if is_number(runner.get(k))},
         "started_at": None,
         "ended_at": None,

@@ -137,6 +137,8 @@ def _train(cfg: TrainConfig, config_path: Path, out: Path, record: dict) -> None
     record["env"].update(env.device_env(device, threads))
     record["env"]["threads_from"] = env.threads_source(cfg.cpu_threads)
     ds = data.load_dataset(cfg.dataset, cfg.data_dir, cfg.val_fraction, INPUT_SIZES[cfg.model])
+    # The analysis knows what one example is worth: 100 / val points of val_acc.
+    record["env"]["split_sizes"] = {"train": len(ds.train), "val": len(ds.val), "test": len(ds.test)}
     steps = data.steps_per_epoch(len(ds.train), cfg.batch_size)
     problems = check_schedule(cfg, steps)  # again: the data on disk may differ from the known sizes
     if problems:

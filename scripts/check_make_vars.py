@@ -31,6 +31,7 @@ NUMBERS = {
     "SEARCH_SEED": (0, True, False),
     "PRUNER_MIN_EPOCHS": (1, True, False),
     "PRUNER_REDUCTION": (2, True, False),
+    "REPEATS": (1, True, False),
 }
 CHOICES = {
     "MODE": ("max", "min"),

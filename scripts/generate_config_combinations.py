@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("range_file", help="range defconfig: a path or a name under defconfigs/")
     parser.add_argument("out_dir", nargs="?", default=str(CONFIG_DIR), help="default: sweep_configs")
     parser.add_argument("--max-configs", type=int, default=generate.DEFAULT_MAX_CONFIGS)
+    parser.add_argument("--repeats", type=int, default=1, help="each config with this many seeds (REPEATS)")
     parser.add_argument(
         "--run-minutes",
         type=float,
@@ -38,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
             print(f"note: {args.range_file} does not exist; using {source}", file=sys.stderr)
         text = _read(path, source)
-        sweep = generate.expand_sweep(parse_range_text(text, source), source=source)
+        axes = generate.with_repeats(parse_range_text(text, source), args.repeats, source)
+        sweep = generate.expand_sweep(axes, source=source)
         generate.check_size(sweep, args.max_configs, args.run_minutes * 60)
         configs = generate.expand(sweep)
         sweep.warnings += generate.trainer_warnings(sweep, configs)

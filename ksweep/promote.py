@@ -5,7 +5,8 @@
 
 The seeds' strategy: sweep many configs for a few epochs, then train the best few
 for the full number. promote() takes the top K completed runs of a sweep (ranked as
-the report ranks them: METRIC, MODE) and writes
+the report ranks them: METRIC, MODE; with repeats, every seed of the top K configs by
+their mean over seeds, ksweep.repeats) and writes
 
     sweep_configs/config_001 .. config_00K    each the run's exact config.txt, with its
                                               CONFIG_NUM_EPOCHS line replaced by --epochs
@@ -43,10 +44,12 @@ from ksweep.analyze import (
     load_records,
     rank_records,
     same_score,
+    swept_axes,
     tie_break,
 )
 from ksweep.leaderboard import train_command as sweep_train_command
 from ksweep.records import replace_dir
+from ksweep.repeats import group_runs, has_repeats
 from ksweep.report import display_value, format_metric
 from ksweep.summary import value_texts, varied_keys
 from ksweep.sweepdir import ConfigDirPaths, SweepPaths
@@ -142,6 +145,15 @@ def provenance(sweep_dir: Path, promotion: Promotion) -> dict:
     }
 
 
+def top_runs(ranked: list[dict], axes: list[str], top: int, metric: str, mode: str) -> list[dict]:
+    """The top `top` runs; with repeats, every run (seed) of the top `top` configs by their mean,
+    so that the promoted sweep has the same repeats and a lucky seed promotes nothing."""
+    if not has_repeats(ranked, axes):
+        return ranked[:top]
+    groups = group_runs(ranked, axes, metric, mode == "max").groups[:top]
+    return [run for group in groups for run in sorted(group.runs, key=lambda r: r["config_file"])]
+
+
 def promote(
     sweep_dir: Path | str,
     top: int = 3,
@@ -155,8 +167,9 @@ def promote(
     sweep_dir, out = Path(sweep_dir), Path(out_dir)
     records = load_records(sweep_dir)
     mode = check_ranking(records, metric, mode)
+    records, axes = swept_axes(records)
     everything = rank_records(records, metric, mode)
-    ranked = everything[:top]
+    ranked = top_runs(everything, axes, top, metric, mode)
     if not ranked:
         raise AnalyzeError(f"{sweep_dir}: no completed run with {metric} to promote")
     configs = {}
@@ -175,7 +188,7 @@ def promote(
         train_command=sweep_train_command(sweep_dir),
         epochs=epochs,
         source_epochs=tuple(r["epochs"] for r in ranked if isinstance(r.get("epochs"), int)),
-        tie_note=tie_note(everything, top, metric),
+        tie_note=None if has_repeats(everything, axes) else tie_note(everything, top, metric),
     )
     varied = varied_keys(records)
     try:

@@ -1,14 +1,15 @@
 """Repeats: the runs of one config with different seeds, ranked as one group.
 
-A sweep has repeats when CONFIG_SEED varies between runs that agree on every other swept
-axis: REPEATS=k (the generator adds k seeds) or a seed axis in the range file
-(`CONFIG_SEED=1:1:5`) alike. The runs of one config form a group; groups are ranked by
-the mean of the metric, each shown as mean ± standard deviation with a 95% confidence
-interval of the mean (Student's t with n-1 degrees of freedom). A group cannot be told
-apart from the best when Welch's t-test (two-sided, unequal variances) gives p >= 0.05,
-or when either has a single run. How many more repeats would separate the top two: the
-runs per config a two-sample t-test needs to see their difference of means at 5% with
-80% power, if their difference and spread stay as measured, less the runs they have.
+A sweep has repeats when CONFIG_SEED varies between runs that agree on every other
+swept axis, and there are two configs or more to compare: REPEATS=k (the generator adds
+k seeds) or a seed axis in the range file (`CONFIG_SEED=1:1:5`) alike. The runs of one
+config form a group; groups are ranked by the mean of the metric, each shown as mean ±
+standard deviation with a 95% confidence interval of the mean (Student's t, n-1 degrees
+of freedom). A group cannot be told apart from the best when Welch's t-test (two-sided,
+unequal variances) gives p >= 0.05, or when either has a single run. How many more
+repeats would separate the top two: the runs per config a two-sample t-test needs to see
+their difference of means at 5% with 80% power, if their difference and spread stay as
+measured, less the runs they have.
 """
 
 from __future__ import annotations
@@ -69,11 +70,12 @@ class Grouping:
 
 
 def has_repeats(records: list[dict], axes: list[str]) -> bool:
-    """Whether some config ran with more than one seed."""
+    """Whether there are configs to compare (two or more) and some ran with more than one
+    seed. A sweep of seeds alone is one config: its runs are ranked one by one, as before."""
     if SEED not in axes:
         return False
     keys = [tuple(r.get(a) for a in axes if a != SEED) for r in records]
-    return len(set(keys)) < len(keys)
+    return 1 < len(set(keys)) < len(keys)
 
 
 def group_runs(ranked: list[dict], axes: list[str], metric: str, maximize: bool) -> Grouping:

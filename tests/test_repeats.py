@@ -69,6 +69,8 @@ def test_a_seed_axis_is_recognised_as_repeats():
     assert not has_repeats(records, ["CONFIG_LEARNING_RATE"])
     one_each = [{"CONFIG_LEARNING_RATE": lr, "CONFIG_SEED": s} for lr, s in (("a", 1), ("b", 2))]
     assert not has_repeats(one_each, AXES)  # the seed varies, but no config ran twice
+    seeds_only = [{"CONFIG_SEED": s} for s in (1, 2, 3)]
+    assert not has_repeats(seeds_only, ["CONFIG_SEED"])  # one config: nothing to compare
 
 
 def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_mean(sweep, range_file):
@@ -128,3 +130,32 @@ def test_without_repeats_the_report_says_what_one_validation_example_is_worth(tm
         "Noise: the validation split has 153 examples, so one example is 0.65 points of accuracy" in analysis
     )
     assert "CONFIGS BY MEAN OVER SEEDS" not in analysis
+
+
+def test_promote_takes_the_top_configs_by_their_mean_not_the_luckiest_seed(sweep, range_file, tmp_path):
+    from tests.conftest import run_script
+
+    # Seeds 30-32 for each learning rate; the tiny trainer scores by seed alone, so the
+    # luckiest run (seed 32) exists under both rates. TOP=1 must promote one config's 3 seeds.
+    text = "CONFIG_SEED=30\nCONFIG_OPTIMIZER_SELECT_ADAMW=y\nCONFIG_LEARNING_RATE=1e-3|1e-2\n"
+    assert (
+        run_script(
+            "generate_config_combinations.py", range_file(text), sweep.configs, "--repeats", "3"
+        ).returncode
+        == 0
+    )
+    assert sweep.run("--no-progress").returncode == 0
+    out = tmp_path / "promoted"
+    result = run_script("sweep_promote.py", "--sweep", sweep.dirs()[0], "--top", "1", "--out", out)
+    assert result.returncode == 0, result.stderr
+    promoted = sorted(p.name for p in out.glob("config_*"))
+    assert promoted == ["config_001", "config_002", "config_003"]
+    texts = [(out / name).read_text() for name in promoted]
+    assert {line for t in texts for line in t.splitlines() if line.startswith("CONFIG_LEARNING_RATE")} == {
+        'CONFIG_LEARNING_RATE="1e-3"'
+    }
+    assert sorted(line for t in texts for line in t.splitlines() if line.startswith("CONFIG_SEED=")) == [
+        "CONFIG_SEED=30",
+        "CONFIG_SEED=31",
+        "CONFIG_SEED=32",
+    ]

@@ -9,6 +9,7 @@ the run record) and writes beside it:
     sweep_summary.json     a JSON list, one flat record per run (the seed's pandas snippet reads it)
     sweep_analysis.txt     the seed's report (BEST CONFIGURATION, TOP 10, FAILED TESTS) plus
                            header counts, parameter effects, train/val gap, unfinished runs
+    sweep_report.html      the same as one self-contained page (ksweep.html_report)
     learning_curves.png    the metric per epoch of the top 5 runs
     parameter_effects.png  the metric against each swept axis
     best_model.pt          a relative symlink to the best run's checkpoint, when it kept one
@@ -527,6 +528,9 @@ def write_report(
         grouping=grouping,
     )
     write_atomic(paths.analysis, report.build_report(context))
+    from ksweep.html_report import write_html
+
+    write_html(context)
     return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)
 
 

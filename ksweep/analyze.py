@@ -457,7 +457,16 @@ def read_text_or_none(path: Path) -> str | None:
 
 
 def _write_plots(
-    sweep_dir: Path, records, ranked, metric, mode, axes, texts, plots: bool, search: bool = False
+    sweep_dir: Path,
+    records,
+    ranked,
+    metric,
+    mode,
+    axes,
+    texts,
+    plots: bool,
+    search: bool = False,
+    grouping=None,
 ) -> tuple[Path, ...]:
     """The plots this analysis has something for; the others are removed (never left stale)."""
     from ksweep.plots import PLOT_FILES
@@ -466,7 +475,7 @@ def _write_plots(
     if plots and ranked:
         from ksweep import plots as plotting  # matplotlib only when plotting
 
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts, search)
+        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts, search, grouping)
     for name in PLOT_FILES:
         stale = sweep_dir / name
         if stale not in pngs and stale.is_file():
@@ -501,7 +510,9 @@ def write_report(
     manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
     search = search_facts(sweep_dir, records, manifest)
-    pngs = _write_plots(sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search))
+    pngs = _write_plots(
+        sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping
+    )
     best_model = keep_best_model(sweep_dir, best)
     train_command = ((manifest or {}).get("options") or {}).get("train_command") or None
     context = report.ReportContext(

@@ -7,6 +7,8 @@
                            mean starred (every value sharing the best mean gets a star)
     search_progress.png    SEARCH/PRUNER sweeps: the best metric so far against runs, and
                            against epochs trained (what a search or a pruner is for)
+    config_means.png       with repeats: the top configs' means over seeds with their 95%
+                           intervals, each seed's run a dot, labelled with the swept values
 
 Runs with identical curves are drawn once, labelled "N runs identical"; legends give
 the runs' swept values as config.txt writes them, beside their config numbers.
@@ -32,7 +34,9 @@ from ksweep.summary import is_number, varied_keys
 CURVES_FILE = "learning_curves.png"
 EFFECTS_FILE = "parameter_effects.png"
 SEARCH_FILE = "search_progress.png"
-PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE)
+MEANS_FILE = "config_means.png"
+PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE, MEANS_FILE)
+MEANS_TOP = 20
 MARKERS = ("o", "s", "^", "D", "v")
 CURVES_TOP = 5
 MAX_TICKS = 12
@@ -216,6 +220,38 @@ def plot_search_progress(sweep_dir: Path, records: list[dict], metric: str, mode
     return _save(figure, sweep_dir / SEARCH_FILE)
 
 
+def plot_config_means(sweep_dir: Path, grouping, texts: dict) -> Path | None:
+    """The top configs by mean over seeds: mean and 95% interval, every seed a dot."""
+    groups = grouping.groups[:MEANS_TOP] if grouping else []
+    if len(groups) < 2:
+        return None
+    figure = _figure(10, 1.2 + 0.4 * len(groups))
+    axes = figure.add_subplot(1, 1, 1)
+    for row, group in enumerate(groups):
+        y = len(groups) - row
+        if group.interval:
+            low, high = group.interval
+            axes.plot([low, high], [y, y], color="#3366cc", linewidth=2)
+        axes.plot(group.values, [y] * group.n, "o", color="#999999", markersize=3)
+        color = "#cc3333" if group in grouping.best_set else "#333333"
+        axes.plot([group.mean], [y], "D", color=color)
+    labels = [
+        " ".join(
+            f"{a.replace('CONFIG_', '')}={(texts.get(a) or {}).get(v, v)}"
+            for a, v in zip(grouping.axes, g.key, strict=True)
+        )
+        for g in groups
+    ]
+    axes.set_yticks(range(len(groups), 0, -1), labels, fontsize=8)
+    axes.set_xlabel(
+        f"{grouping.metric}: mean (diamond, red: not separable from the best), 95% CI, seeds (dots)"
+    )
+    axes.grid(alpha=0.3, axis="x")
+    figure.suptitle(f"{sweep_dir.name}: configs by mean over seeds")
+    figure.tight_layout()
+    return _save(figure, sweep_dir / MEANS_FILE)
+
+
 def write_plots(
     sweep_dir: Path | str,
     records: list[dict],
@@ -225,6 +261,7 @@ def write_plots(
     symbols: list[str] | None = None,
     texts: dict | None = None,
     search: bool = False,
+    grouping=None,
 ) -> tuple[Path, ...]:
     """Write every plot that has something to show; return their paths.
 
@@ -238,5 +275,6 @@ def write_plots(
         plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_search_progress(sweep_dir, records, metric, mode) if search else None,
+        plot_config_means(sweep_dir, grouping, texts or {}),
     )
     return tuple(p for p in paths if p is not None)

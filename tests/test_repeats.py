@@ -99,6 +99,7 @@ def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_
         in analysis
     )
     assert "CONFIGS BY MEAN OVER SEEDS:" in analysis
+    assert (sweep.dirs()[0] / "config_means.png").stat().st_size > 0  # means and intervals drawn
 
 
 def test_repeats_and_a_swept_seed_are_one_setting(sweep, range_file):

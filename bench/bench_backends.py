@@ -19,7 +19,7 @@ costs. Less the bare run's own time, that is the backend's overhead per run (tar
 ray: <= 0.1 s); the ratio column is each per-run cost against the local fork server's,
 measured in this same run.
 
-    .venv/bin/python bench/bench_backends.py [--small 4] [--large 12] [--repeat 3]
+    .venv/bin/python bench/bench_backends.py [--small 4] [--large 12] [--repeat 3] [--backends local,ray]
     .venv/bin/python bench/bench_backends.py --quick      # small sizes, so it cannot rot
 """
 
@@ -64,7 +64,9 @@ def make_configs(n: int, tmp: Path) -> Path:
     if not out.exists():
         (tmp / f"range_{n}").write_text(RANGE.format(n=n))
         script = ROOT / "scripts/generate_config_combinations.py"
-        subprocess.run([sys.executable, str(script), str(tmp / f"range_{n}"), str(out)], check=True)
+        subprocess.run(
+            [sys.executable, str(script), str(tmp / f"range_{n}"), str(out)], check=True, capture_output=True
+        )
     return out
 
 
@@ -139,13 +141,15 @@ def measure(backend: str, sweep: Callable[[int], float], args, bare: float) -> R
     return Row(backend, walls[args.small], walls[args.large], per_run, per_run - bare)
 
 
-def on_ray(args, tmp: Path, bare: float) -> list[Row | str]:
+def on_ray(args, tmp: Path, bare: float, tune: bool = True) -> list[Row | str]:
     try:
         with local_ray(nodes=2, cpus_per_node=2) as cluster:
             os.environ.update(cluster.env)
             rows: list[Row | str] = [
                 measure("ray", lambda n: ksweep_sweep(n, tmp, cluster.env, "--backend", "ray"), args, bare)
             ]
+            if not tune:
+                return rows
             import ray
 
             # A trial gets what a ksweep run gets: both cores; its output stays in its worker.
@@ -175,6 +179,9 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=12)
     parser.add_argument("--repeat", type=int, default=3, help="sweeps per size; the median counts")
     parser.add_argument("--quick", action="store_true", help="small sizes: proves the script runs")
+    parser.add_argument(
+        "--backends", default="local,ray,tune,slurm", help="which to measure (local always: the ratios' base)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.small, args.large, args.repeat = 2, 4, 1
@@ -182,7 +189,9 @@ def main() -> None:
         tmp = Path(name)
         bare = bare_run_seconds(tmp, args.small)
         local = measure("local", lambda n: ksweep_sweep(n, tmp, {}), args, bare)
-        rows = [local, *on_ray(args, tmp, bare), on_slurm(args, tmp, bare)]
+        wanted = set(args.backends.split(","))
+        rows = [local, *on_ray(args, tmp, bare, "tune" in wanted)] if wanted & {"ray", "tune"} else [local]
+        rows += [on_slurm(args, tmp, bare)] if "slurm" in wanted else []
     print(f"1-epoch MLP/digits runs of the built-in trainer, one at a time, {THREADS} threads each")
     print(f"bare run (in this process, warm): {bare:.3f} s")
     print(

@@ -31,16 +31,16 @@ def test_quick_sweep_configs_load_clean_and_hold_the_asked_values(tmp_path):
     out = tmp_path / "sweep_configs"
     result = generate(ROOT / "defconfigs/lenet5-digits-quick-range", out)
     assert result.returncode == 0, result.stderr
-    assert "12 configs" in result.stdout and "first: " in result.stdout
+    assert "36 configs" in result.stdout and "first: " in result.stdout
     files = configs_in(out)
-    assert [p.name for p in files[:2]] == ["config_001", "config_002"] and len(files) == 12
+    assert [p.name for p in files[:2]] == ["config_001", "config_002"] and len(files) == 36
     seen = set()
     for path in files:
         values = config_values(path.read_text())
         combo = (values["CONFIG_LEARNING_RATE"], values["CONFIG_WEIGHT_DECAY"], values["CONFIG_BATCH_SIZE"])
         seen.add(combo)
         assert_loads_clean_with(path, {"CONFIG_LEARNING_RATE": combo[0], "CONFIG_NUM_EPOCHS": "3"})
-    assert len(seen) == 12
+    assert len(seen) == 12  # 12 configs, three seeds each
     assert ("3e-4", "0", "32") in seen and ("3e-3", "0.01", "64") in seen
 
 

@@ -59,7 +59,7 @@ def test_dry_run_spellings_all_mean_dry_run_and_write_nothing(tmp_path, spelling
         f"TRAIN_COMMAND={sys.executable} {TINY}",
     )
     assert result.returncode == 0, result.stderr
-    assert "12 of 12 runs to do" in result.stdout and "RUN     " not in result.stdout
+    assert "36 of 36 runs to do" in result.stdout and "RUN     " not in result.stdout
     assert [p.name for p in configs.iterdir()] == ["config_001"]
     assert (configs / "config_001").read_text() == "CONFIG_SEED=7\n"
     assert not (tmp_path / "out").exists()

@@ -106,7 +106,7 @@ def test_make_sweep_runs_the_quick_embedded_sweep_and_the_seed_snippet_reads_it(
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    assert "12 configs" in result.stdout and "BEST    config_" in result.stdout
+    assert "36 configs" in result.stdout and "BEST    config_" in result.stdout
     (sweep_dir,) = (tmp_path / "results").glob("sweep_*")
     analysis = (sweep_dir / "sweep_analysis.txt").read_text()
     for heading in (
@@ -126,8 +126,12 @@ def test_make_sweep_runs_the_quick_embedded_sweep_and_the_seed_snippet_reads_it(
         "test_acc",
         "final_sparsity",
     ]
-    assert len(df) == 12 and df["success"].all() and best["test_acc"].iloc[0] > 90
+    assert len(df) == 36 and df["success"].all() and best["test_acc"].iloc[0] > 90
     assert df["CONFIG_LEARNING_RATE"].nunique() == 3  # the swept values reached the runs
+    # Three seeds per config: configs ranked by their mean, with an interval and the configs
+    # that cannot be told apart from the best.
+    assert "Best config over seeds: " in analysis and "(mean ± sd of 3 seeds), 95% CI [" in analysis
+    assert "CONFIGS BY MEAN OVER SEEDS:" in analysis
 
 
 @pytest.mark.slow

@@ -502,6 +502,7 @@ def write_report(
     grouping = None
     if has_repeats(ranked, axes):  # seeds are repeats: configs rank by their mean, effects use means
         grouping = group_runs(ranked, axes, metric, mode == "max")
+        best = grouping.groups[0].runs[0]  # the best config's best seed: what the report shows and keeps
         effects = (
             parameter_effects(group_means(grouping), metric, mode, grouping.axes) if grouping.axes else {}
         )

@@ -100,6 +100,10 @@ def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_
     )
     assert "CONFIGS BY MEAN OVER SEEDS:" in analysis
     assert (sweep.dirs()[0] / "config_means.png").stat().st_size > 0  # means and intervals drawn
+    # The run shown, its hyperparameters and its Reproduce line are one run: the best config's best seed.
+    best = analysis.split("Its best seed:")[1].split("===")[0]
+    assert "Config file: config_003" in best and "CONFIG_LEARNING_RATE=1e-3" in best
+    assert "config_003_lenet5_adamw/config.txt" in best
 
 
 def test_repeats_and_a_swept_seed_are_one_setting(sweep, range_file):
@@ -160,3 +164,22 @@ def test_promote_takes_the_top_configs_by_their_mean_not_the_luckiest_seed(sweep
         "CONFIG_SEED=31",
         "CONFIG_SEED=32",
     ]
+
+
+def test_the_best_config_by_mean_is_reported_even_when_another_config_has_the_luckiest_seed(tmp_path):
+    from ksweep.analyze import write_report
+    from tests.analyze_helpers import make_run
+
+    sweep = tmp_path / "sweep_x"
+    scores = {"1e-3": [95.0, 95.2, 95.1], "1e-2": [90.0, 96.0, 89.0]}  # 1e-2 holds the single best run
+    number = 0
+    for lr, values in scores.items():
+        for seed, value in enumerate(values, start=1):
+            number += 1
+            make_run(sweep, number, {"CONFIG_LEARNING_RATE": lr, "CONFIG_SEED": str(seed)}, val_acc=value)
+    result = write_report(sweep, plots=False)
+    text = result.path.read_text()
+    assert result.best["config_file"] == "config_002"  # 1e-3's best seed, not 1e-2's lucky 96.0
+    assert "Best config over seeds: LEARNING_RATE=1e-3: val_acc 95.10 ± 0.10" in text
+    best = text.split("Its best seed:")[1].split("===")[0]
+    assert "Config file: config_002" in best and "config_002_lenet5_adamw/config.txt" in best

@@ -1,12 +1,13 @@
 """TRACKER=mlflow: a sweep as an MLflow parent run, each run a child run under it.
 
 The store is MLFLOW_TRACKING_URI when set, else a SQLite file beside the sweeps
-(`test_matrix_results/mlflow.db`; `mlflow ui --backend-store-uri sqlite:///...` opens it),
-experiment "ksweep". A child holds the run's CONFIG_ symbols as params, every epoch's
-metrics with the epoch as step, its final metrics as `final_*`, its status, error and
-env as tags, and config.txt, output.log, training_metrics.json and best_model.pt as
-artifacts. Its status: FINISHED (completed), FAILED (failed, diverged, timeout), KILLED
-(interrupted, pruned). Logging a run again deletes its earlier child (tag config_hash).
+(`test_matrix_results/mlflow.db`, artifacts in `test_matrix_results/mlflow-artifacts`;
+`mlflow ui --backend-store-uri sqlite:///...` opens it), experiment "ksweep". A child
+holds the run's CONFIG_ symbols as params, every epoch's metrics with the epoch as step,
+its final metrics as `final_*`, its status, error and env as tags, and config.txt,
+output.log, training_metrics.json and best_model.pt as artifacts. Its status: FINISHED
+(completed), FAILED (failed, diverged, timeout), KILLED (interrupted, pruned). Logging a
+run again deletes its earlier child (tag config_hash).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def tracking_uri(sweep_dir: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(sweep_dir.parent / 'mlflow.db').absolute()}"
 
 
+def artifact_root(sweep_dir: Path) -> str:
+    """Beside the default store: test_matrix_results/mlflow-artifacts."""
+    return (sweep_dir.parent / "mlflow-artifacts").absolute().as_uri()
+
+
 def check_reachable(uri: str) -> None:
     """An http(s) store that does not answer: refused in seconds (MLflow retries for minutes)."""
     url = urlparse(uri)
@@ -56,9 +62,12 @@ class Tracker:
         check_reachable(self.uri)
         self.client = MlflowClient(tracking_uri=self.uri)
         experiment = self.client.get_experiment_by_name(EXPERIMENT)
-        self.experiment = (
-            experiment.experiment_id if experiment else self.client.create_experiment(EXPERIMENT)
-        )
+        if experiment is None:
+            # MLflow's default artifact root is ./mlruns of whatever directory the runner runs in.
+            where = None if os.environ.get("MLFLOW_TRACKING_URI") else artifact_root(sweep_dir)
+            self.experiment = self.client.create_experiment(EXPERIMENT, artifact_location=where)
+        else:
+            self.experiment = experiment.experiment_id
         self.parent = self._parent(sweep_dir.name, manifest)
 
     def _parent(self, sweep: str, manifest: dict) -> str:

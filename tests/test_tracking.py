@@ -41,6 +41,18 @@ def export(sweep, tracker, env):
     return result
 
 
+def test_mlflow_by_default_keeps_its_store_and_artifacts_beside_the_sweeps(sweep):
+    sweep.generate("30|31")
+    result = sweep.run("--tracker", "mlflow", "--no-progress", env={"MLFLOW_TRACKING_URI": ""})
+    assert result.returncode == 0, result.stderr
+    client = client_for(f"sqlite:///{sweep.results / 'mlflow.db'}")
+    (parent,) = parents(client)
+    (child, _) = children(client, parent.info.run_id)
+    assert {a.path for a in client.list_artifacts(child.info.run_id)} >= {"config.txt", "output.log"}
+    assert list((sweep.results / "mlflow-artifacts").rglob("config.txt"))
+    assert not (sweep.configs.parent / "mlruns").exists()  # not in whatever directory the runner ran in
+
+
 def test_mlflow_has_a_parent_per_sweep_and_a_child_per_run_with_params_history_and_status(sweep, tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     env = {**EPOCHS, "MLFLOW_TRACKING_URI": uri}

@@ -7,7 +7,7 @@
                            mean starred (every value sharing the best mean gets a star)
     search_progress.png    SEARCH/PRUNER sweeps: the best metric so far against runs, and
                            against epochs trained (what a search or a pruner is for)
-    config_means.png       with repeats: the top configs' means over seeds with their 95%
+    means_over_seeds.png   with repeats: the top configs' means over seeds with their 95%
                            intervals, each seed's run a dot, labelled with the swept values
 
 Runs with identical curves are drawn once, labelled "N runs identical"; legends give
@@ -34,7 +34,7 @@ from ksweep.summary import is_number, varied_keys
 CURVES_FILE = "learning_curves.png"
 EFFECTS_FILE = "parameter_effects.png"
 SEARCH_FILE = "search_progress.png"
-MEANS_FILE = "config_means.png"
+MEANS_FILE = "means_over_seeds.png"  # not config_*: that prefix is a run folder's
 PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE, MEANS_FILE)
 MEANS_TOP = 20
 MARKERS = ("o", "s", "^", "D", "v")
@@ -220,7 +220,7 @@ def plot_search_progress(sweep_dir: Path, records: list[dict], metric: str, mode
     return _save(figure, sweep_dir / SEARCH_FILE)
 
 
-def plot_config_means(sweep_dir: Path, grouping, texts: dict) -> Path | None:
+def plot_means_over_seeds(sweep_dir: Path, grouping, texts: dict) -> Path | None:
     """The top configs by mean over seeds: mean and 95% interval, every seed a dot."""
     groups = grouping.groups[:MEANS_TOP] if grouping else []
     if len(groups) < 2:
@@ -275,6 +275,6 @@ def write_plots(
         plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_search_progress(sweep_dir, records, metric, mode) if search else None,
-        plot_config_means(sweep_dir, grouping, texts or {}),
+        plot_means_over_seeds(sweep_dir, grouping, texts or {}),
     )
     return tuple(p for p in paths if p is not None)

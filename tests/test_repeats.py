@@ -99,7 +99,7 @@ def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_
         in analysis
     )
     assert "CONFIGS BY MEAN OVER SEEDS:" in analysis
-    assert (sweep.dirs()[0] / "config_means.png").stat().st_size > 0  # means and intervals drawn
+    assert (sweep.dirs()[0] / "means_over_seeds.png").stat().st_size > 0  # means and intervals drawn
     # The run shown, its hyperparameters and its Reproduce line are one run: the best config's best seed.
     best = analysis.split("Its best seed:")[1].split("===")[0]
     assert "Config file: config_003" in best and "CONFIG_LEARNING_RATE=1e-3" in best

@@ -46,7 +46,7 @@ def timed_sweep(config_dir: Path, results: Path, env: dict, *flags: str) -> tupl
     argv = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), "--config-dir", str(config_dir)]
     argv += ["--output-dir", str(results), "--no-progress", *flags]
     started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env})
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, cwd=results.parent)
     if done.returncode != 0:
         sys.exit(f"error: the sweep failed ({' '.join(flags)}): {done.stderr.strip()}")
     wall = time.perf_counter() - started

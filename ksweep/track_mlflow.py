@@ -37,9 +37,12 @@ def tracking_uri(sweep_dir: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(sweep_dir.parent / 'mlflow.db').absolute()}"
 
 
-def artifact_root(sweep_dir: Path) -> str:
-    """Beside the default store: test_matrix_results/mlflow-artifacts."""
-    return (sweep_dir.parent / "mlflow-artifacts").absolute().as_uri()
+def artifact_root(uri: str) -> str | None:
+    """Beside a SQLite store (test_matrix_results/mlflow-artifacts for the default one); a
+    server's own elsewhere. MLflow's default is ./mlruns of whatever directory the runner is in."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlflow-artifacts").absolute().as_uri()
 
 
 def check_reachable(uri: str) -> None:
@@ -63,9 +66,9 @@ class Tracker:
         self.client = MlflowClient(tracking_uri=self.uri)
         experiment = self.client.get_experiment_by_name(EXPERIMENT)
         if experiment is None:
-            # MLflow's default artifact root is ./mlruns of whatever directory the runner runs in.
-            where = None if os.environ.get("MLFLOW_TRACKING_URI") else artifact_root(sweep_dir)
-            self.experiment = self.client.create_experiment(EXPERIMENT, artifact_location=where)
+            self.experiment = self.client.create_experiment(
+                EXPERIMENT, artifact_location=artifact_root(self.uri)
+            )
         else:
             self.experiment = experiment.experiment_id
         self.parent = self._parent(sweep_dir.name, manifest)

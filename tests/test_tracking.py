@@ -74,6 +74,7 @@ def test_mlflow_has_a_parent_per_sweep_and_a_child_per_run_with_params_history_a
     assert failed.info.status == "FAILED" and failed.data.tags["error"] == "exited with code 3"
     artifacts = {a.path for a in client.list_artifacts(good.info.run_id)}
     assert {"config.txt", "output.log", "training_metrics.json"} <= artifacts
+    assert list((tmp_path / "mlflow-artifacts").rglob("config.txt"))  # beside the store, not ./mlruns
     # After live logging, exporting twice leaves one child per run.
     export(sweep, "mlflow", env)
     export(sweep, "mlflow", env)

@@ -8,7 +8,14 @@ import socket
 
 import pytest
 
-from tests.backend_helpers import ranking, records, status_of, summary_rows
+from tests.backend_helpers import (
+    kill_driver_after_two_completed,
+    ranking,
+    records,
+    status_of,
+    summary_rows,
+    untouched,
+)
 from tests.conftest import run_script, wait_for
 
 RAY = ("--backend", "ray")
@@ -104,22 +111,7 @@ def test_a_lost_node_run_is_retried_under_retries(sweep, ray_cluster, tmp_path):
 def test_a_killed_driver_resumed_on_ray_redoes_no_completed_run(sweep, ray_cluster):
     sweep.generate("1|2|3|4|5|6")
     driver = sweep.popen(*RAY, "--jobs", "2", env={**ray_cluster.env, "TINY_SLEEP": "1.5"})
-    wait_for(
-        lambda: (
-            sweep.dirs()
-            and sum(status_of(sweep.dirs()[0], f"config_00{i}") == "completed" for i in range(1, 7)) >= 2
-        ),
-        120,
-    )
-    driver.send_signal(signal.SIGKILL)
-    driver.wait()
-    sweep_dir = sweep.dirs()[0]
-    done = {
-        run.name: ((run / "training_metrics.json").stat().st_mtime_ns, (run / "output.log").read_text())
-        for run in sweep_dir.glob("config_*")
-        if status_of(sweep_dir, run.name[: len("config_001")]) == "completed"
-    }
-    assert 2 <= len(done) < 6
+    sweep_dir, done = kill_driver_after_two_completed(sweep, driver)
     # Ray ends a dead driver's actors, and their fork servers the runs they held.
     wait_for(lambda: all(runs_of(node) == 0 for node in ray_cluster.nodes), 60)
     resume = ("--resume", "--output-dir", sweep.results, *RAY)
@@ -127,10 +119,7 @@ def test_a_killed_driver_resumed_on_ray_redoes_no_completed_run(sweep, ray_clust
     assert resumed.returncode == 0, resumed.stderr
     assert f"{6 - len(done)} to do" in resumed.stdout
     assert set(sweep.statuses().values()) == {"completed"}
-    for name, (mtime, log) in done.items():
-        run = sweep_dir / name
-        assert (run / "training_metrics.json").stat().st_mtime_ns == mtime, name
-        assert (run / "output.log").read_text() == log, name
+    untouched(sweep_dir, done)
 
 
 def test_ctrl_c_on_ray_interrupts_the_clusters_runs_and_leaves_none_running(sweep, ray_cluster):

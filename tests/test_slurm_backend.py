@@ -13,7 +13,14 @@ import sys
 import pytest
 
 from ksweep.slurm_backend import time_limit_minutes
-from tests.backend_helpers import ranking, records, status_of, summary_rows
+from tests.backend_helpers import (
+    kill_driver_after_two_completed,
+    ranking,
+    records,
+    status_of,
+    summary_rows,
+    untouched,
+)
 from tests.conftest import ROOT, run_script, wait_for
 
 SLURM = ("--backend", "slurm")
@@ -79,22 +86,7 @@ def test_a_run_that_segfaults_on_slurm_fails_alone(sweep, slurm):
 def test_a_killed_driver_resumed_on_slurm_redoes_no_completed_run(sweep, slurm):
     sweep.generate("1|2|3|4|5|6")
     driver = sweep.popen(*SLURM, "--jobs", "2", env={**slurm.env, "TINY_SLEEP": "2"})
-    wait_for(
-        lambda: (
-            sweep.dirs()
-            and sum(status_of(sweep.dirs()[0], f"config_00{i}") == "completed" for i in range(1, 7)) >= 2
-        ),
-        120,
-    )
-    driver.send_signal(signal.SIGKILL)
-    driver.wait()
-    sweep_dir = sweep.dirs()[0]
-    done = {
-        run.name: ((run / "training_metrics.json").stat().st_mtime_ns, (run / "output.log").read_text())
-        for run in sweep_dir.glob("config_*")
-        if status_of(sweep_dir, run.name[: len("config_001")]) == "completed"
-    }
-    assert 2 <= len(done) < 6
+    sweep_dir, done = kill_driver_after_two_completed(sweep, driver)
     resumed = run_script(
         "run_test_matrix.py", "--resume", "--output-dir", sweep.results, *SLURM, env=slurm.env, timeout=180
     )
@@ -103,10 +95,7 @@ def test_a_killed_driver_resumed_on_slurm_redoes_no_completed_run(sweep, slurm):
     # (and waited for) before the resume submitted its own.
     assert "tasks a previous runner left" in resumed.stdout
     assert set(sweep.statuses().values()) == {"completed"}
-    for name, (mtime, log) in done.items():
-        run = sweep_dir / name
-        assert (run / "training_metrics.json").stat().st_mtime_ns == mtime, name
-        assert (run / "output.log").read_text() == log, name
+    untouched(sweep_dir, done)
     assert live_tasks(slurm, sweep_dir) == []
 
 

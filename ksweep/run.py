@@ -326,8 +326,9 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Runner
     if not todo_count:
         print(no_work_hint(sweep_dir, plan, options.retry_failed))
     observers = [ProgressBar(request.show_progress), SummaryObserver(sweep_dir)]
-    if parse_trackers(request.trackers):
-        observers.append(TrackingObserver(sweep_dir, parse_trackers(request.trackers)))
+    trackers = parse_trackers(request.trackers)
+    if trackers:
+        observers.append(TrackingObserver(sweep_dir, trackers))
     result = train(sweep_dir, todo, total, options, Observers(observers), signals)
     plan = sweep_plan.load_plan(sweep_dir)  # a search has grown it
     signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)

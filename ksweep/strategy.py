@@ -28,7 +28,7 @@ from pathlib import Path
 
 from ksweep import space as search_space
 from ksweep import state
-from ksweep.plan import PlannedRun, extend_plan, load_plan, plan_text
+from ksweep.plan import PlannedRun, extend_plan, load_plan, override_epochs, plan_text
 from ksweep.records import config_hash, read_json, write_atomic
 from ksweep.sweepdir import SweepPaths
 
@@ -157,8 +157,6 @@ class OptunaStrategy(GridStrategy):
         return min(self.settings.samples or len(self.points), len(self.points))
 
     def _hash(self, point: search_space.Point) -> str:
-        from ksweep.plan import override_epochs
-
         return config_hash(override_epochs(point.text, self.epochs))
 
     def _plan(self, trial, point: search_space.Point) -> PlannedRun:

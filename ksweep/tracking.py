@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ksweep.observers import Observer
 from ksweep.plan import PlannedRun, read_manifest
-from ksweep.records import config_values, read_json
+from ksweep.records import config_hash, config_values, read_json
 from ksweep.sweepdir import SweepPaths
 
 TRACKERS = {
@@ -106,8 +106,6 @@ def tracked_run(sweep_dir: Path, name: str) -> TrackedRun | None:
         text = ""
     digest = (record.get("runner") or {}).get("config_hash") or (record.get("env") or {}).get("config_hash")
     if not digest:
-        from ksweep.records import config_hash
-
         digest = config_hash(text)
     return TrackedRun(sweep_dir.name, name, paths.root, record, config_values(text), digest)
 

@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 import kconfiglib  # noqa: E402
 
-from ksweep import summary  # noqa: E402
-from ksweep.kconf import config_text, load_kconfig  # noqa: E402
+from ksweep.config.kconf import config_text, load_kconfig  # noqa: E402
+from ksweep.run import summary  # noqa: E402
 
 AXES = {
     "LEARNING_RATE": ["0.0001", "0.0003", "0.001", "0.003", "0.01"],
@@ -171,7 +171,7 @@ def main() -> None:
         print(f"synthesised {args.runs} runs x {args.epochs} epochs in {t_make:.1f}s ({sweep})")
         read_floor(sweep)  # warm the page cache, so both timings below read from memory
         floor = min(read_floor(sweep) for _ in range(3))
-        from ksweep.analyze import write_report  # noqa: E402 (pandas/matplotlib load lazily inside)
+        from ksweep.analysis.analyze import write_report  # noqa: E402 (pandas/matplotlib load lazily inside)
 
         summary._CACHE.clear()
         t_total, result = timed(write_report, sweep)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ksweep import generate  # noqa: E402
-from ksweep.rangefile import parse_range_file  # noqa: E402
+from ksweep.config import generate  # noqa: E402
+from ksweep.config.rangefile import parse_range_file  # noqa: E402
 
 RANGE_TEXT = """\
 CONFIG_MODEL_SELECT_LENET5=y

@@ -40,7 +40,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 
-from ksweep.records import read_metrics  # noqa: E402
+from ksweep.contract.records import read_metrics  # noqa: E402
 from models import data, lenet5, resnet18, resume, train  # noqa: E402
 from models.config import default_config  # noqa: E402
 

@@ -5,7 +5,7 @@
     cross_checks(Path("sweep_configs/config_001").read_text(), epochs=1)   # torch-free
     # ["PRUNING_WARMUP=7800 steps lies at or beyond the run's last step 351 ...; fix: ..."]
 
-The file is read by ksweep.kconf.read_config, the reader `make defconfig` uses too:
+The file is read by ksweep.config.kconf.read_config, the reader `make defconfig` uses too:
 symbols it does not set take their defaults; an unknown symbol, a malformed line, a
 value its symbol refuses or two members of one choice set to y is an error with its
 file:line (every one of them, in one line). A string symbol may be written without
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import kconfiglib
 
-from ksweep.kconf import load_kconfig, read_config, symbol_values
+from ksweep.config.kconf import load_kconfig, read_config, symbol_values
 from models import sizes
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -168,7 +168,7 @@ def schedule_note(cfg: TrainConfig) -> str | None:
 
 
 def config_from_values(values: dict[str, str]) -> TrainConfig:
-    """A TrainConfig from symbol values (ksweep.kconf.symbol_values; inactive symbols absent)."""
+    """A TrainConfig from symbol values (ksweep.config.kconf.symbol_values; inactive symbols absent)."""
 
     def chosen(prefix: str) -> str:
         return next(

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ksweep import gitstate
-from ksweep.records import config_hash
+from ksweep.contract import gitstate
+from ksweep.contract.records import config_hash
 from models.config import ConfigError
 
 

@@ -16,7 +16,7 @@ epoch and ends with the metrics of a run that was never stopped, bit for bit on 
 at the same thread count; `load` prints `resumed from epoch N`.
 
 A checkpoint is resumed only when it belongs to this config: the same config hash
-(ksweep.records.config_hash, the run's identity) and the same resolved values. One
+(ksweep.contract.records.config_hash, the run's identity) and the same resolved values. One
 exception: NUM_EPOCHS may have changed, as long as the epochs already trained did not
 depend on it (any schedule but cosine, whose every step does) and there are no more of
 them than NUM_EPOCHS; the run then continues to the new count, as if it had been planned
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from ksweep.records import config_hash
+from ksweep.contract.records import config_hash
 from models.config import TrainConfig
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@
     status completed
 
 It honours the trainer contract of shared/design.md: read the config file, write
-training_metrics.json (schema: ksweep/records.py) into the output dir, atomically after
+training_metrics.json (schema: ksweep/contract/records.py) into the output dir, atomically after
 every epoch with status `running` until the end. `final` describes the last epoch's
 model: its val_acc, val_loss, sparsity and, once it is tested, its test_acc.
 SAVE_CHECKPOINT=y also keeps best_model.pt: the epoch with the best val_acc among those
@@ -38,7 +38,7 @@ default the cores this process may use; on the CPU the thread count is the one
 environment input to the metrics, recorded as env.threads and env.threads_from),
 KSWEEP_GIT_COMMIT (the commit recorded in env; default
 `git rev-parse HEAD` in the project), KSWEEP_PAUSE_AT=epoch-N (for tests: the trainer
-stops itself with SIGSTOP just before epoch N trains; ksweep/pause.py).
+stops itself with SIGSTOP just before epoch N trains; ksweep/contract/pause.py).
 """  # noqa: E501 (the example epoch line is one real line)
 
 from __future__ import annotations
@@ -57,9 +57,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ksweep.pause import pause_point
-from ksweep.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
-from ksweep.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE, RunPaths
+from ksweep.contract.pause import pause_point
+from ksweep.contract.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
+from ksweep.contract.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE, RunPaths
 from models import data, env, lenet5, mlp, resnet18, resume
 from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
 from models.optim import LRSchedule, build_optimizer, set_lr

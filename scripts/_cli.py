@@ -1,8 +1,7 @@
 """What the command-line scripts share: importing the project from any working directory,
-and the ranking options (--results-dir, --metric, --mode) with their defaults."""
+and each command's flags from the one declaration of every option (ksweep.options)."""
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -10,42 +9,30 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-RESULTS_DIR = "test_matrix_results"
+from ksweep.cli.catalog import CATALOG  # noqa: E402
+from ksweep.options import add_flags  # noqa: E402
 
 
-def add_ranking_args(parser: argparse.ArgumentParser, results_dir: bool = True) -> None:
-    if results_dir:
-        parser.add_argument("--results-dir", help=f"where sweeps are found (default {RESULTS_DIR})")
-    parser.add_argument("--metric", help="record key to rank by (default val_acc)")
-    # No argparse choices: Make passes --mode= when MODE is unset, and the library's
-    # refusal of a bad mode is the same one line as every other error.
-    parser.add_argument("--mode", help="max or min (default: by metric, min for losses and times)")
+def add_options(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of every option `command` takes (`--metric`, `--output`, ...)."""
+    add_flags(parser, CATALOG.for_command(command))
 
 
-def ranking_defaults(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill the defaults in: Make passes its variables as --metric=$(METRIC), empty when unset."""
-    from ksweep.summary import DEFAULT_METRIC
-
-    # mode None: ksweep.summary.default_mode decides (a loss ranks lowest first).
-    args.metric, args.mode = args.metric or DEFAULT_METRIC, args.mode or None
-    if hasattr(args, "results_dir"):
-        args.results_dir = args.results_dir or RESULTS_DIR
+def with_defaults(args: argparse.Namespace, command: str) -> argparse.Namespace:
+    """Each option `command` takes that was not given, at its declared default
+    (Make passes --mode= when MODE is unset: that is not given either)."""
+    for option in CATALOG.for_command(command):
+        if not option.make_only and not option.same_as and getattr(args, option.name, None) is None:
+            setattr(args, option.name, option.default)
     return args
 
 
-def at_least(low: float, kind=int, strict: bool = False):
-    """An argparse type: a number of `kind`, at least `low` (above it when `strict`), else a clear error."""
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line errors: `error: argument --jobs: must be at least 1`."""
 
-    def parse(text: str):
-        what = "a whole number" if kind is int else "a number"
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        if value < low or (strict and value == low):
-            raise argparse.ArgumentTypeError(f"{text} must be {'above' if strict else 'at least'} {low:g}")
-        return value
+    def error(self, message: str):
+        self.exit(2, f"error: {message}\n")
 
-    return parse
+
+def parser(doc: str, prog: str | None = None) -> Parser:
+    return Parser(prog=prog, description=doc.splitlines()[0])

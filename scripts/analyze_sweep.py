@@ -4,7 +4,7 @@
     python scripts/analyze_sweep.py [--sweep DIR] [--metric val_acc] [--mode max]
 
 Without --sweep it takes the newest sweep_* under --results-dir. The stage itself
-lives in ksweep/analyze.py; this is argv → library.
+lives in ksweep/analysis/analyze.py; this is argv → library.
 """
 
 from __future__ import annotations
@@ -14,32 +14,30 @@ import sys
 
 import _cli
 
-from ksweep.analyze import (
-    AnalyzeError,
-    write_report,
-)
-from ksweep.paths import NotFound, find_sweep
-from ksweep.report import format_metric, status_counts
+from ksweep.analysis.analyze import write_report
+from ksweep.analysis.format import format_metric
+from ksweep.analysis.ranking import AnalyzeError
+from ksweep.analysis.report import status_counts
+from ksweep.contract.project import NotFound
+from ksweep.folder.paths import find_sweep
 
 PROG = "analyze_sweep"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    parser = _cli.parser(__doc__, PROG)
     parser.add_argument("sweep_dir", nargs="?", help="same as --sweep")
-    parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    _cli.add_ranking_args(parser, results_dir=True)
+    _cli.add_options(parser, "analyze")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--print", action="store_true", help="print sweep_analysis.txt when done")
     args = parser.parse_args(argv)
-    _cli.ranking_defaults(args)
-    return args
+    return _cli.with_defaults(args, "analyze")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        sweep = find_sweep(args.sweep or args.sweep_dir, args.results_dir)
+        sweep = find_sweep(args.sweep or args.sweep_dir, args.output)
         result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)
     except (AnalyzeError, NotFound, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

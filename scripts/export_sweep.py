@@ -1,33 +1,30 @@
 #!/usr/bin/env python3
-"""Export a sweep (finished or not) to the trackers labs look at; again is harmless (see ksweep/tracking.py).
+"""Export a sweep (finished or not) to the trackers labs look at; again is harmless
+(see ksweep/trackers/tracking.py).
 
 python scripts/export_sweep.py --tracker mlflow,tensorboard [--sweep DIR]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-import _cli  # noqa: F401 - puts the project on sys.path
+import _cli
 
-from ksweep.paths import NotFound, display, find_sweep
-from ksweep.tracking import TrackerError, export, parse_trackers
+from ksweep.contract.project import NotFound, display
+from ksweep.folder.paths import find_sweep
+from ksweep.trackers.tracking import TrackerError, export, parse_trackers
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="export_sweep", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--tracker", required=True, help="mlflow, tensorboard, wandb, trackio (comma-separated)"
-    )
-    parser.add_argument("--sweep", help="sweep directory (default: the newest)")
-    parser.add_argument("--results-dir", default="test_matrix_results")
-    args = parser.parse_args(argv)
+    parser = _cli.parser(__doc__, "export_sweep")
+    _cli.add_options(parser, "export")
+    args = _cli.with_defaults(parser.parse_args(argv), "export")
     try:
-        names = parse_trackers(args.tracker)
+        names = parse_trackers(args.tracker or "")
         if not names:
             raise TrackerError("TRACKER= is empty: name one or more of mlflow, tensorboard, wandb, trackio")
-        sweep = find_sweep(args.sweep, args.results_dir)
+        sweep = find_sweep(args.sweep, args.output)
     except (TrackerError, NotFound) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -1,51 +1,49 @@
 #!/usr/bin/env python3
-"""Expand a range defconfig into sweep_configs/config_NNN (see ksweep/generate.py).
+"""Expand a range defconfig into sweep_configs/config_NNN (see ksweep/config/generate.py).
 
-python scripts/generate_config_combinations.py RANGE_FILE [OUT_DIR] [--max-configs N]
+python scripts/generate_config_combinations.py RANGE_FILE [OUT_DIR] [--max-configs N] [--repeats k]
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import _cli  # noqa: F401 - puts the project on sys.path
+import _cli
 
-from ksweep import generate
-from ksweep.paths import CONFIG_DIR, NotFound, display, find_defconfig
-from ksweep.rangefile import RangeFileError, parse_range_text
-
-TYPICAL_RUN_SECONDS = 32 * 60  # the seed guide's figure for one full ResNet-18 run
+from ksweep.config import generate
+from ksweep.config import options as config_options
+from ksweep.config.defconfigs import find_defconfig
+from ksweep.config.rangefile import RangeFileError
+from ksweep.contract.project import NotFound, display
+from ksweep.contract.text import plural
+from ksweep.options import add_flags, resolve
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = _cli.parser(__doc__)
     parser.add_argument("range_file", help="range defconfig: a path or a name under defconfigs/")
-    parser.add_argument("out_dir", nargs="?", default=str(CONFIG_DIR), help="default: sweep_configs")
-    parser.add_argument("--max-configs", type=int, default=generate.DEFAULT_MAX_CONFIGS)
-    parser.add_argument("--repeats", type=int, default=1, help="each config with this many seeds (REPEATS)")
+    parser.add_argument("out_dir", nargs="?", help="default: sweep_configs (CONFIG_DIR)")
+    add_flags(parser, options := [o for o in config_options.OPTIONS if "generate" in o.commands])
     parser.add_argument(
         "--run-minutes",
         type=float,
-        default=TYPICAL_RUN_SECONDS / 60,
+        default=generate.TYPICAL_RUN_SECONDS / 60,
         help="typical minutes per run, for the size warning (default: 32)",
     )
     args = parser.parse_args(argv)
+    values = resolve(options, vars(args))
+    out_dir = args.out_dir or values.config_dir
+    given = Path(args.range_file)
     try:
-        path = find_defconfig(args.range_file)
-        source = display(path)
-        given = Path(args.range_file)
         if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
-            print(f"note: {args.range_file} does not exist; using {source}", file=sys.stderr)
-        text = _read(path, source)
-        axes = generate.with_repeats(parse_range_text(text, source), args.repeats, source)
-        sweep = generate.expand_sweep(axes, source=source)
-        generate.check_size(sweep, args.max_configs, args.run_minutes * 60)
-        configs = generate.expand(sweep)
-        sweep.warnings += generate.trainer_warnings(sweep, configs)
-        provenance = generate.provenance(args.range_file, path, text, sweep, configs)
-        generate.write_sweep(sweep, configs, args.out_dir, source, provenance)
+            print(
+                f"note: {args.range_file} does not exist; using {display(find_defconfig(given))}",
+                file=sys.stderr,
+            )
+        sweep, configs, source = generate.generate(
+            args.range_file, out_dir, values.max_configs, values.repeats, args.run_minutes * 60
+        )
     except RangeFileError as err:
         print(str(err), file=sys.stderr)
         return 1
@@ -54,23 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except OSError as err:
         reason = err.strerror or err
-        print(f"error: cannot write {args.out_dir}/ ({reason}); nothing changed", file=sys.stderr)
+        print(f"error: cannot write {out_dir}/ ({reason}); nothing changed", file=sys.stderr)
         return 1
-    print_report(sweep, configs, args.out_dir, source)
+    print_report(sweep, configs, out_dir, source)
     return 0
-
-
-def _read(path: Path, source: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise RangeFileError(
-            source, 0, None, f"cannot read: {getattr(err, 'strerror', None) or err}"
-        ) from None
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def print_report(sweep: generate.Expansion, configs: list, out_dir: str, source: str) -> None:
@@ -78,8 +63,8 @@ def print_report(sweep: generate.Expansion, configs: list, out_dir: str, source:
         print(warning, file=sys.stderr)
     folded = sweep.combinations - len(configs)
     print(
-        f"  GEN     {out_dir}/: {_count(len(configs), 'config')} from "
-        f"{_count(sweep.combinations, 'combination')}"
+        f"  GEN     {out_dir}/: {plural(len(configs), 'config')} from "
+        f"{plural(sweep.combinations, 'combination')}"
         + (f", {folded} folded" if folded else "")
         + f" ({source})"
     )

@@ -7,7 +7,7 @@ python scripts/kconfig.py olddefconfig       .config → .config, new symbols at
 python scripts/kconfig.py menuconfig         the terminal menu over .config
 python scripts/kconfig.py list               the defconfigs and range files under defconfigs/
 
-Every target reads its input through ksweep.kconf.read_config, the reader the trainer
+Every target reads its input through ksweep.config.kconf.read_config, the reader the trainer
 uses too: every unknown symbol, malformed line and bad value is reported with
 file:line, and nothing is written while there is one (exit 1, the old .config kept).
 A value that has no effect (its dependency unmet) is a warning, as in the kernel.
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
-from ksweep.kconf import PROJECT_ROOT, check_value, load_kconfig, read_config
-from ksweep.paths import DEFCONFIG_DIR, NotFound, display, find_defconfig, list_defconfigs
+from ksweep.config.defconfigs import DEFCONFIG_DIR, find_defconfig, list_defconfigs
+from ksweep.config.kconf import check_value, load_kconfig, read_config
+from ksweep.contract.project import PROJECT_ROOT, NotFound, display
 
 DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Train a finished run again from its folder alone: do its metrics match bit for bit? (ksweep/reproduce.py)
+"""Train a finished run again from its folder alone: do its metrics match bit for bit?
+(ksweep/analysis/reproduce.py)
 
 python scripts/reproduce_run.py RUN_DIR
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
-from ksweep.reproduce import ReproduceError, reproduce
+from ksweep.analysis.reproduce import ReproduceError, reproduce
 
 
 def main(argv: list[str] | None = None) -> int:

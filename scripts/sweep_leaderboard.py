@@ -6,25 +6,23 @@ python scripts/sweep_leaderboard.py [--results-dir DIR] [--metric val_acc] [--mo
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import _cli
 
-from ksweep.analyze import AnalyzeError
-from ksweep.leaderboard import leaderboard
+from ksweep.analysis.leaderboard import leaderboard
+from ksweep.analysis.ranking import AnalyzeError
 
 PROG = "sweep_leaderboard"
+TOP = 10  # rows shown without TOP=
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    _cli.add_ranking_args(parser, results_dir=True)
-    parser.add_argument("--top", type=int, default=10, help="rows to show (default 10)")
-    args = parser.parse_args(argv)
-    _cli.ranking_defaults(args)
+    parser = _cli.parser(__doc__, PROG)
+    _cli.add_options(parser, "leaderboard")
+    args = _cli.with_defaults(parser.parse_args(argv), "leaderboard")
     try:
-        print(leaderboard(args.results_dir, args.metric, args.mode, args.top), end="")
+        print(leaderboard(args.output, args.metric, args.mode, args.top or TOP), end="")
     except (AnalyzeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Progress of a sweep running elsewhere, counted from its plan (see ksweep/progress.py).
+"""Progress of a sweep running elsewhere, counted from its plan (see ksweep/run/progress.py).
 
 python scripts/sweep_monitor.py [--sweep DIR] [--watch [--interval S]]
 """
@@ -11,15 +11,16 @@ import sys
 import time
 from pathlib import Path
 
-import _cli  # noqa: F401 - puts the project on sys.path
+import _cli
 
-from ksweep import state
-from ksweep.lock import lock_holder
-from ksweep.paths import NotFound, display, find_sweep
-from ksweep.plan import PlanError
-from ksweep.progress import run_states, sweep_progress
-from ksweep.records import config_values
-from ksweep.sweepdir import SweepPaths
+from ksweep.contract import state
+from ksweep.contract.project import NotFound, display
+from ksweep.contract.records import config_values
+from ksweep.contract.sweepdir import SweepPaths
+from ksweep.folder.lock import lock_holder
+from ksweep.folder.paths import find_sweep
+from ksweep.folder.plan import PlanError
+from ksweep.run.progress import run_states, sweep_progress
 
 CLEAR_SCREEN = "\033[H\033[2J"
 
@@ -50,16 +51,15 @@ def _last_epoch(metrics: dict | None, run_dir: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", type=Path)
-    parser.add_argument("--results-dir", type=Path, default=Path("test_matrix_results"))
+    parser = _cli.parser(__doc__)
+    _cli.add_options(parser, "monitor")
     parser.add_argument("--watch", action="store_true", help="refresh until the sweep ends (Ctrl-C to leave)")
     parser.add_argument("--interval", type=float, default=2.0)
-    args = parser.parse_args(argv)
+    args = _cli.with_defaults(parser.parse_args(argv), "monitor")
     try:
         if args.watch:
             return watch(args)
-        print(render(find_sweep(args.sweep, args.results_dir)))
+        print(render(find_sweep(args.sweep, args.output)))
         return 0
     except (NotFound, PlanError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def watch(args: argparse.Namespace) -> int:
     """Refresh until the sweep's runner is gone; without SWEEP=, first wait for a sweep with a runner."""
-    sweep_dir = find_sweep(args.sweep, args.results_dir) if args.sweep else _wait_for_runner(args)
+    sweep_dir = find_sweep(args.sweep, args.output) if args.sweep else _wait_for_runner(args)
     while True:
         text = render(sweep_dir)
         print(CLEAR_SCREEN + time.strftime("%H:%M:%S ") + text, flush=True)
@@ -84,7 +84,7 @@ def _wait_for_runner(args: argparse.Namespace) -> Path:
     said = False
     while True:
         try:
-            sweep_dir = find_sweep(None, args.results_dir)
+            sweep_dir = find_sweep(None, args.output)
             if lock_holder(sweep_dir) is not None:
                 return sweep_dir
         except NotFound:

@@ -3,7 +3,7 @@
 
     python scripts/sweep_promote.py [--sweep DIR] [--top 3] [--epochs N] [--out sweep_configs]
 
-Then `make sweep-run` trains them, with the source sweep's trainer. See ksweep/promote.py.
+Then `make sweep-run` trains them, with the source sweep's trainer. See ksweep/analysis/promote.py.
 """
 
 from __future__ import annotations
@@ -13,33 +13,28 @@ import sys
 
 import _cli
 
-from ksweep.analyze import AnalyzeError
-from ksweep.paths import NotFound, find_sweep
-from ksweep.promote import epochs_text, promote
-from ksweep.report import format_metric
+from ksweep.analysis.format import format_metric
+from ksweep.analysis.promote import epochs_text, promote
+from ksweep.analysis.ranking import AnalyzeError
+from ksweep.config import trainer as builtin_trainer
+from ksweep.contract.project import NotFound
+from ksweep.folder.paths import find_sweep
 
 PROG = "sweep_promote"
+TOP = 3  # runs promoted without TOP=
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", help="sweep directory (default: the newest sweep_* under --results-dir)")
-    parser.add_argument("--top", type=int, default=3, help="how many runs to promote (default 3)")
-    parser.add_argument(
-        "--epochs", type=int, help="set CONFIG_NUM_EPOCHS in every promoted config (default: as the runs had)"
-    )
-    parser.add_argument("--out", default="sweep_configs", help="folder to write (default sweep_configs)")
-    _cli.add_ranking_args(parser, results_dir=True)
-    args = parser.parse_args(argv)
-    _cli.ranking_defaults(args)
-    return args
+    parser = _cli.parser(__doc__, PROG)
+    _cli.add_options(parser, "promote")
+    return _cli.with_defaults(parser.parse_args(argv), "promote")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        sweep = find_sweep(args.sweep, args.results_dir)
-        result = promote(sweep, args.top, args.epochs, args.out, args.metric, args.mode)
+        sweep = find_sweep(args.sweep, args.output)
+        result = promote(sweep, args.top or TOP, args.epochs, args.config_dir, args.metric, args.mode)
     except (AnalyzeError, NotFound, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -47,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         score = format_metric(args.metric, record[args.metric])
         print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({args.metric} {score})")
     print(f"epochs: {epochs_text(result.epochs, result.source_epochs)}")
-    trainer = result.train_command or "built-in (python -m models.train)"
+    trainer = result.train_command or builtin_trainer.DESCRIPTION
     print(
         f"trainer: {trainer}; make sweep-run without TRAIN_COMMAND uses it ({result.out_dir}/generate.json)"
     )

@@ -1,7 +1,7 @@
 """Hand-made sweep directories with known metrics, for the analyzer's tests.
 
 A run is written the way the runner leaves it: config.txt (kconfiglib format),
-training_metrics.json (ksweep.records schema, plus the runner's block) and output.log.
+training_metrics.json (ksweep.contract.records schema, plus the runner's block) and output.log.
 """
 
 from __future__ import annotations

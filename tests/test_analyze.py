@@ -9,17 +9,12 @@ import sys
 
 import pytest
 
-from ksweep.analyze import (
-    AnalyzeError,
-    load_sweep,
-    parameter_effects,
-    rank_records,
-    write_report,
-)
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.paths import NotFound, newest_sweep
-from ksweep.plots import log_scale
-from ksweep.summary import collect_records, last_log_line, write_summary
+from ksweep.analysis.analyze import load_sweep, parameter_effects, write_report
+from ksweep.analysis.plots import log_scale
+from ksweep.analysis.ranking import AnalyzeError, rank_records
+from ksweep.contract.project import PROJECT_ROOT, NotFound
+from ksweep.folder.paths import newest_sweep
+from ksweep.run.summary import collect_records, last_log_line, write_summary
 from tests.analyze_helpers import make_grid_sweep, make_run
 
 SEED_HEADINGS = (

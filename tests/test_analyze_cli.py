@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ksweep.analyze import AnalyzeError
-from ksweep.leaderboard import compare, leaderboard
-from ksweep.promote import promote
+from ksweep.analysis.leaderboard import compare, leaderboard
+from ksweep.analysis.promote import promote
+from ksweep.analysis.ranking import AnalyzeError
 from tests.analyze_helpers import make_grid_sweep, make_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,10 +137,11 @@ def test_empty_make_variables_mean_the_defaults(results):
 
 def test_the_summary_path_imports_neither_pandas_nor_matplotlib_and_nothing_imports_torch(results):
     code = (
-        "import sys; from ksweep.summary import write_summary; "
+        "import sys; from ksweep.run.summary import write_summary; "
         f"write_summary({str(results / 'sweep_20250101_120000')!r}); "
         "assert 'pandas' not in sys.modules and 'matplotlib' not in sys.modules, 'heavy import'; "
-        "import ksweep.analyze, ksweep.report, ksweep.plots, ksweep.promote, ksweep.leaderboard; "
+        "import ksweep.analysis.analyze, ksweep.analysis.report, ksweep.analysis.plots; "
+        "import ksweep.analysis.promote, ksweep.analysis.leaderboard; "
         "assert 'pandas' not in sys.modules and 'matplotlib' not in sys.modules, 'eager import'; "
         "assert 'torch' not in sys.modules, 'torch'"
     )
@@ -156,7 +157,6 @@ def test_the_summary_path_imports_neither_pandas_nor_matplotlib_and_nothing_impo
             ["--sweep", "{results}/sweep_20250101_120000", "--metric", "acc"],
             "unknown metric 'acc'; available: ",
         ),
-        (["--sweep", "{results}/sweep_20250101_120000", "--mode", "best"], "bad mode 'best': use max or min"),
         (["--sweep", "{tmp}/empty"], "empty sweep"),
     ],
 )
@@ -167,6 +167,12 @@ def test_analyze_script_errors_are_one_line_and_exit_non_zero(results, tmp_path,
     assert done.returncode == 1
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_bad_mode_flag_is_one_line_naming_the_flag(results):
+    done = run_script("analyze_sweep", "--sweep", str(results / "sweep_20250101_120000"), "--mode", "best")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "error: argument --mode: expected max or min"
 
 
 def test_promote_leaderboard_and_compare_scripts_run_from_the_repo_root(results, tmp_path):

@@ -8,11 +8,11 @@ import sys
 
 import pytest
 
-from ksweep.analyze import load_sweep, write_report
-from ksweep.kconf import PROJECT_ROOT
-from ksweep.leaderboard import compare, leaderboard
-from ksweep.promote import promote
-from ksweep.summary import (
+from ksweep.analysis.analyze import load_sweep, write_report
+from ksweep.analysis.leaderboard import compare, leaderboard
+from ksweep.analysis.promote import promote
+from ksweep.contract.project import PROJECT_ROOT
+from ksweep.run.summary import (
     MetricError,
     SummaryWriter,
     check_metric,

@@ -4,8 +4,8 @@ import subprocess
 
 import pytest
 
-from ksweep.kconf import load_kconfig
-from ksweep.records import config_values
+from ksweep.config.kconf import load_kconfig
+from ksweep.contract.records import config_values
 from tests.conftest import ROOT, run_script
 
 SEED_COMMAND_RANGE = "resnet18/defconfigs/resnet18-state-pruning-compare-range"
@@ -392,8 +392,8 @@ def test_dropped_choice_combinations_are_counted(tmp_path, range_file):
 def test_generating_with_the_trainer_checks_does_not_import_torch(tmp_path):
     code = (
         "import sys\n"
-        "from ksweep import generate\n"
-        "from ksweep.rangefile import parse_range_file\n"
+        "from ksweep.config import generate\n"
+        "from ksweep.config.rangefile import parse_range_file\n"
         "e = generate.expand_sweep(parse_range_file(sys.argv[1]))\n"
         "print(len(generate.trainer_warnings(e, generate.expand(e))))\n"
         "assert 'torch' not in sys.modules\n"

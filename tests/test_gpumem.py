@@ -1,4 +1,4 @@
-"""The GPU memory gate (ksweep/gpumem.py): which run may start on a GPU, from what NVML reads.
+"""The GPU memory gate (ksweep/launchers/gpumem.py): which run may start on a GPU, from what NVML reads.
 No GPU here: the decision is checked on readings, and the sweep on this machine is not gated."""
 
 import os
@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from ksweep import gpumem
-from ksweep.gpumem import OurRun, Reading
+from ksweep.launchers import gpumem
+from ksweep.launchers.gpumem import OurRun, Reading
 
 GIB = 1 << 30
 ME = os.getpid()

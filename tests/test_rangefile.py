@@ -2,7 +2,7 @@
 
 import pytest
 
-from ksweep.rangefile import RangeFileError, parse_range_text
+from ksweep.config.rangefile import RangeFileError, parse_range_text
 
 
 def values(line: str) -> tuple[str, ...]:

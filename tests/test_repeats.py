@@ -1,10 +1,10 @@
-"""Repeats (ksweep/repeats.py): groups, their means, deviations and intervals, on known numbers."""
+"""Repeats (ksweep/analysis/repeats.py): groups, their means, deviations and intervals, on known numbers."""
 
 import math
 
 import pytest
 
-from ksweep.repeats import group_runs, has_repeats, more_repeats
+from ksweep.analysis.repeats import group_runs, has_repeats, more_repeats
 
 AXES = ["CONFIG_LEARNING_RATE", "CONFIG_SEED"]
 
@@ -167,7 +167,7 @@ def test_promote_takes_the_top_configs_by_their_mean_not_the_luckiest_seed(sweep
 
 
 def test_the_best_config_by_mean_is_reported_even_when_another_config_has_the_luckiest_seed(tmp_path):
-    from ksweep.analyze import write_report
+    from ksweep.analysis.analyze import write_report
     from tests.analyze_helpers import make_run
 
     sweep = tmp_path / "sweep_x"

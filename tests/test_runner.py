@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ksweep.launch import slot_envs
+from ksweep.launchers.base import slot_envs
 from tests.conftest import ROOT, TINY, run_script, wait_for
 
 
@@ -283,7 +283,7 @@ def test_full_disk_stops_with_a_clear_message_and_keeps_finished_runs(sweep, sma
 
 
 def test_two_sweeps_started_in_the_same_second_get_their_own_dirs(tmp_path):
-    from ksweep.plan import new_sweep_dir, publish_sweep_dir
+    from ksweep.folder.plan import new_sweep_dir, publish_sweep_dir
 
     first, second = (publish_sweep_dir(new_sweep_dir(tmp_path)) for _ in range(2))
     assert first != second and first.is_dir() and second.is_dir()
@@ -380,7 +380,7 @@ def test_dry_run_of_an_extended_sweep_names_new_runs_as_the_real_run_will(sweep)
 
 
 def test_a_dirty_working_tree_is_recorded_with_a_hash_of_its_difference(tmp_path):
-    from ksweep.gitstate import git_state
+    from ksweep.contract.gitstate import git_state
 
     def git(*args):
         subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
@@ -501,7 +501,7 @@ def test_sweep_is_found_by_its_name_under_the_results_folder(sweep):
 
 
 def test_more_than_999_configs_get_four_digit_run_names():
-    from ksweep.plan import plan_additions
+    from ksweep.folder.plan import plan_additions
 
     configs = [(f"config_{n:04d}", f"CONFIG_SEED={n}\n") for n in range(1, 1001)]
     names = [run.run_dir for run, _ in plan_additions([], configs, None)]

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from ksweep.slurm_backend import time_limit_minutes
+from ksweep.launchers.slurm import time_limit_minutes
 from tests.backend_helpers import (
     kill_driver_after_two_completed,
     ranking,

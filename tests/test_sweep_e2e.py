@@ -175,7 +175,7 @@ def test_a_dead_fork_server_stops_the_sweep_cleanly_and_resume_finishes_it(tmp_p
     while not list(tmp_path.glob("test_matrix_results/sweep_*/config_001_*/training_metrics.json")):
         assert time.time() < deadline
         time.sleep(0.1)
-    (server,) = children_running(runner.pid, "ksweep.forkserver")
+    (server,) = children_running(runner.pid, "ksweep.launchers.forkserver")
     os.kill(server, signal.SIGKILL)
     out, err = runner.communicate(timeout=60)
     assert runner.returncode == 1 and "Traceback" not in err

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from ksweep.records import EPOCH_KEYS, FINAL_KEYS
+from ksweep.contract.records import EPOCH_KEYS, FINAL_KEYS
 from tests.trainer_helpers import (
     ROOT,
     SEED_GUIDE,

@@ -1,0 +1,1 @@
+"""The commands: argv (or Make variables) → the stages, with one declaration of every option."""

@@ -1,0 +1,1 @@
+"""Stage 1, configuration: Kconfig, range files, and the generator that expands them."""

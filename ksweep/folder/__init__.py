@@ -1,0 +1,1 @@
+"""The sweep folder: its plan, manifest, lock and where sweeps are found."""

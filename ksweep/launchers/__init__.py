@@ -1,0 +1,1 @@
+"""The launcher seam: how a run starts and ends (local fork server, Ray, Slurm)."""

@@ -1,0 +1,112 @@
+"""DRY_RUN=1: each run the command would do, its state, what it changes, and an estimate; writes nothing.
+
+The runs are planned exactly as the real command plans them (ksweep.folder.plan.plan_additions:
+an extended sweep's new points get the numbers the real run gives them), and each is
+checked with the built-in trainer's own config rules when the sweep uses it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from ksweep.config import trainer
+from ksweep.config.kconf import load_kconfig, non_default_values
+from ksweep.contract import state
+from ksweep.contract.records import read_json
+from ksweep.contract.sweepdir import SweepPaths
+from ksweep.contract.text import plural
+from ksweep.folder import plan as sweep_plan
+from ksweep.options import Values
+from ksweep.run.progress import run_states
+from ksweep.run.summary import format_duration
+
+
+def dry_run(request, sweep_dir: Path | None, options: Values, chosen: dict) -> int:
+    """Print what the command would do; `options` to run with, `chosen` what the sweep keeps."""
+    entries = planned_entries(request, sweep_dir, chosen["epochs"])
+    refusal = None if options.train_command else builtin_trainer_check()
+    kconf = load_kconfig()
+    todo = refused = 0
+    for run, text, run_state in entries:
+        needed = state.needs_run(run_state, options.retry_failed)
+        todo += needed
+        changes = _changes(text, kconf)
+        print(f"  {run.run_dir:40} {run_state:11} " + " ".join(f"{k}={v}" for k, v in changes.items()))
+        reason = refusal(text) if refusal and needed else None
+        if reason:
+            refused += 1
+            print(f"  {'':40} would be refused by the trainer: {reason}")
+    if refused:
+        print(f"{plural(refused, 'run')} would be refused at once by the trainer (see above)")
+    manifest = sweep_plan.read_manifest(sweep_dir) if sweep_dir else {}
+    source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
+    jobs = options.jobs or 1
+    when = estimate(request, source, todo, jobs, chosen)
+    if options.search != "grid":
+        samples = min(options.samples or len(entries), len(entries))
+        print(
+            f"SEARCH={options.search} (SEARCH_SEED={options.search_seed}) proposes {samples} of these "
+            f"{plural(len(entries), 'point')}, one at a time: which ones depends on the results"
+        )
+        todo = min(todo, samples)
+    if options.pruner != "none":
+        print(f"PRUNER={options.pruner} stops runs that fall behind: fewer epochs than the estimate")
+    print(f"{todo} of {plural(len(entries), 'run')} to do, {jobs} at a time; {when}")
+    return 0
+
+
+def planned_entries(request, sweep_dir: Path | None, epochs: int | None) -> list[tuple]:
+    """(run, config text, state) of every run the command would consider, numbered as it would."""
+    plan = sweep_plan.load_plan(sweep_dir) if sweep_dir else []
+    rows = run_states(sweep_dir, plan) if sweep_dir else []
+    entries = [(run, sweep_plan.plan_text(sweep_dir, run), run_state) for run, run_state, _ in rows]
+    if not request.resume:
+        configs = sweep_plan.read_config_dir(request.config_dir)
+        entries += [
+            (run, text, state.PENDING) for run, text in sweep_plan.plan_additions(plan, configs, epochs)
+        ]
+    return entries
+
+
+def _changes(text: str, kconf) -> dict[str, str]:
+    with tempfile.NamedTemporaryFile("w", suffix=".config") as config:
+        config.write(text)
+        config.flush()
+        return non_default_values(config.name, kconf)
+
+
+def builtin_trainer_check():
+    """The built-in trainer's own config checks, torch-free (models.config.cross_checks)."""
+    cross_checks = trainer.checks().cross_checks
+
+    def refusal(text: str) -> str | None:
+        return "; ".join(cross_checks(text)) or None
+
+    return refusal
+
+
+def estimate(request, source: str | None, todo: int, jobs: int, chosen: dict) -> str:
+    per_run = typical_run_seconds(request.output_dir, source, chosen)
+    if not per_run:
+        return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
+    return (
+        f"about {format_duration(todo * per_run / jobs)} at {per_run:.1f} s per run "
+        f"(the newest earlier sweep of {source} with this trainer and EPOCHS)"
+    )
+
+
+def typical_run_seconds(results_dir: Path, range_file: str | None, chosen: dict) -> float | None:
+    """Mean time of a completed run in the newest earlier sweep of the same range file, trainer
+    and EPOCHS (a sweep of another trainer or length says nothing about this one's time)."""
+    for summary in sorted(Path(results_dir).glob(f"sweep_*/{SweepPaths.SUMMARY}"), reverse=True):
+        manifest = sweep_plan.read_manifest(summary.parent)
+        options = manifest.get("options", {})
+        same = all(options.get(k) == chosen.get(k) for k in ("train_command", "epochs"))
+        if range_file is None or manifest.get("range_file") != range_file or not same:
+            continue
+        records = read_json(summary) or []
+        times = [r["total_time"] for r in records if r.get("success") and r.get("total_time")]
+        if times:
+            return sum(times) / len(times)
+    return None

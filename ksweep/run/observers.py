@@ -1,0 +1,124 @@
+"""The run stage's own observers: the progress bar and the summary writer (events: ksweep.folder.events).
+
+    sweep_started(total, done)        the plan's size and how many runs were finished before
+    run_started(run, attempt)
+    run_retrying(run, metrics, attempt)
+    run_finished(run, metrics)        the settled record (ksweep.run.settle)
+    idle()                            the scheduler waited and nothing ended (at least every 0.25 s)
+    sweep_finished(result)
+
+The progress bar and the summary writer are observers; a tracker is one more. An
+observer implements the events it cares about; `Observers` hands each event to all.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ksweep.contract.state import COMPLETED, FINISHED, PRUNED
+from ksweep.folder.events import Observer
+from ksweep.folder.plan import PlannedRun
+from ksweep.run.summary import SummaryWriter
+
+
+class SummaryObserver(Observer):
+    """sweep_summary.json rewritten as runs finish, so a killed sweep has a current one.
+
+    Each finished run is read at once (only that run: ksweep.run.summary.SummaryWriter) and
+    the file is rewritten after it, unless writing it would take more than BUDGET of the
+    time since the last write: runs that end faster than that (5,000 runs of 10 ms, where
+    one write of the 2 MB file costs milliseconds) are written together at the next run
+    that may, the scheduler's next idle moment (within 0.25 s) or the sweep's end. Runs
+    that take seconds get the file rewritten after every one.
+    """
+
+    BUDGET = 0.1
+
+    def __init__(self, sweep_dir: Path):
+        self.writer = SummaryWriter(sweep_dir)
+        self.written, self.cost = time.monotonic(), 0.0
+
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None:
+        self.writer.run_finished(run.run_dir, write=False)
+        if self.cost <= self.BUDGET * (time.monotonic() - self.written):
+            self.flush()
+
+    def idle(self) -> None:
+        if self.writer.dirty:
+            self.flush()
+
+    def flush(self) -> None:
+        started = time.monotonic()
+        self.writer.flush()
+        self.written = time.monotonic()
+        self.cost = self.written - started
+
+    def sweep_finished(self, result) -> None:
+        self.flush()
+
+
+class ProgressBar(Observer):
+    """A tqdm bar with done / failed / running counts and an ETA, and one line per finished run."""
+
+    def __init__(self, show: bool = True):
+        self.show = show
+        self.counts = {"completed": 0, "failed": 0, "pruned": 0, "running": 0}
+        self.bar = None
+
+    def sweep_started(self, total: int, done: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=total,
+            initial=done,
+            unit="run",
+            disable=not (self.show and sys.stderr.isatty()),
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def run_started(self, run: PlannedRun, attempt: int) -> None:
+        self.counts["running"] += 1
+        self.bar.set_postfix(self.counts, refresh=True)
+
+    def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
+        self.counts["running"] -= 1
+        why = f"{metrics['status']}: {metrics['error']}" if metrics.get("error") else metrics["status"]
+        self.bar.write(f"  RETRY   {run.run_dir}: {why} (attempt {attempt}), trying again")
+
+    def run_finished(self, run: PlannedRun, metrics: dict) -> None:
+        status = metrics["status"]
+        self.counts["running"] -= 1
+        if status in (COMPLETED, PRUNED):
+            self.counts[status] += 1
+        elif status in FINISHED:
+            self.counts["failed"] += 1
+        self.bar.write(f"  RUN     {run.run_dir}: {result_text(metrics)}")
+        if status in FINISHED:
+            self.bar.update(1)
+        self.bar.set_postfix(self.counts, refresh=True)
+
+    def sweep_finished(self, result) -> None:
+        self.bar.close()
+
+
+def result_text(metrics: dict) -> str:
+    status = metrics["status"]
+    seconds = metrics.get("runner", {}).get("wall_seconds", 0)
+    if status == COMPLETED:
+        final = metrics.get("final") or {}
+        shown = [
+            f"{k} {final[k]:.2f}" for k in ("val_acc", "test_acc") if isinstance(final.get(k), (int, float))
+        ]
+        return f"completed in {seconds:.1f} s" + (f" ({', '.join(shown)})" if shown else "")
+    if status == PRUNED:
+        return f"pruned after {seconds:.1f} s: {metrics.get('error')}"
+    error = (metrics.get("error") or "").splitlines()
+    tail = (metrics.get("log_tail") or "").splitlines()
+    return (
+        f"{status.upper()} after {seconds:.1f} s"
+        + (f": {error[0]}" if error else "")
+        + (f" (last output: {tail[-1].strip()})" if tail else "")
+    )

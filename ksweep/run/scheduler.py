@@ -1,0 +1,252 @@
+"""The scheduler: keeps every slot of a launcher busy until the queue is empty.
+
+It owns what a run's life means, whatever launched it: the per-run timeout (TERM, then
+KILL after a grace period), retries of failures that may pass on a second try, stop on
+failure, a stop request (Ctrl-C/SIGTERM: stop the running runs as interrupted), and a
+full disk (stop, keep everything finished). Each run that ends is settled
+(ksweep.run.settle) and announced to the observers (ksweep.run.observers), which draw the
+progress bar and rewrite the summary; the scheduler does not know which exist.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ksweep.contract.records import write_atomic
+from ksweep.contract.state import COMPLETED, INTERRUPTED, PRUNED
+from ksweep.contract.sweepdir import SweepPaths
+from ksweep.folder.events import Observers
+from ksweep.folder.plan import PlannedRun, plan_text
+from ksweep.launchers.base import Ended, Handle, Job, Launcher, LauncherError
+from ksweep.options import Values
+from ksweep.run.settle import Outcome, settle, worth_retrying
+from ksweep.search.strategy import GridStrategy
+
+KILL_GRACE_SECONDS = 3.0
+POLL_SECONDS = 0.25  # longest wait between checks of timeouts and stop requests
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+@dataclass
+class InFlight:
+    run: PlannedRun
+    handle: Handle
+    slot: int
+    attempt: int
+    submitted: float  # a cluster may queue it; launcher.started_at says when it began
+    killed_for: str | None = None
+    kill_at: float | None = None  # when TERM turns into KILL
+    pruned: str | None = None  # why the strategy stopped it
+    epochs_seen: int = 0  # epoch rows of its record already given to the strategy
+    record_mtime: int = 0
+
+
+@dataclass
+class SweepResult:
+    interrupted: bool = False
+    stopped_on_failure: bool = False
+    disk_full: str | None = None
+    launcher_error: str | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sweep_dir: Path,
+        queue: list[PlannedRun],
+        options: Values,
+        launcher: Launcher,
+        observers: Observers,
+        base_env: dict[str, str],
+        stop_requested: Callable[[], bool],
+        strategy=None,
+    ):
+        self.strategy = strategy or GridStrategy()
+        self.paths, self.options, self.launcher = SweepPaths(sweep_dir), options, launcher
+        self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
+        self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
+        self.slots = launcher.capacity()
+        self.free = list(range(len(self.slots)))
+        self.active: dict[Handle, InFlight] = {}
+        self.result = SweepResult()
+        self.proposals_done = False  # the strategy proposes nothing more
+        self.stopping = False  # kill what runs (as interrupted), start nothing more
+        self.draining = False  # start nothing more, let running runs finish
+
+    def run(self) -> SweepResult:
+        try:
+            self._loop()
+        except LauncherError as err:
+            self.result.launcher_error = str(err)
+            for flight in self.active.values():
+                flight.killed_for = "lost"
+            for handle in list(self.active):
+                self._finish(self.active.pop(handle), Ended(handle, None, lost=str(err)))
+        return self.result
+
+    def _halted(self) -> bool:
+        if self.stop_requested() and not self.stopping:
+            self.stopping = self.result.interrupted = True
+        return self.stopping or self.draining
+
+    def _loop(self) -> None:
+        while self.active or (self._has_work() and not self._halted()):
+            startable = self.free and not self._halted()
+            if startable and self.launcher.ready(0 if self.active else POLL_SECONDS):
+                while (
+                    self._has_work() and not self._halted() and (slot := self._admitting_slot()) is not None
+                ):
+                    self._start(*self.queue.popleft(), slot)
+            if self.strategy.watches_epochs:
+                self._watch_epochs()
+            if self._halted() and self.stopping:
+                self._stop_all()
+            ended = self.launcher.poll(self._wait_seconds())
+            for end in ended:
+                if end.handle in self.active:
+                    self._finish(self.active.pop(end.handle), end)
+            if not ended:
+                self.observers.idle()
+            self._enforce_deadlines()
+
+    def _has_work(self) -> bool:
+        """Runs queued, or a new one the strategy proposes now (a search grows the plan)."""
+        if not self.queue and not self.proposals_done:
+            run = self.strategy.propose()
+            self.proposals_done = run is None
+            if run is not None:
+                self.queue.append((run, 1))
+        return bool(self.queue)
+
+    def _watch_epochs(self) -> None:
+        """Give the strategy each new epoch row of the runs in flight; stop those it prunes."""
+        for flight in self.active.values():
+            if flight.killed_for is not None:
+                continue
+            path = self.paths.run(flight.run.run_dir).metrics
+            try:
+                mtime = path.stat().st_mtime_ns
+                if mtime == flight.record_mtime:
+                    continue
+                flight.record_mtime = mtime
+                epochs = json.loads(path.read_text()).get("epochs") or []
+            except (OSError, ValueError, AttributeError):
+                continue  # not written yet, or being replaced
+            for row in epochs[flight.epochs_seen :]:
+                flight.epochs_seen += 1
+                why = self.strategy.epoch(flight.run, row) if isinstance(row, dict) else None
+                if why:
+                    flight.pruned = why
+                    self._kill(flight, "pruned")
+                    break
+
+    def _admitting_slot(self) -> int | None:
+        """The first free slot the launcher admits a run to now (a GPU may lack the memory)."""
+        return next((slot for slot in self.free if self.launcher.admits(self.slots[slot])), None)
+
+    def _start(self, run: PlannedRun, attempt: int, slot: int) -> None:
+        run_paths = self.paths.run(run.run_dir)
+        try:
+            run_paths.root.mkdir(exist_ok=True)
+            # A copy of the plan's (durable) config: no fsync per run start, it is rebuilt on resume.
+            write_atomic(run_paths.config, plan_text(self.paths.root, run), durable=False)
+            run_paths.metrics.unlink(missing_ok=True)  # an old attempt's status must not count
+            run_paths.invalid_metrics.unlink(missing_ok=True)
+            if attempt > 1:
+                with open(run_paths.log, "a") as log:
+                    log.write(f"\n===== ksweep: attempt {attempt} =====\n")
+        except OSError as err:
+            self._fail_disk(err, run_paths.root)
+            self.queue.appendleft((run, attempt))
+            return
+        self.free.remove(slot)
+        job = Job(
+            config=str(run_paths.config.absolute()),
+            output_dir=str(run_paths.root.absolute()),
+            log=str(run_paths.log.absolute()),
+            env={**self.base_env, **self.slots[slot]},
+            append_log=attempt > 1,
+        )
+        handle = self.launcher.start(job)
+        self.active[handle] = InFlight(run, handle, slot, attempt, submitted=time.monotonic())
+        self.strategy.started(run)
+        self.observers.run_started(run, attempt)
+
+    def _deadline(self, flight: InFlight) -> float | None:
+        """When the run times out: RUN_TIMEOUT after it began executing (not while queued)."""
+        started = self.launcher.started_at(flight.handle)
+        if not self.options.run_timeout or started is None:
+            return None
+        return started + self.options.run_timeout
+
+    def _wait_seconds(self) -> float:
+        now, wait = time.monotonic(), POLL_SECONDS
+        for flight in self.active.values():
+            deadline = flight.kill_at if flight.kill_at is not None else self._deadline(flight)
+            if deadline is not None:
+                wait = min(wait, deadline - now)
+        return max(0.0, wait)
+
+    def _enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for flight in self.active.values():
+            if flight.kill_at is not None and now >= flight.kill_at:
+                self.launcher.stop(flight.handle, hard=True)
+                flight.kill_at = float("inf")
+            elif flight.killed_for is None and now >= (self._deadline(flight) or float("inf")):
+                self._kill(flight, "timeout")
+
+    def _kill(self, flight: InFlight, why: str) -> None:
+        flight.killed_for = why
+        self.launcher.stop(flight.handle, hard=False)
+        flight.kill_at = time.monotonic() + KILL_GRACE_SECONDS
+
+    def _stop_all(self) -> None:
+        for flight in self.active.values():
+            if flight.killed_for is None:
+                self._kill(flight, "interrupted")
+
+    def _finish(self, flight: InFlight, end: Ended) -> None:
+        self.free.append(flight.slot)
+        self.free.sort()
+        run_paths = self.paths.run(flight.run.run_dir)
+        outcome = Outcome(
+            exit_code=end.code,
+            wall_seconds=time.monotonic() - (self.launcher.started_at(flight.handle) or flight.submitted),
+            attempts=flight.attempt,
+            config_hash=flight.run.config_hash,
+            killed_for=flight.killed_for,
+            timeout=self.options.run_timeout,
+            lost=end.lost,
+            cancelled=end.cancelled,
+            pruned=flight.pruned,
+            peak_rss_mb=end.peak_rss_mb,
+            gpu=end.gpu,
+        )
+        try:
+            metrics = settle(run_paths, outcome)
+            if worth_retrying(metrics) and flight.attempt <= self.options.retries and not self.stopping:
+                self.queue.appendleft((flight.run, flight.attempt + 1))
+                self.observers.run_retrying(flight.run, metrics, flight.attempt)
+                return
+            self.strategy.finished(flight.run, metrics)
+            self.observers.run_finished(flight.run, metrics)
+        except OSError as err:
+            self._fail_disk(err, run_paths.root)
+            return
+        if metrics["status"] not in (COMPLETED, INTERRUPTED, PRUNED) and self.options.stop_on_failure:
+            self.draining = True
+            self.result.stopped_on_failure = True
+
+    def _fail_disk(self, err: OSError, where: Path) -> None:
+        if err.errno not in NO_SPACE:
+            raise err
+        self.result.disk_full = f"{where}: {os.strerror(err.errno)}"
+        self.stopping = True

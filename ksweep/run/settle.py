@@ -1,0 +1,161 @@
+"""The runner's final word on a run that ended: its status in training_metrics.json.
+
+The trainer writes the record; the runner settles it when the run's process is gone:
+
+- a record the trainer marked `completed` stays completed, whatever signal reached the
+  run after it was written (a TERM in the moment between the write and the exit must
+  not throw a finished result away); a positive exit code after it is a failure;
+- a run the runner killed is `timeout`, `interrupted`, or `pruned` (the strategy stopped it);
+- a trainer's `failed` or `diverged` is its own word;
+- anything else (a crash, a silent exit) is `failed`, with the exit code or signal in
+  `error` and the log's last lines in `log_tail`.
+
+A custom trainer's file that cannot be used (not JSON, not an object, an unknown status,
+a metric that is a string, NaN, outside 0-100 or a fraction where percent is meant)
+makes the run `failed` with the reason naming the key; the trainer's own file is kept
+beside the record as `training_metrics.json.invalid`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+
+from ksweep.contract import state
+from ksweep.contract.records import new_metrics, read_tail, write_json_atomic
+from ksweep.contract.sweepdir import RunPaths
+from ksweep.launchers.base import describe_exit
+
+LOG_TAIL_LINES = 5
+REFUSED_EXIT = 2  # the trainer contract's "refused the config before training": not worth a retry
+
+
+@dataclass
+class Outcome:
+    """How a run ended, as the runner saw it."""
+
+    exit_code: int | None
+    wall_seconds: float
+    attempts: int
+    config_hash: str
+    killed_for: str | None = None  # "timeout", "interrupted", or "lost" (the launcher died)
+    timeout: float | None = None
+    lost: str | None = None  # why the launcher lost the run (its node died): failed, retryable;
+    # with killed_for "lost", why the launcher itself died: the run is interrupted
+    cancelled: str | None = None  # why the cluster cancelled it (scancel): interrupted
+    pruned: str | None = None  # with killed_for "pruned": why the strategy stopped it
+    peak_rss_mb: float | None = None  # the run's peak resident memory (the launcher's telemetry)
+    gpu: dict | None = None  # its GPU memory and utilisation, sampled (ksweep.launchers.gpumem.Usage)
+
+
+def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
+    return "\n".join((read_tail(paths.log) or "").splitlines()[-lines:])
+
+
+def settle(paths: RunPaths, outcome: Outcome) -> dict:
+    """Settle the run's status in its training_metrics.json, add the runner's record, return it."""
+    metrics, problem = read_trainer_record(paths)
+    status = metrics.get("status")
+    if problem:
+        os.replace(paths.metrics, paths.invalid_metrics)
+        metrics = new_metrics()
+        metrics.update(status=state.FAILED, error=problem, log_tail=log_tail(paths))
+    elif status == state.COMPLETED and (outcome.exit_code is None or outcome.exit_code <= 0):
+        pass  # finished before any signal could matter
+    elif outcome.killed_for == "timeout":
+        metrics.update(status=state.TIMEOUT, error=f"killed after RUN_TIMEOUT={outcome.timeout:g} s")
+    elif outcome.killed_for == "pruned":
+        metrics.update(status=state.PRUNED, error=outcome.pruned)  # its epochs so far are kept
+    elif outcome.killed_for == "interrupted":
+        metrics.update(status=state.INTERRUPTED, error="interrupted (Ctrl-C or SIGTERM); rerun to resume")
+    elif outcome.killed_for == "lost":
+        why = outcome.lost or "its launcher died"
+        metrics.update(status=state.INTERRUPTED, error=f"{why}; rerun to resume")
+    elif outcome.cancelled:
+        metrics.update(status=state.INTERRUPTED, error=f"{outcome.cancelled}; rerun to resume")
+    elif outcome.lost:
+        metrics.update(status=state.FAILED, error=outcome.lost, log_tail=log_tail(paths))
+    elif status in (state.FAILED, state.DIVERGED):
+        pass  # the trainer's own word
+    else:
+        why = describe_exit(outcome.exit_code)
+        if status == state.COMPLETED:
+            why = f"wrote a completed record but {why}"
+        elif outcome.exit_code == 0:
+            why += " without writing a completed training_metrics.json"
+        # The reason stays one stable line (failures group by it); the log's tail beside it.
+        metrics.update(status=state.FAILED, error=why, log_tail=log_tail(paths))
+    metrics["runner"] = {
+        "exit_code": outcome.exit_code,
+        "wall_seconds": round(outcome.wall_seconds, 3),
+        "attempts": outcome.attempts,
+        "config_hash": outcome.config_hash,
+        "peak_rss_mb": outcome.peak_rss_mb,
+        **(outcome.gpu or {}),
+    }
+    write_json_atomic(paths.metrics, metrics)
+    return metrics
+
+
+def worth_retrying(metrics: dict) -> bool:
+    """Failures and timeouts may pass on a second try; a refused config never does."""
+    exit_code = metrics.get("runner", {}).get("exit_code")
+    return metrics["status"] in state.RETRYABLE and exit_code != REFUSED_EXIT
+
+
+def read_trainer_record(paths: RunPaths) -> tuple[dict, str | None]:
+    """(the trainer's record, or an empty one when there is none; why it cannot be used, or None)."""
+    try:
+        text = paths.metrics.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return new_metrics(), None
+    except (OSError, UnicodeDecodeError) as err:
+        return {}, f"training_metrics.json cannot be read: {err}"
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        return {}, f"training_metrics.json is not valid JSON ({err})"
+    if not isinstance(data, dict):
+        return {}, f"training_metrics.json holds a JSON {type(data).__name__}, not an object"
+    status = data.get("status")
+    if status not in state.RECORDED:
+        return {}, f"training_metrics.json: unknown status {status!r} (one of {', '.join(state.RECORDED)})"
+    return data, (metric_problem(data) if status == state.COMPLETED else None)
+
+
+def metric_problem(record: dict) -> str | None:
+    """Why the metrics of a completed record cannot be ranked, naming the key; None when they can."""
+    final = record.get("final")
+    if not isinstance(final, dict):
+        return "training_metrics.json: `final` is missing or not an object"
+    rows = [("final", final)]
+    epochs = record.get("epochs")
+    if isinstance(epochs, list):
+        rows += [(f"epochs[{i}]", row) for i, row in enumerate(epochs) if isinstance(row, dict)]
+    accuracies = []
+    for where, row in rows:
+        for key, value in row.items():
+            if value is None or key in ("epoch",) or not _is_metric_key(key):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return (
+                    f"training_metrics.json: {where}.{key} is {type(value).__name__} {value!r}, not a number"
+                )
+            if not math.isfinite(value):
+                return f"training_metrics.json: {where}.{key} is {value}, not a finite number"
+            if key.endswith("_acc"):
+                if not 0 <= value <= 100:
+                    return f"training_metrics.json: {where}.{key} is {value}, outside 0-100 (percent)"
+                accuracies.append(value)
+    if accuracies and max(accuracies) <= 1 and any(0 < a < 1 for a in accuracies):
+        return (
+            "training_metrics.json: every accuracy is at most 1 (final.val_acc "
+            f"{final.get('val_acc')}): accuracies are percentages (0-100), not fractions"
+        )
+    return None
+
+
+def _is_metric_key(key: str) -> bool:
+    return key.endswith(("_acc", "_loss")) or key in ("sparsity", "lr", "seconds", "train_seconds")

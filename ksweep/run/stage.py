@@ -1,0 +1,417 @@
+"""Run: every planned config trained once, surviving crashes, hangs and Ctrl-C, resumable.
+
+    make sweep-run                        sweep_configs/ → a new test_matrix_results/sweep_*/
+    make sweep-run SWEEP=dir              extend that sweep with the configs it has not run
+    make sweep-resume [SWEEP=dir]         continue the newest sweep (or dir) from its own plan
+    make sweep-run DRY_RUN=1              what would run, and why the trainer would refuse it
+    python scripts/run_test_matrix.py --config-dir sweep_configs --output-dir DIR
+
+The stage, in order: check the request (TRAIN_COMMAND, METRIC) before anything is
+written; plan (a new sweep folder appears whole, its options before its plan, see
+ksweep.folder.plan; an existing one is extended by config hash); take the sweep's lock; run
+what is not finished (ksweep.run.scheduler, through a launcher, ksweep.launchers.base, with the
+progress bar and the summary writer as observers); analyze. Exit codes: 0 when at least
+one run of the sweep completed, 1 when none did or the sweep stopped on a failure, a
+full disk or a dead launcher, 2 for a request that cannot be run, 130 when interrupted.
+
+Ctrl-C or SIGTERM at any phase ends with the command that resumes, never a
+traceback: while runs train, they are stopped and marked interrupted; while planning,
+nothing half-made is left behind; during the final analysis, it is finished first.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ksweep.config import options as config_options
+from ksweep.config import trainer
+from ksweep.config.kconf import load_kconfig
+from ksweep.config.rangefile import parse_range_text
+from ksweep.contract import state
+from ksweep.contract.pause import pause_point
+from ksweep.contract.project import NotFound, display
+from ksweep.contract.sweepdir import SweepPaths
+from ksweep.contract.text import plural
+from ksweep.folder import plan as sweep_plan
+from ksweep.folder.events import Observers
+from ksweep.folder.lock import LockError, SweepLock
+from ksweep.folder.paths import find_sweep
+from ksweep.launchers import options as launcher_options
+from ksweep.launchers.base import CommandError, LauncherError, check_train_command, project_env
+from ksweep.launchers.registry import BackendError, check_backend, make_launcher
+from ksweep.options import Values, resolve
+from ksweep.run import options as run_options
+from ksweep.run.dryrun import dry_run
+from ksweep.run.observers import ProgressBar, SummaryObserver
+from ksweep.run.progress import run_states
+from ksweep.run.scheduler import Scheduler, SweepResult
+from ksweep.run.summary import MetricError, check_metric
+from ksweep.search import options as search_options
+from ksweep.search import strategy
+from ksweep.search.space import params_of
+from ksweep.search.strategy import EPOCH_METRICS, StrategyError
+from ksweep.trackers import options as tracker_options
+from ksweep.trackers.tracking import TrackerError, TrackingObserver, parse_trackers
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Every option the stage takes, declared by its owners (ksweep.options).
+OPTIONS = (
+    *config_options.OPTIONS,
+    *run_options.OPTIONS,
+    *launcher_options.OPTIONS,
+    *search_options.OPTIONS,
+    *tracker_options.OPTIONS,
+)
+OPTIONS = tuple(o for o in OPTIONS if "run" in o.commands or "resume" in o.commands)
+KEPT = tuple(o for o in OPTIONS if o.kept)
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM outside the phase that stops runs itself."""
+
+
+@dataclass
+class RunRequest:
+    """What the user asked of the run stage: the options given (by name, ksweep.options;
+    the flags of scripts/run_test_matrix.py), whether to resume, and what reports the result."""
+
+    given: dict = field(default_factory=dict)
+    resume: bool = False
+    show_progress: bool = True
+    report: Callable[[Path, str, str | None], None] | None = None  # the analysis, after the runs
+
+    def __post_init__(self) -> None:
+        self.now = resolve(OPTIONS, self.given)  # the command line's, with defaults
+        self.mode = self.now.mode  # settled by check_request (a loss ranks lowest first)
+
+    @property
+    def config_dir(self) -> Path:
+        return Path(self.now.config_dir)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.now.output)
+
+    @property
+    def sweep(self) -> Path | None:
+        return Path(self.now.sweep) if self.now.sweep else None
+
+    @property
+    def dry_run(self) -> bool:
+        return bool(self.now.dry_run)
+
+    @property
+    def metric(self) -> str:
+        return self.now.metric
+
+
+class StopSignals:
+    """SIGINT/SIGTERM for the whole stage: raise while planning, only note while runs are stopped."""
+
+    def __init__(self):
+        self.received: int | None = None
+        self.deferred = False
+
+    def __enter__(self) -> StopSignals:
+        self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum, frame) -> None:
+        first = self.received is None
+        self.received = signum
+        if not (self.deferred and first):  # a second Ctrl-C means now
+            raise Interrupted()
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+
+def run_stage(request: RunRequest) -> int:
+    """The whole run stage for one command; returns the exit code."""
+    with StopSignals() as signals:
+        sweep_dir = None
+        try:
+            sweep_dir = chosen_sweep(request)
+            options, kept = check_request(request, sweep_dir)
+            if request.dry_run:
+                return dry_run(request, sweep_dir, options, kept)
+            return plan_and_run(request, sweep_dir, options, kept, signals)
+        except (
+            NotFound,
+            sweep_plan.PlanError,
+            LockError,
+            CommandError,
+            MetricError,
+            BackendError,
+            StrategyError,
+            TrackerError,
+        ) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_FAILED
+        except Interrupted:
+            where = f"; resume with: {resume_command(sweep_dir)}" if sweep_dir else ""
+            print(f"  STOP    interrupted{where}", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+def chosen_sweep(request: RunRequest) -> Path | None:
+    """The sweep to work on: SWEEP=, the newest one for a resume, or None for a new one."""
+    if request.sweep is None and not request.resume:
+        return None
+    sweep_plan.discard_unpublished(request.output_dir)
+    sweep_dir = find_sweep(request.sweep, request.output_dir)
+    if not SweepPaths(sweep_dir).plan.is_file():
+        raise NotFound(f"{sweep_dir}: not a sweep folder made by ksweep's runner (no {SweepPaths.PLAN})")
+    return sweep_dir
+
+
+def check_request(request: RunRequest, sweep_dir: Path | None) -> tuple[Values, dict]:
+    """Refuse what cannot work before anything is written or trained; the options to run with
+    and those the sweep keeps (options_for)."""
+    request.mode = check_metric(request.metric, request.mode)
+    options, kept = options_for(request, sweep_dir)
+    if options.train_command:
+        check_train_command(options.train_command)
+    check_backend(options)
+    parse_trackers(options.tracker)
+    check_search(options, request, sweep_dir)
+    return options, kept
+
+
+def check_search(options: Values, request: RunRequest, sweep_dir: Path | None) -> None:
+    if not strategy.uses_optuna(options):
+        return
+    strategy.optuna_module()  # installed, or one line saying how
+    if options.search != "grid" and not options.samples and sweep_dir is None:
+        raise StrategyError(f"SEARCH={options.search} needs SAMPLES=N (the number of runs)")
+    if options.pruner != "none" and options.metric not in EPOCH_METRICS:
+        raise StrategyError(
+            f"PRUNER={options.pruner} follows METRIC epoch by epoch: METRIC={options.metric} is not "
+            f"in a run's per-epoch record (one of {', '.join(EPOCH_METRICS)})"
+        )
+    if options.search != "grid" and sweep_dir is not None and not request.resume:
+        if not SweepPaths(sweep_dir).space.exists():
+            raise StrategyError(f"{display(sweep_dir)} is a grid sweep: SEARCH= applies to a new sweep")
+        raise StrategyError("a search sweep grows by its own proposals: resume it, or start a new one")
+
+
+def saved_options(sweep_dir: Path | None) -> dict:
+    return sweep_plan.read_manifest(sweep_dir).get("options", {}) if sweep_dir else {}
+
+
+def options_for(request: RunRequest, sweep_dir: Path | None) -> tuple[Values, dict]:
+    """The options to run with, and those the sweep keeps (sweep.json): each kept one from the
+    command line, else as the sweep was started, else as its configs were made (generate.json)."""
+    source = {} if request.resume else sweep_plan.config_source(request.config_dir)
+    saved = saved_options(sweep_dir)
+    kept = {o.name: request.given.get(o.name) for o in KEPT}
+    kept = {o.name: next((s[o.name] for s in (kept, saved, source) if s.get(o.name) is not None), None)
+            for o in KEPT}  # fmt: skip
+    options = resolve(OPTIONS, kept, request.given).replace(mode=request.mode)
+    return options, kept
+
+
+def plan_and_run(request: RunRequest, sweep_dir: Path | None, options: Values, chosen: dict, signals) -> int:
+    configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
+    if configs and not options.train_command:
+        check_builtin_trainer_accepts(configs, chosen["epochs"])
+    if sweep_dir is not None:
+        with SweepLock(sweep_dir):
+            plan, added = extend(request, sweep_dir, configs, chosen)
+            return run_locked(request, sweep_dir, plan, added, options, signals)
+    sweep_plan.discard_unpublished(request.output_dir)
+    building = sweep_plan.new_sweep_dir(request.output_dir)
+    try:
+        with SweepLock(building):
+            sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
+            pause_point("manifest-written")
+            if options.search != "grid":  # the grid is what a search proposes from
+                strategy.write_space(building, search_params(request.config_dir), [t for _, t in configs])
+                configs = []
+            plan, _ = sweep_plan.extend_plan(building, configs, chosen["epochs"])
+            sweep_plan.write_manifest(building, request.config_dir, len(plan), chosen)
+            pause_point("planned")
+            sweep_dir = sweep_plan.publish_sweep_dir(building)
+            plan, added = extend(request, sweep_dir, [], chosen)
+            return run_locked(request, sweep_dir, plan, added, options, signals)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)  # gone already once published
+
+
+def search_params(config_dir: Path) -> list:
+    """The search's parameters, from the range file sweep_configs/ was generated from."""
+
+    source = sweep_plan.config_source(config_dir)
+    if not source.get("range_text"):
+        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
+    axes = parse_range_text(source["range_text"], source.get("range_file") or "<range>")
+    kconf = load_kconfig()
+    choice_of = {}
+    for axis in axes:
+        sym = kconf.syms.get(axis.name)
+        if axis.is_swept and sym is not None and sym.choice is not None and set(axis.values) <= {"y", "n"}:
+            choice_of[axis.symbol] = f"CONFIG_{sym.choice.name}" if sym.choice.name else axis.symbol
+    return params_of(axes, choice_of)
+
+
+def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | None) -> None:
+    """Refuse a sweep the built-in trainer would refuse run by run (each at once): say why, once."""
+    cross_checks = trainer.checks().cross_checks  # torch-free: the trainer's own rules, dataset sizes known
+
+    refused = {name: problems for name, text in configs if (problems := cross_checks(text, epochs, name))}
+    if len(refused) == len(configs):
+        first = next(iter(refused.values()))[0]
+        raise sweep_plan.PlanError(
+            f"all {plural(len(configs), 'config')} would be refused by the built-in trainer, "
+            f"e.g. {first}; nothing was started"
+        )
+    if refused:
+        names = ", ".join(list(refused)[:3]) + (", ..." if len(refused) > 3 else "")
+        print(f"  NOTE    {len(refused)} of {len(configs)} configs will be refused by the trainer ({names})")
+
+
+def extend(request: RunRequest, sweep_dir: Path, configs: list, chosen: dict) -> tuple[list, int]:
+    """The sweep's plan, extended by `configs` (none on resume), and how many runs that added;
+    `chosen` is what sweep.json keeps (options_for)."""
+    saved = saved_options(sweep_dir)
+    if request.resume and request.given.get("epochs") not in (None, saved.get("epochs")):
+        raise sweep_plan.PlanError(
+            f"EPOCHS applies when a sweep is planned; {sweep_dir} was planned with "
+            + (
+                f"EPOCHS={saved['epochs']}"
+                if saved.get("epochs")
+                else "no EPOCHS (each config's own NUM_EPOCHS)"
+            )
+            + ": start a new sweep for other epochs"
+        )
+    if saved.get("jobs") and chosen["jobs"] != saved["jobs"]:
+        print(
+            f"  NOTE    JOBS={chosen['jobs']} where this sweep ran JOBS={saved['jobs']}: its new runs get "
+            "another CPU thread count, and PyTorch's CPU results depend on it (the report says which differ)"
+        )
+    if not configs:
+        return sweep_plan.load_plan(sweep_dir), 0
+    # Options (and where the new configs came from) are durable before the plan grows.
+    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(sweep_plan.load_plan(sweep_dir)), chosen)
+    plan, added = sweep_plan.extend_plan(sweep_dir, configs, chosen["epochs"])
+    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(plan), chosen)
+    return plan, added
+
+
+def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
+    """The runs not finished yet (no runner is working on them: the caller holds the lock)."""
+    rows = run_states(sweep_dir, plan, alive=False)
+    return [run for run, run_state, _ in rows if state.needs_run(run_state, retry_failed)]
+
+
+def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Values, signals) -> int:
+    todo = runs_to_do(sweep_dir, plan, options.retry_failed)
+    extended = f", {added} new" if request.sweep is not None and not request.resume else ""
+    total = len(plan)
+    if options.search != "grid":
+        points = strategy.space_size(sweep_dir)
+        total = max(len(plan), min(options.samples or points, points))
+        print(
+            f"  SEARCH  {options.search} (SEARCH_SEED={options.search_seed}): {total} of a "
+            f"{points}-point grid, {len(plan)} proposed so far"
+        )
+    if options.pruner != "none":
+        print(
+            f"  PRUNER  {options.pruner} on {options.metric}, from epoch {options.pruner_min_epochs}"
+            + (f", keeping 1/{options.pruner_reduction} at each rung" if options.pruner == "asha" else "")
+        )
+    todo_count = len(todo) + total - len(plan)
+    print(f"  SWEEP   {display(sweep_dir)}: {plural(total, 'run')}{extended}, {todo_count} to do")
+    if not todo_count:
+        print(no_work_hint(sweep_dir, plan, options.retry_failed))
+    observers = [ProgressBar(request.show_progress), SummaryObserver(sweep_dir)]
+    trackers = parse_trackers(options.tracker)
+    if trackers:
+        observers.append(TrackingObserver(sweep_dir, trackers))
+    result = train(sweep_dir, todo, total, options, Observers(observers), signals)
+    plan = sweep_plan.load_plan(sweep_dir)  # a search has grown it
+    signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
+    resume = resume_command(sweep_dir)
+    if result.disk_full:
+        print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
+        return EXIT_FAILED
+    pause_point("analysis")
+    if request.report is not None:
+        request.report(sweep_dir, request.metric, request.mode)
+    if result.launcher_error:
+        print(
+            f"error: {result.launcher_error}; finished runs are kept. Resume with: {resume}", file=sys.stderr
+        )
+        return EXIT_FAILED
+    if result.interrupted or signals.requested():
+        print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if result.stopped_on_failure:
+        print(f"  STOP    a run failed and STOP_ON_FAILURE=1; resume with: {resume}", file=sys.stderr)
+        return EXIT_FAILED
+    if not any_completed(sweep_dir, plan):
+        print(f"error: no run of {display(sweep_dir)} completed; see its sweep_analysis.txt", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def train(sweep_dir, todo, total: int, options: Values, observers: Observers, signals) -> SweepResult:
+    """Run `todo` (and what the strategy proposes, up to `total` runs) with the scheduler,
+    telling `observers`; stop requests stop the runs instead of raising."""
+    plan_size = len(sweep_plan.load_plan(sweep_dir))
+    observers.sweep_started(total, plan_size - len(todo))
+    signals.deferred = True
+    launcher = None
+    try:
+        if todo or total > plan_size:
+            chosen = strategy.make_strategy(sweep_dir, options, saved_options(sweep_dir).get("epochs"))
+            try:
+                launcher = make_launcher(options, len(todo))
+            except LauncherError as err:  # e.g. the cluster refused the driver: nothing was started
+                return SweepResult(launcher_error=str(err))
+            pause_point("warming-up")
+            git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
+            base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
+            scheduler = Scheduler(
+                sweep_dir, todo, options, launcher, observers, base_env, signals.requested, chosen
+            )
+            result = scheduler.run()
+        else:
+            result = SweepResult()
+    finally:
+        if launcher is not None:
+            launcher.close()
+        observers.sweep_finished(None)
+    return result
+
+
+def any_completed(sweep_dir: Path, plan: list) -> bool:
+    return any(run_state == state.COMPLETED for _, run_state, _ in run_states(sweep_dir, plan, alive=False))
+
+
+def no_work_hint(sweep_dir: Path, plan: list, retry_failed: bool) -> str:
+    rows = run_states(sweep_dir, plan, alive=False)
+    failures = [run for run, run_state, _ in rows if run_state in state.RETRYABLE]
+    if failures and not retry_failed:
+        return (
+            f"  NOTE    every run is finished; {plural(len(failures), 'run')} failed or timed out: "
+            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir)} RETRY_FAILED=1)"
+        )
+    return "  NOTE    every run is finished: nothing to do"
+
+
+def resume_command(sweep_dir: Path) -> str:
+    return f"make sweep-resume SWEEP={shlex.quote(display(sweep_dir))}"

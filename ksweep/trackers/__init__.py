@@ -1,0 +1,1 @@
+"""The observer seam's trackers: MLflow, TensorBoard, W&B, trackio."""

@@ -1,0 +1,110 @@
+"""TRACKER=mlflow: a sweep as an MLflow parent run, each run a child run under it.
+
+The store is MLFLOW_TRACKING_URI when set, else a SQLite file beside the sweeps
+(`test_matrix_results/mlflow.db`, artifacts in `test_matrix_results/mlflow-artifacts`;
+`mlflow ui --backend-store-uri sqlite:///...` opens it), experiment "ksweep". A child
+holds the run's CONFIG_ symbols as params, every epoch's metrics with the epoch as step,
+its final metrics as `final_*`, its status, error and env as tags, and config.txt,
+output.log, training_metrics.json and best_model.pt as artifacts. Its status: FINISHED
+(completed), FAILED (failed, diverged, timeout), KILLED (interrupted, pruned). Logging a
+run again deletes its earlier child (tag config_hash).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+
+from ksweep.trackers.tracking import TrackedRun
+
+for _noisy in ("mlflow", "alembic"):  # a new store's migrations log at INFO: not the sweep's news
+    logging.getLogger(_noisy).setLevel(logging.WARNING)
+
+EXPERIMENT = "ksweep"
+REACH_SECONDS = 3
+STATUS = {"completed": "FINISHED", "interrupted": "KILLED", "pruned": "KILLED"}  # the rest: FAILED
+BATCH = 100  # params per log_batch call (MLflow's limit); metrics go 1000 at a time
+
+
+def tracking_uri(sweep_dir: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(sweep_dir.parent / 'mlflow.db').absolute()}"
+
+
+def artifact_root(uri: str) -> str | None:
+    """Beside a SQLite store (test_matrix_results/mlflow-artifacts for the default one); a
+    server's own elsewhere. MLflow's default is ./mlruns of whatever directory the runner is in."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / "mlflow-artifacts").absolute().as_uri()
+
+
+def check_reachable(uri: str) -> None:
+    """An http(s) store that does not answer: refused in seconds (MLflow retries for minutes)."""
+    url = urlparse(uri)
+    if url.scheme not in ("http", "https"):
+        return
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname, port), timeout=REACH_SECONDS).close()
+    except OSError as err:
+        raise ConnectionError(f"cannot reach MLflow at {uri}: {err.strerror or err}") from None
+
+
+class Tracker:
+    name = "mlflow"
+
+    def __init__(self, sweep_dir: Path, manifest: dict):
+        self.uri = tracking_uri(sweep_dir)
+        check_reachable(self.uri)
+        self.client = MlflowClient(tracking_uri=self.uri)
+        experiment = self.client.get_experiment_by_name(EXPERIMENT)
+        if experiment is None:
+            self.experiment = self.client.create_experiment(
+                EXPERIMENT, artifact_location=artifact_root(self.uri)
+            )
+        else:
+            self.experiment = experiment.experiment_id
+        self.parent = self._parent(sweep_dir.name, manifest)
+
+    def _parent(self, sweep: str, manifest: dict) -> str:
+        found = self.client.search_runs(
+            [self.experiment], filter_string=f"tags.ksweep_sweep = '{sweep}' and tags.ksweep_role = 'sweep'"
+        )
+        if found:
+            return found[0].info.run_id
+        tags = {"ksweep_sweep": sweep, "ksweep_role": "sweep"}
+        for key in ("range_file", "git_commit", "created"):
+            if manifest.get(key):
+                tags[key] = str(manifest[key])
+        return self.client.create_run(self.experiment, run_name=sweep, tags=tags).info.run_id
+
+    def log_run(self, run: TrackedRun) -> None:
+        for old in self.client.search_runs(
+            [self.experiment],
+            filter_string=f"tags.ksweep_parent = '{self.parent}' and tags.config_hash = '{run.config_hash}'",
+        ):
+            self.client.delete_run(old.info.run_id)  # replaced: exporting again makes no duplicate
+        tags = {**run.tags(), "mlflow.parentRunId": self.parent, "ksweep_parent": self.parent}
+        child = self.client.create_run(self.experiment, run_name=run.name, tags=tags).info.run_id
+        params = [Param(k, v[:6000]) for k, v in run.params.items()]
+        now = int(time.time() * 1000)
+        metrics = [Metric(k, v, now, epoch) for epoch, row in run.epoch_metrics() for k, v in row.items()]
+        last = max((epoch for epoch, _ in run.epoch_metrics()), default=0)
+        metrics += [Metric(f"final_{k}", v, now, last) for k, v in run.final_metrics().items()]
+        for i in range(0, max(len(params), 1), BATCH):
+            self.client.log_batch(child, params=params[i : i + BATCH])
+        for i in range(0, len(metrics), 1000):
+            self.client.log_batch(child, metrics=metrics[i : i + 1000])
+        for path in run.files:
+            self.client.log_artifact(child, str(path))
+        self.client.set_terminated(child, STATUS.get(run.status, "FAILED"))
+
+    def close(self) -> None:
+        self.client.set_terminated(self.parent, "FINISHED")

@@ -1,0 +1,44 @@
+"""TRACKER=tensorboard: a sweep as a TensorBoard folder (SWEEP/tensorboard), a run per subfolder.
+
+Each run's folder holds its per-epoch metrics as scalars (the epoch as step), and one
+entry of TensorBoard's HParams view: the sweep's swept symbols as hyperparameters and
+the run's final metrics, status included as text. `tensorboard --logdir SWEEP/tensorboard`
+opens it. Logging a run again replaces its folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from torch.utils.tensorboard import SummaryWriter
+
+from ksweep.trackers.tracking import TrackedRun
+
+FOLDER = "tensorboard"
+
+
+class Tracker:
+    name = "tensorboard"
+
+    def __init__(self, sweep_dir: Path, manifest: dict):
+        self.root = sweep_dir / FOLDER
+        self.swept = [s for s, values in (manifest.get("axes") or {}).items() if len(values) > 1]
+
+    def log_run(self, run: TrackedRun) -> None:
+        folder = self.root / run.name
+        shutil.rmtree(folder, ignore_errors=True)  # replaced: exporting again makes no duplicate
+        writer = SummaryWriter(log_dir=str(folder))
+        try:
+            for epoch, row in run.epoch_metrics():
+                for key, value in row.items():
+                    writer.add_scalar(key, value, epoch)
+            hparams = {s: run.params.get(s, "(no effect)") for s in self.swept} or {"run": run.name}
+            hparams["status"] = run.status
+            finals = {f"final/{k}": v for k, v in run.final_metrics().items()}
+            writer.add_hparams(hparams, finals or {"final/none": 0.0}, run_name=".")
+            writer.add_text("status", f"{run.status}: {run.record.get('error') or ''}".strip(": "))
+        finally:
+            writer.close()
+
+    def close(self) -> None: ...

@@ -1,0 +1,42 @@
+"""TRACKER=trackio: a sweep as a trackio project ("ksweep-" + the sweep's name), each run a run in it.
+
+trackio keeps its projects locally (TRACKIO_DIR, by default ~/.cache/huggingface/trackio);
+`trackio show --project ksweep-<sweep>` opens the dashboard. Each run holds its CONFIG_
+symbols, status and env as config, and every epoch's metrics with the epoch as step,
+then its final metrics. Logging a run again deletes its earlier run of that name first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from trackio import SQLiteStorage
+
+from ksweep.trackers.tracking import TrackedRun
+
+
+def project_of(sweep: str) -> str:
+    return f"ksweep-{sweep}"
+
+
+class Tracker:
+    name = "trackio"
+
+    def __init__(self, sweep_dir: Path, manifest: dict):
+        self.project = project_of(sweep_dir.name)
+
+    def log_run(self, run: TrackedRun) -> None:
+        # trackio's own store, written as its local sender writes it (trackio.init would
+        # print to the runner's stdout and start a thread per run).
+        if run.name in SQLiteStorage.get_runs(self.project):
+            SQLiteStorage.delete_run(self.project, run.name)  # replaced: no duplicate
+        rows = run.epoch_metrics()
+        metrics, steps = [row for _, row in rows], [epoch for epoch, _ in rows]
+        finals = {f"final_{k}": v for k, v in run.final_metrics().items()}
+        if finals:
+            metrics.append(finals)
+            steps.append(steps[-1] if steps else 0)
+        config = {**run.params, **run.tags()}
+        SQLiteStorage.bulk_log(self.project, run.name, metrics or [{}], steps or [0], config=config)
+
+    def close(self) -> None: ...

@@ -17,14 +17,15 @@ from ksweep.contract.records import read_json
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import plural
 from ksweep.folder import plan as sweep_plan
+from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
 from ksweep.run.progress import run_states
 from ksweep.run.summary import format_duration
 
 
-def dry_run(request, sweep_dir: Path | None, options: Values, chosen: dict) -> int:
+def dry_run(request, folder: SweepFolder | None, options: Values, chosen: dict) -> int:
     """Print what the command would do; `options` to run with, `chosen` what the sweep keeps."""
-    entries = planned_entries(request, sweep_dir, chosen["epochs"])
+    entries = planned_entries(request, folder, chosen["epochs"])
     refusal = None if options.train_command else builtin_trainer_check()
     kconf = load_kconfig()
     todo = refused = 0
@@ -39,7 +40,7 @@ def dry_run(request, sweep_dir: Path | None, options: Values, chosen: dict) -> i
             print(f"  {'':40} would be refused by the trainer: {reason}")
     if refused:
         print(f"{plural(refused, 'run')} would be refused at once by the trainer (see above)")
-    manifest = sweep_plan.read_manifest(sweep_dir) if sweep_dir else {}
+    manifest = folder.manifest if folder else {}
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1
     when = estimate(request, source, todo, jobs, chosen)
@@ -56,11 +57,11 @@ def dry_run(request, sweep_dir: Path | None, options: Values, chosen: dict) -> i
     return 0
 
 
-def planned_entries(request, sweep_dir: Path | None, epochs: int | None) -> list[tuple]:
+def planned_entries(request, folder: SweepFolder | None, epochs: int | None) -> list[tuple]:
     """(run, config text, state) of every run the command would consider, numbered as it would."""
-    plan = sweep_plan.load_plan(sweep_dir) if sweep_dir else []
-    rows = run_states(sweep_dir, plan) if sweep_dir else []
-    entries = [(run, sweep_plan.plan_text(sweep_dir, run), run_state) for run, run_state, _ in rows]
+    plan = folder.plan if folder else []
+    rows = run_states(folder.path, plan) if folder else []
+    entries = [(run, folder.text(run), run_state) for run, run_state, _ in rows]
     if not request.resume:
         configs = sweep_plan.read_config_dir(request.config_dir)
         entries += [

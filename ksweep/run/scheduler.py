@@ -21,9 +21,9 @@ from pathlib import Path
 
 from ksweep.contract.records import write_atomic
 from ksweep.contract.state import COMPLETED, INTERRUPTED, PRUNED
-from ksweep.contract.sweepdir import SweepPaths
 from ksweep.folder.events import Observers
-from ksweep.folder.plan import PlannedRun, plan_text
+from ksweep.folder.plan import PlannedRun
+from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers.base import Ended, Handle, Job, Launcher, LauncherError
 from ksweep.options import Values
 from ksweep.run.settle import Outcome, settle, worth_retrying
@@ -59,7 +59,7 @@ class SweepResult:
 class Scheduler:
     def __init__(
         self,
-        sweep_dir: Path,
+        folder: SweepFolder,
         queue: list[PlannedRun],
         options: Values,
         launcher: Launcher,
@@ -69,7 +69,7 @@ class Scheduler:
         strategy=None,
     ):
         self.strategy = strategy or GridStrategy()
-        self.paths, self.options, self.launcher = SweepPaths(sweep_dir), options, launcher
+        self.folder, self.paths, self.options, self.launcher = folder, folder.paths, options, launcher
         self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
         self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
         self.slots = launcher.capacity()
@@ -156,7 +156,7 @@ class Scheduler:
         try:
             run_paths.root.mkdir(exist_ok=True)
             # A copy of the plan's (durable) config: no fsync per run start, it is rebuilt on resume.
-            write_atomic(run_paths.config, plan_text(self.paths.root, run), durable=False)
+            write_atomic(run_paths.config, self.folder.text(run), durable=False)
             run_paths.metrics.unlink(missing_ok=True)  # an old attempt's status must not count
             run_paths.invalid_metrics.unlink(missing_ok=True)
             if attempt > 1:

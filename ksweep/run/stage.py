@@ -40,8 +40,9 @@ from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import plural
 from ksweep.folder import plan as sweep_plan
 from ksweep.folder.events import Observers
-from ksweep.folder.lock import LockError, SweepLock
+from ksweep.folder.lock import LockError
 from ksweep.folder.paths import find_sweep
+from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers import options as launcher_options
 from ksweep.launchers.base import CommandError, LauncherError, check_train_command, project_env
 from ksweep.launchers.registry import BackendError, check_backend, make_launcher
@@ -142,10 +143,11 @@ def run_stage(request: RunRequest) -> int:
         sweep_dir = None
         try:
             sweep_dir = chosen_sweep(request)
-            options, kept = check_request(request, sweep_dir)
+            folder = SweepFolder(sweep_dir) if sweep_dir else None  # opened once, handed through
+            options, kept = check_request(request, folder)
             if request.dry_run:
-                return dry_run(request, sweep_dir, options, kept)
-            return plan_and_run(request, sweep_dir, options, kept, signals)
+                return dry_run(request, folder, options, kept)
+            return plan_and_run(request, folder, options, kept, signals)
         except (
             NotFound,
             sweep_plan.PlanError,
@@ -178,45 +180,41 @@ def chosen_sweep(request: RunRequest) -> Path | None:
     return sweep_dir
 
 
-def check_request(request: RunRequest, sweep_dir: Path | None) -> tuple[Values, dict]:
+def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Values, dict]:
     """Refuse what cannot work before anything is written or trained; the options to run with
     and those the sweep keeps (options_for)."""
     request.mode = check_metric(request.metric, request.mode)
-    options, kept = options_for(request, sweep_dir)
+    options, kept = options_for(request, folder)
     if options.train_command:
         check_train_command(options.train_command)
     check_backend(options)
     parse_trackers(options.tracker)
-    check_search(options, request, sweep_dir)
+    check_search(options, request, folder)
     return options, kept
 
 
-def check_search(options: Values, request: RunRequest, sweep_dir: Path | None) -> None:
+def check_search(options: Values, request: RunRequest, folder: SweepFolder | None) -> None:
     if not strategy.uses_optuna(options):
         return
     strategy.optuna_module()  # installed, or one line saying how
-    if options.search != "grid" and not options.samples and sweep_dir is None:
+    if options.search != "grid" and not options.samples and folder is None:
         raise StrategyError(f"SEARCH={options.search} needs SAMPLES=N (the number of runs)")
     if options.pruner != "none" and options.metric not in EPOCH_METRICS:
         raise StrategyError(
             f"PRUNER={options.pruner} follows METRIC epoch by epoch: METRIC={options.metric} is not "
             f"in a run's per-epoch record (one of {', '.join(EPOCH_METRICS)})"
         )
-    if options.search != "grid" and sweep_dir is not None and not request.resume:
-        if not SweepPaths(sweep_dir).space.exists():
-            raise StrategyError(f"{display(sweep_dir)} is a grid sweep: SEARCH= applies to a new sweep")
+    if options.search != "grid" and folder is not None and not request.resume:
+        if not folder.paths.space.exists():
+            raise StrategyError(f"{display(folder.path)} is a grid sweep: SEARCH= applies to a new sweep")
         raise StrategyError("a search sweep grows by its own proposals: resume it, or start a new one")
 
 
-def saved_options(sweep_dir: Path | None) -> dict:
-    return sweep_plan.read_manifest(sweep_dir).get("options", {}) if sweep_dir else {}
-
-
-def options_for(request: RunRequest, sweep_dir: Path | None) -> tuple[Values, dict]:
+def options_for(request: RunRequest, folder: SweepFolder | None) -> tuple[Values, dict]:
     """The options to run with, and those the sweep keeps (sweep.json): each kept one from the
     command line, else as the sweep was started, else as its configs were made (generate.json)."""
     source = {} if request.resume else sweep_plan.config_source(request.config_dir)
-    saved = saved_options(sweep_dir)
+    saved = folder.options if folder else {}
     kept = {o.name: request.given.get(o.name) for o in KEPT}
     kept = {o.name: next((s[o.name] for s in (kept, saved, source) if s.get(o.name) is not None), None)
             for o in KEPT}  # fmt: skip
@@ -224,29 +222,30 @@ def options_for(request: RunRequest, sweep_dir: Path | None) -> tuple[Values, di
     return options, kept
 
 
-def plan_and_run(request: RunRequest, sweep_dir: Path | None, options: Values, chosen: dict, signals) -> int:
+def plan_and_run(
+    request: RunRequest, folder: SweepFolder | None, options: Values, kept: dict, signals
+) -> int:
     configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
     if configs and not options.train_command:
-        check_builtin_trainer_accepts(configs, chosen["epochs"])
-    if sweep_dir is not None:
-        with SweepLock(sweep_dir):
-            plan, added = extend(request, sweep_dir, configs, chosen)
-            return run_locked(request, sweep_dir, plan, added, options, signals)
+        check_builtin_trainer_accepts(configs, kept["epochs"])
+    if folder is not None:
+        with folder.locked():
+            added = extend(request, folder, configs, kept)
+            return run_locked(request, folder, added, options, signals)
     sweep_plan.discard_unpublished(request.output_dir)
     building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
-        with SweepLock(building):
-            sweep_plan.write_manifest(building, request.config_dir, len(configs), chosen)
+        with SweepFolder(building).locked() as folder:
+            folder.record(request.config_dir, kept, count=len(configs))
             pause_point("manifest-written")
             if options.search != "grid":  # the grid is what a search proposes from
                 strategy.write_space(building, search_params(request.config_dir), [t for _, t in configs])
                 configs = []
-            plan, _ = sweep_plan.extend_plan(building, configs, chosen["epochs"])
-            sweep_plan.write_manifest(building, request.config_dir, len(plan), chosen)
+            folder.extend(configs, kept["epochs"])
+            folder.record(request.config_dir, kept)
             pause_point("planned")
-            sweep_dir = sweep_plan.publish_sweep_dir(building)
-            plan, added = extend(request, sweep_dir, [], chosen)
-            return run_locked(request, sweep_dir, plan, added, options, signals)
+            folder.moved_to(sweep_plan.publish_sweep_dir(building))
+            return run_locked(request, folder, 0, options, signals)
     finally:
         shutil.rmtree(building, ignore_errors=True)  # gone already once published
 
@@ -283,13 +282,13 @@ def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | 
         print(f"  NOTE    {len(refused)} of {len(configs)} configs will be refused by the trainer ({names})")
 
 
-def extend(request: RunRequest, sweep_dir: Path, configs: list, chosen: dict) -> tuple[list, int]:
-    """The sweep's plan, extended by `configs` (none on resume), and how many runs that added;
-    `chosen` is what sweep.json keeps (options_for)."""
-    saved = saved_options(sweep_dir)
+def extend(request: RunRequest, folder: SweepFolder, configs: list, kept: dict) -> int:
+    """Extend the sweep's plan by `configs` (none on resume); how many runs that added.
+    `kept` is what sweep.json keeps (options_for)."""
+    saved = folder.options
     if request.resume and request.given.get("epochs") not in (None, saved.get("epochs")):
         raise sweep_plan.PlanError(
-            f"EPOCHS applies when a sweep is planned; {sweep_dir} was planned with "
+            f"EPOCHS applies when a sweep is planned; {folder.path} was planned with "
             + (
                 f"EPOCHS={saved['epochs']}"
                 if saved.get("epochs")
@@ -297,18 +296,18 @@ def extend(request: RunRequest, sweep_dir: Path, configs: list, chosen: dict) ->
             )
             + ": start a new sweep for other epochs"
         )
-    if saved.get("jobs") and chosen["jobs"] != saved["jobs"]:
+    if saved.get("jobs") and kept["jobs"] != saved["jobs"]:
         print(
-            f"  NOTE    JOBS={chosen['jobs']} where this sweep ran JOBS={saved['jobs']}: its new runs get "
+            f"  NOTE    JOBS={kept['jobs']} where this sweep ran JOBS={saved['jobs']}: its new runs get "
             "another CPU thread count, and PyTorch's CPU results depend on it (the report says which differ)"
         )
     if not configs:
-        return sweep_plan.load_plan(sweep_dir), 0
+        return 0
     # Options (and where the new configs came from) are durable before the plan grows.
-    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(sweep_plan.load_plan(sweep_dir)), chosen)
-    plan, added = sweep_plan.extend_plan(sweep_dir, configs, chosen["epochs"])
-    sweep_plan.write_manifest(sweep_dir, request.config_dir, len(plan), chosen)
-    return plan, added
+    folder.record(request.config_dir, kept)
+    added = folder.extend(configs, kept["epochs"])
+    folder.record(request.config_dir, kept)
+    return added
 
 
 def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
@@ -317,7 +316,8 @@ def runs_to_do(sweep_dir: Path, plan: list, retry_failed: bool) -> list:
     return [run for run, run_state, _ in rows if state.needs_run(run_state, retry_failed)]
 
 
-def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Values, signals) -> int:
+def run_locked(request, folder: SweepFolder, added: int, options: Values, signals) -> int:
+    sweep_dir, plan = folder.path, folder.plan
     todo = runs_to_do(sweep_dir, plan, options.retry_failed)
     extended = f", {added} new" if request.sweep is not None and not request.resume else ""
     total = len(plan)
@@ -341,8 +341,8 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Values
     trackers = parse_trackers(options.tracker)
     if trackers:
         observers.append(TrackingObserver(sweep_dir, trackers))
-    result = train(sweep_dir, todo, total, options, Observers(observers), signals)
-    plan = sweep_plan.load_plan(sweep_dir)  # a search has grown it
+    result = train(folder, todo, total, options, Observers(observers), signals)
+    plan = folder.plan  # a search has grown it
     signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
     resume = resume_command(sweep_dir)
     if result.disk_full:
@@ -368,25 +368,27 @@ def run_locked(request, sweep_dir: Path, plan: list, added: int, options: Values
     return EXIT_OK
 
 
-def train(sweep_dir, todo, total: int, options: Values, observers: Observers, signals) -> SweepResult:
+def train(
+    folder: SweepFolder, todo, total: int, options: Values, observers: Observers, signals
+) -> SweepResult:
     """Run `todo` (and what the strategy proposes, up to `total` runs) with the scheduler,
     telling `observers`; stop requests stop the runs instead of raising."""
-    plan_size = len(sweep_plan.load_plan(sweep_dir))
+    plan_size = len(folder.plan)
     observers.sweep_started(total, plan_size - len(todo))
     signals.deferred = True
     launcher = None
     try:
         if todo or total > plan_size:
-            chosen = strategy.make_strategy(sweep_dir, options, saved_options(sweep_dir).get("epochs"))
+            chosen = strategy.make_strategy(folder, options, folder.options.get("epochs"))
             try:
                 launcher = make_launcher(options, len(todo))
             except LauncherError as err:  # e.g. the cluster refused the driver: nothing was started
                 return SweepResult(launcher_error=str(err))
             pause_point("warming-up")
-            git = sweep_plan.read_manifest(sweep_dir).get("git_commit") or ""
+            git = folder.manifest.get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
             scheduler = Scheduler(
-                sweep_dir, todo, options, launcher, observers, base_env, signals.requested, chosen
+                folder, todo, options, launcher, observers, base_env, signals.requested, chosen
             )
             result = scheduler.run()
         else:

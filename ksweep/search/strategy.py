@@ -29,7 +29,8 @@ from pathlib import Path
 from ksweep.contract import state
 from ksweep.contract.records import config_hash, read_json, write_atomic
 from ksweep.contract.sweepdir import SweepPaths
-from ksweep.folder.plan import PlannedRun, extend_plan, load_plan, override_epochs, plan_text
+from ksweep.folder.plan import PlannedRun, override_epochs
+from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
 from ksweep.search import space as search_space
 
@@ -63,8 +64,8 @@ class GridStrategy:
     def finished(self, run: PlannedRun, metrics: dict) -> None: ...
 
 
-def make_strategy(sweep_dir: Path, options: Values, epochs: int | None):
-    return OptunaStrategy(sweep_dir, options, epochs) if uses_optuna(options) else GridStrategy()
+def make_strategy(folder: SweepFolder, options: Values, epochs: int | None):
+    return OptunaStrategy(folder, options, epochs) if uses_optuna(options) else GridStrategy()
 
 
 def write_space(sweep_dir: Path, params: list[search_space.Param], texts: list[str]) -> None:
@@ -98,13 +99,13 @@ def optuna_module():
 
 
 class OptunaStrategy(GridStrategy):
-    def __init__(self, sweep_dir: Path, settings: Values, epochs: int | None):
+    def __init__(self, folder: SweepFolder, settings: Values, epochs: int | None):
         optuna = optuna_module()
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
-        self.optuna, self.sweep_dir, self.settings, self.epochs = optuna, sweep_dir, settings, epochs
-        paths = SweepPaths(sweep_dir)
+        self.optuna, self.folder, self.settings, self.epochs = optuna, folder, settings, epochs
+        self.sweep_dir, paths = folder.path, folder.paths
         paths.study.parent.mkdir(exist_ok=True)
         self.study = optuna.create_study(
             storage=JournalStorage(JournalFileBackend(str(paths.study))),
@@ -115,7 +116,7 @@ class OptunaStrategy(GridStrategy):
             load_if_exists=True,
         )
         self.watches_epochs = settings.pruner != "none"
-        self.params, self.points = read_space(sweep_dir) if settings.search != "grid" else ([], [])
+        self.params, self.points = read_space(folder.path) if settings.search != "grid" else ([], [])
         self.live: dict[str, object] = {}  # run dir → its trial
         self.duplicates: dict[str, list[int]] = {}  # run dir → trials that proposed it again
         self._close_unfinished_trials()
@@ -123,7 +124,7 @@ class OptunaStrategy(GridStrategy):
     # -- proposing -------------------------------------------------------------------------
 
     def propose(self) -> PlannedRun | None:
-        plan = load_plan(self.sweep_dir)
+        plan = self.folder.plan
         if self.settings.search == "grid" or len(plan) >= self._samples():
             return None
         planned = {run.config_hash: run for run in plan}
@@ -148,8 +149,8 @@ class OptunaStrategy(GridStrategy):
         return config_hash(override_epochs(point.text, self.epochs))
 
     def _plan(self, trial, point: search_space.Point) -> PlannedRun:
-        plan, _ = extend_plan(self.sweep_dir, [("proposal", point.text)], self.epochs)
-        run = plan[-1]
+        self.folder.extend([("proposal", point.text)], self.epochs)
+        run = self.folder.plan[-1]
         trial.set_user_attr("run_dir", run.run_dir)
         self.live[run.run_dir] = trial
         return run
@@ -176,7 +177,7 @@ class OptunaStrategy(GridStrategy):
         if run.run_dir in self.live:
             return
         if self.params:  # rerun after a resume, or a retry: the same point, as a new trial
-            point = search_space.point_of(plan_text(self.sweep_dir, run), self.params)
+            point = search_space.point_of(self.folder.text(run), self.params)
             self.study.enqueue_trial(search_space.fixed_params(point, self.params))
         trial = self.study.ask()
         if self.params:

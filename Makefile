@@ -42,7 +42,7 @@ CONFIG_DIR  ?= sweep_configs
 .PHONY: help venv menuconfig defconfig savedefconfig olddefconfig list-defconfigs \
         sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze sweep-export sweep-reproduce \
         sweep-monitor sweep-watch sweep-leaderboard sweep-compare sweep-promote \
-        sweep-clean test bench
+        sweep-clean test test-all bench
 
 help: ## this list
 	@echo "ksweep: Kconfig-driven hyperparameter sweeps for PyTorch"
@@ -127,9 +127,21 @@ sweep-clean: ## remove sweep_configs/ (results stay)
 	@echo "  CLEAN   $(CONFIG_DIR)/"
 	$(Q)rm -rf $(call q,$(CONFIG_DIR))
 
-test: $(STAMP) ## ruff and the test suite
+# `make test` is the loop a newcomer waits for (ruff, the import contract, the fast suite:
+# a few minutes); `make test-all` adds the end-to-end sweeps, real Ray, Slurm and Chromium
+# (what CI runs). Markers: pyproject.toml.
+FAST := not slow and not ray and not slurm and not browser
+
+test: $(STAMP) ## ruff, the import contract and the fast tests (a few minutes)
 	$(Q)$(VENV)/bin/ruff check .
 	$(Q)$(VENV)/bin/ruff format --check .
+	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
+	$(Q)$(PY) -m pytest -q -m "$(FAST)"
+
+test-all: $(STAMP) ## everything: also end to end, real Ray, Slurm and Chromium (what CI runs)
+	$(Q)$(VENV)/bin/ruff check .
+	$(Q)$(VENV)/bin/ruff format --check .
+	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q
 
 bench: $(STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes

@@ -59,11 +59,22 @@ def test_a_runner_killed_while_planning_leaves_no_sweep_folder_and_no_newest_swe
     assert sweep.dirs() == [finished]  # the killed one is not a sweep folder, so not "the newest"
     monitor = run_script("sweep_monitor.py", "--results-dir", sweep.results)
     assert finished.name in monitor.stdout and "2/2 done" in monitor.stdout
-    (hidden,) = sweep.results.glob(".sweep_new.*")
-    os.utime(hidden, (time.time() - 3600, time.time() - 3600))
+    assert len(list(sweep.results.glob(".sweep_new.*"))) == 1
     resumed = run_script("run_test_matrix.py", "--resume", "--output-dir", sweep.results)
     assert resumed.returncode == 0 and "2 runs, 0 to do" in resumed.stdout
-    assert not list(sweep.results.glob(".sweep_new.*"))  # an hour-old half-made folder is cleaned
+    assert not list(sweep.results.glob(".sweep_new.*"))  # its maker is dead: cleaned at once
+
+
+def test_a_half_made_sweep_folder_a_live_runner_is_writing_is_left_alone(sweep):
+    sweep.generate("1|2")
+    sweep.run()
+    runner = paused_runner(sweep, "manifest-written")  # alive, holding its new folder's lock
+    resumed = run_script("run_test_matrix.py", "--resume", "--output-dir", sweep.results)
+    assert resumed.returncode == 0
+    assert len(list(sweep.results.glob(".sweep_new.*"))) == 1
+    runner.send_signal(signal.SIGCONT)
+    runner.communicate(timeout=60)
+    assert runner.returncode == 0 and len(sweep.dirs()) == 2
 
 
 def test_resume_after_a_kill_right_after_planning_keeps_the_sweeps_trainer(sweep):
@@ -142,3 +153,78 @@ def test_helpers_and_the_run_die_when_the_runner_is_killed_with_sigkill(sweep):
     wait_for(lambda: not processes_with(f"sleep\0{marker}"), seconds=15)
     wait_for(lambda: not processes_with(str(ROOT / "tests/data/tiny_trainer.py")), seconds=15)
     assert TINY and sys.executable  # the trainer ran as the sweep's TRAIN_COMMAND
+
+
+@pytest.fixture
+def killed_after():
+    """Processes to SIGKILL when the test ends, passed or not: a failed test leaves no hung run."""
+    started = []
+    yield started.append
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def running_runs(sweep) -> int:
+    records = [p for d in sweep.dirs() for p in d.glob("config_*/training_metrics.json")]
+    return sum(b'"status": "running"' in p.read_bytes() for p in records if p.exists())
+
+
+def test_sigterm_to_makes_process_group_while_runs_train_interrupts_them_and_says_how_to_resume(
+    sweep, killed_after
+):
+    # make, killed by SIGTERM, sends each child a TERM of its own: the runner gets two at once.
+    sweep.generate("1|2|3")
+    make = subprocess.Popen(
+        ["make", "-s", "-C", str(ROOT), "sweep-run", f"CONFIG_DIR={sweep.configs}", f"OUTPUT={sweep.results}",
+         f"TRAIN_COMMAND={TINY}", "JOBS=2"],
+        env={**os.environ, "TINY_HANG_FROM": "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    killed_after(make)
+    wait_for(lambda: running_runs(sweep) == 2, 60)
+    os.killpg(make.pid, signal.SIGTERM)
+    _, err = make.communicate(timeout=60)
+    wait_for(lambda: not processes_with(str(sweep.dirs()[0])), 30)  # no run left behind
+    assert set(sweep.statuses().values()) == {"interrupted"}  # the waiting one too, none `running`
+    assert "Traceback" not in err.decode()
+
+
+def test_a_sigterm_and_its_echo_from_make_stop_the_runs_and_print_the_resume_command(sweep, killed_after):
+    sweep.generate("1|2|3")
+    runner = sweep.popen("--jobs", "2", env={"TINY_HANG_FROM": "1"})
+    killed_after(runner)
+    wait_for(lambda: running_runs(sweep) == 2, 60)
+    runner.send_signal(signal.SIGTERM)
+    time.sleep(0.2)  # make's own TERM to its children follows the group's (two signals, not one)
+    runner.send_signal(signal.SIGTERM)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130, err
+    assert (
+        "STOP    interrupted; finished runs are kept. Resume with: make sweep-resume SWEEP=" in err.decode()
+    )
+    assert set(sweep.statuses().values()) == {"interrupted"}
+    assert not processes_with(str(sweep.dirs()[0]))
+
+
+def test_a_second_ctrl_c_kills_the_runs_at_once_but_never_abandons_them(sweep, killed_after):
+    sweep.generate("1|2")
+    runner = sweep.popen("--jobs", "2", env={"TINY_HANG_FROM": "1", "TINY_IGNORE_TERM": "1"})
+    killed_after(runner)
+    wait_for(lambda: running_runs(sweep) == 2, 60)
+    runner.send_signal(signal.SIGINT)
+    time.sleep(1.5)  # a person's second Ctrl-C, not an echo of the first
+    runner.send_signal(signal.SIGINT)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130 and "Resume with:" in err.decode()
+    assert set(sweep.statuses().values()) == {"interrupted"}
+    assert not processes_with(str(sweep.dirs()[0]))
+
+
+def test_sigterm_just_after_a_new_sweep_is_published_says_how_to_resume_it(sweep):
+    sweep.generate("1|2")
+    err = interrupt(paused_runner(sweep, "warming-up"))
+    assert "Resume with: make sweep-resume SWEEP=" in err
+    resumed = run_script("run_test_matrix.py", "--resume", "--output-dir", sweep.results)
+    assert resumed.returncode == 0 and set(sweep.statuses().values()) == {"completed"}

@@ -92,7 +92,7 @@ from ksweep.run.summary import (
 )
 
 if TYPE_CHECKING:  # pandas is imported lazily: the runner's summary path must not pay for it
-    import pandas as pd
+    import pandas as pd  # pandas: loaded only when a frame is built (import ksweep stays light)
 
 __all__ = ["DEFAULT_METRIC", "MODES", "default_mode"]  # re-exported: ranking defaults live in summary
 
@@ -129,7 +129,7 @@ def load_records(sweep_dir: Path | str) -> list[dict]:
 
 def runs_frame(records: list[dict]) -> pd.DataFrame:
     """A pandas DataFrame of records: one row per run, metrics and varied symbols as columns."""
-    import pandas as pd
+    import pandas as pd  # pandas: loaded only when a frame is built (import ksweep stays light)
 
     frame = pd.DataFrame.from_records(records)
     for key in {*METRIC_KEYS, *available_metrics(records)}:
@@ -188,7 +188,7 @@ def swept_axes(records: list[dict]) -> tuple[list[dict], list[str]]:
 
 def value_order(value) -> tuple:
     """Sort key for symbol values: numbers in numeric order, then text, then unset (inactive)."""
-    import pandas as pd
+    import pandas as pd  # pandas: loaded only when a frame is built (import ksweep stays light)
 
     if pd.isna(value):
         return (2, 0, "")
@@ -199,7 +199,7 @@ def value_order(value) -> tuple:
 
 def _python_value(value):
     """A plain Python value (None for missing) from a pandas index entry: what the summary holds."""
-    import pandas as pd
+    import pandas as pd  # pandas: loaded only when a frame is built (import ksweep stays light)
 
     if pd.isna(value):
         return None
@@ -215,7 +215,7 @@ def parameter_effects(
     (completed, with the metric). `axes` defaults to swept_axes(records). Axes come
     most influential first: the largest spread_of_means.
     """
-    import pandas as pd
+    import pandas as pd  # pandas: loaded only when a frame is built (import ksweep stays light)
 
     mode = mode or default_mode(metric)
     if axes is None:

@@ -45,7 +45,7 @@ DPI = 100
 
 
 def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib: only when plotting
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(width, height), dpi=DPI)
@@ -104,7 +104,7 @@ def plot_learning_curves(
         if len(runs) > 1:
             label += f"\n   {len(runs)} runs identical: " + ", ".join(r["config_file"] for _, r in runs)
         plot.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], markersize=4, label=label)
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # matplotlib: only when plotting
 
     plot.xaxis.set_major_locator(MaxNLocator(integer=True))
     plot.set_xlabel("epoch")

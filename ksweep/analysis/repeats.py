@@ -50,7 +50,7 @@ class Group:
     def interval(self) -> tuple[float, float] | None:
         if self.n < 2:
             return None
-        from scipy import stats
+        from scipy import stats  # scipy: only with repeats
 
         half = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, self.n - 1) * self.sd / math.sqrt(self.n)
         return self.mean - half, self.mean + half
@@ -104,7 +104,7 @@ def welch_p(a: Group, b: Group) -> float | None:
         return None
     if a.sd == 0 and b.sd == 0:
         return 1.0 if a.mean == b.mean else 0.0
-    from scipy import stats
+    from scipy import stats  # scipy: only with repeats
 
     return float(stats.ttest_ind(a.values, b.values, equal_var=False).pvalue)
 
@@ -131,7 +131,7 @@ def more_repeats(a: Group, b: Group) -> int | None:
         return None  # no difference to separate
     if pooled == 0:
         return 0
-    from scipy import stats
+    from scipy import stats  # scipy: only with repeats
 
     z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
     needed = math.ceil(2 * (z * pooled / difference) ** 2)

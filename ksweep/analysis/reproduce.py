@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shlex
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 
 from ksweep.config import trainer
@@ -78,7 +80,6 @@ def config_notes(sweep_dir: Path, name: str, text: str, record: dict) -> list[st
 
 
 def environment_notes(manifest: dict, env: dict) -> list[str]:
-    import platform
 
     notes = []
     recorded, head = manifest.get("git_commit"), git_commit()
@@ -89,8 +90,6 @@ def environment_notes(manifest: dict, env: dict) -> list[str]:
     if env.get("python") and env["python"] != platform.python_version():
         notes.append(f"python: the run had {env['python']}, this is {platform.python_version()}")
     try:
-        from importlib.metadata import version
-
         torch_now = version("torch")
     except Exception:
         torch_now = None

@@ -63,7 +63,8 @@ class PlannedRun:
 def new_sweep_dir(output_dir: Path) -> Path:
     """A fresh, empty sweep folder under a hidden name; `publish_sweep_dir` names it when it is whole."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".sweep_new.", dir=output_dir))
+    # The maker's pid is in the name: a folder whose maker is gone is stale at once (discard_unpublished).
+    return Path(tempfile.mkdtemp(prefix=f".sweep_new.{os.getpid()}.", dir=output_dir))
 
 
 def publish_sweep_dir(building: Path) -> Path:
@@ -83,13 +84,29 @@ def publish_sweep_dir(building: Path) -> Path:
 
 
 def discard_unpublished(output_dir: Path) -> None:
-    """Remove new sweep folders whose runner died before naming them (older than a minute)."""
+    """Remove new sweep folders whose runner died before naming them: no runner holds their
+    lock, and their maker (the pid in the name) is gone, or they are older than a minute."""
     for path in Path(output_dir).glob(".sweep_new.*"):
         try:
-            if time.time() - path.stat().st_mtime > 60 and lock_holder(path) is None:
+            if lock_holder(path) is None and (
+                not _maker_alive(path) or time.time() - path.stat().st_mtime > 60
+            ):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
+
+
+def _maker_alive(path: Path) -> bool:
+    pid = path.name.split(".")[2]
+    if not pid.isdigit():  # an older runner's name: the age decides
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

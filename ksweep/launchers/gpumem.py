@@ -103,7 +103,7 @@ def read(gpu: str) -> Reading | None:
     """GPU `gpu` (an NVML index or UUID, as CUDA_VISIBLE_DEVICES names it) now, or None
     when NVML cannot be read here."""
     try:
-        import pynvml
+        import pynvml  # nvidia-ml-py: only on a machine with a GPU
 
         pynvml.nvmlInit()
         if gpu.isdigit():

@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from ksweep.contract.state import COMPLETED, FINISHED, PRUNED
 from ksweep.folder.events import Observer
 from ksweep.folder.plan import PlannedRun
@@ -68,8 +70,6 @@ class ProgressBar(Observer):
         self.bar = None
 
     def sweep_started(self, total: int, done: int) -> None:
-        from tqdm import tqdm
-
         self.bar = tqdm(
             total=total,
             initial=done,

@@ -67,10 +67,12 @@ class Scheduler:
         base_env: dict[str, str],
         stop_requested: Callable[[], bool],
         strategy=None,
+        stop_now: Callable[[], bool] = lambda: False,
     ):
         self.strategy = strategy or GridStrategy()
         self.folder, self.paths, self.options, self.launcher = folder, folder.paths, options, launcher
         self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
+        self.stop_now = stop_now  # a second stop request: no grace period
         self.queue: deque[tuple[PlannedRun, int]] = deque((run, 1) for run in queue)
         self.slots = launcher.capacity()
         self.free = list(range(len(self.slots)))
@@ -209,9 +211,13 @@ class Scheduler:
         flight.kill_at = time.monotonic() + KILL_GRACE_SECONDS
 
     def _stop_all(self) -> None:
+        now = self.stop_now()
         for flight in self.active.values():
             if flight.killed_for is None:
                 self._kill(flight, "interrupted")
+            if now and flight.kill_at != float("inf"):
+                self.launcher.stop(flight.handle, hard=True)
+                flight.kill_at = float("inf")
 
     def _finish(self, flight: InFlight, end: Ended) -> None:
         self.free.append(flight.slot)

@@ -25,6 +25,7 @@ import shlex
 import shutil
 import signal
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,11 +114,27 @@ class RunRequest:
 
 
 class StopSignals:
-    """SIGINT/SIGTERM for the whole stage: raise while planning, only note while runs are stopped."""
+    """SIGINT/SIGTERM for the whole stage, by phase.
+
+    planning   raise Interrupted: nothing half-made is kept (a new folder is not published)
+    running    note the request: the scheduler stops the runs (TERM, then KILL after a
+               grace) and marks them interrupted; a second, distinct request stops them
+               at once (KILL). Runs are never left behind, whatever arrives when.
+    analysis   note the first request (the analysis is finished first); a second one raises.
+
+    A signal of the same kind within ECHO_SECONDS of the one before is that one again:
+    `make`, when SIGTERM reaches it, sends each of its children a TERM of its own, so a TERM
+    to the whole process group arrives twice.
+    """
+
+    ECHO_SECONDS = 1.0
 
     def __init__(self):
         self.received: int | None = None
-        self.deferred = False
+        self.at = 0.0
+        self.phase = "planning"
+        self.urgent = False  # a second request while runs were stopping: kill them now
+        self.sweep_dir: Path | None = None  # once a sweep folder exists: what a resume continues
 
     def __enter__(self) -> StopSignals:
         self.previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -128,13 +145,21 @@ class StopSignals:
             signal.signal(sig, handler)
 
     def _handle(self, signum, frame) -> None:
-        first = self.received is None
-        self.received = signum
-        if not (self.deferred and first):  # a second Ctrl-C means now
+        now = time.monotonic()
+        again = self.received is not None and not (
+            signum == self.received and now - self.at < self.ECHO_SECONDS
+        )
+        self.received, self.at = signum, now
+        if self.phase == "planning" or (self.phase == "analysis" and again):
             raise Interrupted()
+        if self.phase == "running" and again:
+            self.urgent = True
 
     def requested(self) -> bool:
         return self.received is not None
+
+    def stop_now(self) -> bool:
+        return self.urgent
 
 
 def run_stage(request: RunRequest) -> int:
@@ -164,7 +189,8 @@ def run_stage(request: RunRequest) -> int:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_FAILED
         except Interrupted:
-            where = f"; resume with: {resume_command(sweep_dir)}" if sweep_dir else ""
+            sweep_dir = signals.sweep_dir or sweep_dir
+            where = f"; nothing was lost. Resume with: {resume_command(sweep_dir)}" if sweep_dir else ""
             print(f"  STOP    interrupted{where}", file=sys.stderr)
             return EXIT_INTERRUPTED
 
@@ -245,6 +271,7 @@ def plan_and_run(
             folder.record(request.config_dir, kept)
             pause_point("planned")
             folder.moved_to(sweep_plan.publish_sweep_dir(building))
+            signals.sweep_dir = folder.path  # from now on, an interrupted command says how to resume
             return run_locked(request, folder, 0, options, signals)
     finally:
         shutil.rmtree(building, ignore_errors=True)  # gone already once published
@@ -343,7 +370,7 @@ def run_locked(request, folder: SweepFolder, added: int, options: Values, signal
         observers.append(TrackingObserver(sweep_dir, trackers))
     result = train(folder, todo, total, options, Observers(observers), signals)
     plan = folder.plan  # a search has grown it
-    signals.deferred = True  # a Ctrl-C now waits for the analysis (a second one does not)
+    signals.phase = "analysis"  # a Ctrl-C now waits for the analysis (a second one does not)
     resume = resume_command(sweep_dir)
     if result.disk_full:
         print(f"error: no space left ({result.disk_full}); free some and run: {resume}", file=sys.stderr)
@@ -360,7 +387,7 @@ def run_locked(request, folder: SweepFolder, added: int, options: Values, signal
         print(f"  STOP    interrupted; finished runs are kept. Resume with: {resume}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if result.stopped_on_failure:
-        print(f"  STOP    a run failed and STOP_ON_FAILURE=1; resume with: {resume}", file=sys.stderr)
+        print(f"  STOP    a run failed and STOP_ON_FAILURE=1. Resume with: {resume}", file=sys.stderr)
         return EXIT_FAILED
     if not any_completed(sweep_dir, plan):
         print(f"error: no run of {display(sweep_dir)} completed; see its sweep_analysis.txt", file=sys.stderr)
@@ -375,7 +402,7 @@ def train(
     telling `observers`; stop requests stop the runs instead of raising."""
     plan_size = len(folder.plan)
     observers.sweep_started(total, plan_size - len(todo))
-    signals.deferred = True
+    signals.phase = "running"  # from here on, a stop request stops runs: it never abandons them
     launcher = None
     try:
         if todo or total > plan_size:
@@ -388,7 +415,15 @@ def train(
             git = folder.manifest.get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
             scheduler = Scheduler(
-                folder, todo, options, launcher, observers, base_env, signals.requested, chosen
+                folder,
+                todo,
+                options,
+                launcher,
+                observers,
+                base_env,
+                signals.requested,
+                chosen,
+                stop_now=signals.stop_now,
             )
             result = scheduler.run()
         else:

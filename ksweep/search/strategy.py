@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 import statistics
 from dataclasses import asdict
 from pathlib import Path
@@ -91,7 +92,7 @@ def read_space(sweep_dir: Path) -> tuple[list[search_space.Param], list[search_s
 
 def optuna_module():
     try:
-        import optuna
+        import optuna  # optional extra: only for SEARCH/PRUNER
     except ImportError:
         raise StrategyError("SEARCH/PRUNER need Optuna: pip install -r requirements-search.txt") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -101,7 +102,7 @@ def optuna_module():
 class OptunaStrategy(GridStrategy):
     def __init__(self, folder: SweepFolder, settings: Values, epochs: int | None):
         optuna = optuna_module()
-        from optuna.storages import JournalStorage
+        from optuna.storages import JournalStorage  # optional extra, as above
         from optuna.storages.journal import JournalFileBackend
 
         self.optuna, self.folder, self.settings, self.epochs = optuna, folder, settings, epochs
@@ -156,8 +157,6 @@ class OptunaStrategy(GridStrategy):
         return run
 
     def _unplanned(self, planned: dict) -> search_space.Point | None:
-        import random
-
         left = [p for p in self.points if self._hash(p) not in planned]
         return random.Random(self.settings.search_seed + len(planned)).choice(left) if left else None
 

@@ -99,6 +99,16 @@ def sweep(tmp_path):
     return Sweep()
 
 
+def pytest_collection_modifyitems(items):
+    """A test using a real cluster is marked for it (`ray`, `slurm`): make test leaves it to make test-all."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"ray_cluster", "ray_session"}:
+            item.add_marker(pytest.mark.ray)
+        if "slurm" in names:
+            item.add_marker(pytest.mark.slurm)
+
+
 def wait_for(predicate, seconds=30.0):
     deadline = time.time() + seconds
     while time.time() < deadline:

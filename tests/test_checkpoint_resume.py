@@ -35,6 +35,9 @@ from tests.trainer_helpers import (
     write_tiny_cifar10,
 )
 
+# End to end through the commands, or real training: make test-all (not make test).
+pytestmark = pytest.mark.slow
+
 LAST_EPOCH = "last_epoch.pt"
 MLP = {"MODEL_SELECT_MLP": True, "MLP_NUM_LAYERS": 1, "CPU_THREADS": 1}
 

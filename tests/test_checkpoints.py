@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from tests.conftest import ROOT, run_script
@@ -14,6 +15,7 @@ RANGE = (
 )
 
 
+@pytest.mark.slow
 def test_the_last_n_epoch_checkpoints_are_kept_with_their_metadata(tmp_path, range_file):
     configs = tmp_path / "configs"
     assert run_script("generate_config_combinations.py", range_file(RANGE), configs).returncode == 0

@@ -48,6 +48,7 @@ def processes_with(needle: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["manifest-written", "planned"])
 def test_a_runner_killed_while_planning_leaves_no_sweep_folder_and_no_newest_sweep(sweep, point):
     sweep.generate("1|2")
@@ -65,6 +66,7 @@ def test_a_runner_killed_while_planning_leaves_no_sweep_folder_and_no_newest_swe
     assert not list(sweep.results.glob(".sweep_new.*"))  # its maker is dead: cleaned at once
 
 
+@pytest.mark.slow
 def test_a_half_made_sweep_folder_a_live_runner_is_writing_is_left_alone(sweep):
     sweep.generate("1|2")
     sweep.run()

@@ -44,6 +44,7 @@ def test_quick_sweep_configs_load_clean_and_hold_the_asked_values(tmp_path):
     assert ("3e-4", "0", "32") in seen and ("3e-3", "0.01", "64") in seen
 
 
+@pytest.mark.slow
 def test_seed_guides_literal_command_gives_36_configs(tmp_path):
     out = tmp_path / "sweep_configs"
     result = subprocess.run(

@@ -39,6 +39,7 @@ def test_the_html_report_is_one_self_contained_file_with_the_reports_sections(re
     assert "href='config_001_lenet5_adamw/output.log'" in page
 
 
+@pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here (apt-get install chromium)")
 def test_chromium_renders_the_report_without_a_console_error(report_page, tmp_path):
     from matplotlib.image import imread

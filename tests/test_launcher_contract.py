@@ -25,6 +25,9 @@ from tests.backend_helpers import (
 )
 from tests.conftest import run_script, wait_for
 
+# Through the runner's command, as a user runs it: make test-all (the fast loop has test_run_parts.py).
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class Backend:

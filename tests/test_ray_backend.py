@@ -13,6 +13,9 @@ from tests.backend_helpers import (
 )
 from tests.conftest import wait_for
 
+# Against a real Ray: make test-all (not make test).
+pytestmark = pytest.mark.ray
+
 RAY = ("--backend", "ray")
 
 

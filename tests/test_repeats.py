@@ -73,6 +73,7 @@ def test_a_seed_axis_is_recognised_as_repeats():
     assert not has_repeats(seeds_only, ["CONFIG_SEED"])  # one config: nothing to compare
 
 
+@pytest.mark.slow
 def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_mean(sweep, range_file):
     from tests.conftest import run_script
 
@@ -119,6 +120,7 @@ def test_repeats_and_a_swept_seed_are_one_setting(sweep, range_file):
     )
 
 
+@pytest.mark.slow
 def test_without_repeats_the_report_says_what_one_validation_example_is_worth(tmp_path, range_file):
     from tests.conftest import run_script
 
@@ -137,6 +139,7 @@ def test_without_repeats_the_report_says_what_one_validation_example_is_worth(tm
     assert "CONFIGS BY MEAN OVER SEEDS" not in analysis
 
 
+@pytest.mark.slow
 def test_promote_takes_the_top_configs_by_their_mean_not_the_luckiest_seed(sweep, range_file, tmp_path):
     from tests.conftest import run_script
 

@@ -4,6 +4,9 @@ import pytest
 
 from tests.conftest import run_script
 
+# End to end through the commands, or real training: make test-all (not make test).
+pytestmark = pytest.mark.slow
+
 RANGE = "CONFIG_MODEL_SELECT_MLP=y\nCONFIG_DATASET_SELECT_DIGITS=y\nCONFIG_NUM_EPOCHS=2\nCONFIG_SEED=1|2\n"
 
 

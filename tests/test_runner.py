@@ -26,6 +26,7 @@ def completed_runs(results: Path) -> list[Path]:
     return found
 
 
+@pytest.mark.slow
 def test_each_failure_marks_its_run_and_the_sweep_goes_on(sweep):
     sweep.generate("1|13|14|15|16|2")
     result = sweep.run("--run-timeout", "2")
@@ -124,6 +125,7 @@ def trainer_is_training(sweep, number: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_running_run_interrupted_and_resume_finishes(sweep):
     sweep.generate("1:1:4")
     runner = sweep.popen(env={"TINY_HANG_FROM": "1"})
@@ -153,6 +155,7 @@ def test_second_runner_on_one_sweep_refuses_and_no_run_is_done_twice(sweep):
     assert len(logs) == 4 and all(log.count("tiny trainer:") == 1 for log in logs)
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_runs_and_retry_failed_reruns_only_failures(sweep):
     sweep.generate("1|15|2")
     sweep.run()
@@ -165,6 +168,7 @@ def test_resume_skips_finished_runs_and_retry_failed_reruns_only_failures(sweep)
     assert (sweep_dir / "config_001_lenet5_adamw/output.log").read_bytes() == first_log
 
 
+@pytest.mark.slow
 def test_regenerated_grid_maps_by_config_and_runs_only_new_points(sweep):
     sweep.generate("1|2")
     sweep.run()
@@ -290,6 +294,7 @@ def test_two_sweeps_started_in_the_same_second_get_their_own_dirs(tmp_path):
     assert second.name.startswith(first.name[: len("sweep_YYYYMMDD_HHMM")])
 
 
+@pytest.mark.slow
 def test_newest_sweep_is_the_one_created_last_not_the_last_name(sweep):
     sweep.generate("1")
     sweep.run()
@@ -355,6 +360,7 @@ def test_a_train_command_that_cannot_start_is_refused_before_any_sweep_folder(sw
     assert not sweep.results.exists() or not list(sweep.results.iterdir())
 
 
+@pytest.mark.slow
 def test_resuming_a_sweep_whose_only_unfinished_runs_failed_suggests_retry_failed(sweep):
     sweep.generate("1|15")
     sweep.run()
@@ -362,6 +368,7 @@ def test_resuming_a_sweep_whose_only_unfinished_runs_failed_suggests_retry_faile
     assert "2 runs, 0 to do" in again.stdout and "RETRY_FAILED=1" in again.stdout
 
 
+@pytest.mark.slow
 def test_dry_run_of_an_extended_sweep_names_new_runs_as_the_real_run_will(sweep):
     sweep.generate("1|2")
     sweep.run()
@@ -411,6 +418,7 @@ def test_val_loss_without_a_mode_ranks_the_lowest_loss_first_in_the_sweep(sweep)
     assert result.returncode == 0 and "BEST    config_002_lenet5_adamw" in result.stdout  # seed 5: lowest
 
 
+@pytest.mark.slow
 def test_promote_then_sweep_run_trains_with_the_promoted_sweeps_train_command(sweep):
     sweep.generate("1|2|3")
     sweep.run()
@@ -448,6 +456,7 @@ def test_a_sweep_the_builtin_trainer_would_refuse_entirely_is_refused_before_it_
     assert "fix: " in result.stderr and not (tmp_path / "res").exists()
 
 
+@pytest.mark.slow
 def test_extending_a_sweep_from_another_range_file_keeps_its_first_source(sweep, tmp_path):
     sweep.generate("1|2")
     sweep.run()
@@ -462,6 +471,7 @@ def test_extending_a_sweep_from_another_range_file_keeps_its_first_source(sweep,
     assert "CONFIG_SEED=1|2|3" in extension["range_text"] and manifest["count"] == 3
 
 
+@pytest.mark.slow
 def test_a_run_that_ignores_sigterm_is_killed_after_the_grace_period_and_marked_timeout(sweep):
     sweep.generate("14|1")
     result = sweep.run("--run-timeout", "1", env={"TINY_IGNORE_TERM": "1"})
@@ -517,6 +527,7 @@ def test_dry_run_estimates_the_time_from_the_last_sweep_of_the_same_range_file(s
     )
 
 
+@pytest.mark.slow
 def test_sweep_watch_started_before_the_sweep_waits_for_it(sweep):
     sweep.generate("1")
     sweep.run()  # a finished sweep: the one a watch must not stop at
@@ -536,6 +547,7 @@ def test_sweep_watch_started_before_the_sweep_waits_for_it(sweep):
     assert newest.name in out and watch.returncode == 0
 
 
+@pytest.mark.slow
 def test_the_runner_records_each_runs_peak_memory(sweep):
     sweep.generate("1|2")
     result = sweep.run(env={"TINY_ALLOC_MB": "1024"})

@@ -31,6 +31,7 @@ def search(sweep, *flags, env=None):
     return result, sweep.dirs()[-1]
 
 
+@pytest.mark.slow
 def test_the_same_search_seed_proposes_the_same_points(sweep):
     sweep.generate(SEEDS, "CONFIG_LEARNING_RATE=1e-4|1e-3|1e-2\n")
     runs = {}
@@ -51,6 +52,7 @@ def test_the_same_search_seed_proposes_the_same_points(sweep):
     assert runs["random"] != runs["random, seed 1"]
 
 
+@pytest.mark.slow
 def test_a_conditional_symbol_is_proposed_only_where_its_dependency_holds(sweep, range_file):
     text = (
         "CONFIG_SEED=30:1:33\nCONFIG_OPTIMIZER_SELECT_SGD=y|n\nCONFIG_OPTIMIZER_SELECT_ADAMW=y|n\n"
@@ -72,6 +74,7 @@ def test_a_conditional_symbol_is_proposed_only_where_its_dependency_holds(sweep,
         assert ("CONFIG_SGD_MOMENTUM=" in config) == ("CONFIG_OPTIMIZER_SELECT_SGD=y" in config)
 
 
+@pytest.mark.slow
 def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
     sweep.generate("30:1:33", "CONFIG_LEARNING_RATE=1e-3|1e-2\n")  # 8 points
     result, sweep_dir = search(sweep, "--search", "random", "--samples", "8")
@@ -85,6 +88,7 @@ def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
     assert result.returncode == 0 and "0 to do" in result.stdout
 
 
+@pytest.mark.slow
 def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
     sweep.generate("69|30|60|31|50|32|40|33|45|34", "CONFIG_NUM_EPOCHS=4\n")  # good and bad alternate
     env = {"TINY_EPOCHS": "4", "TINY_EPOCH_SLEEP": "0.1"}
@@ -112,6 +116,7 @@ def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
     assert {n: (sweep_dir / n / "training_metrics.json").stat().st_mtime_ns for n in pruned} == before
 
 
+@pytest.mark.slow
 def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_running(sweep):
     sweep.generate(SEEDS)
     env = {"TINY_EPOCHS": "3", "TINY_EPOCH_SLEEP": "0.3"}

@@ -13,6 +13,9 @@ import pytest
 
 from tests.conftest import ROOT, run_script
 
+# End to end through the commands, or real training: make test-all (not make test).
+pytestmark = pytest.mark.slow
+
 MLP_DIGITS = {"CONFIG_MODEL_SELECT_MLP": "y", "CONFIG_DATASET_SELECT_DIGITS": "y", "CONFIG_NUM_EPOCHS": "1"}
 HUGE_LR = {"CONFIG_OPTIMIZER_SELECT_SGD": "y", "CONFIG_LEARNING_RATE": '"100"'}
 REJECTED = {"CONFIG_PRUNING_METHOD": '"magnitude"', "CONFIG_PRUNING_WARMUP": "100000"}

@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import run_script
 
+# End to end through the commands, or real training: make test-all (not make test).
+pytestmark = pytest.mark.slow
+
 mlflow = pytest.importorskip("mlflow")
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
 

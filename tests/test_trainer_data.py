@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 
 from models import data
@@ -54,6 +55,7 @@ def test_tiny_cifar10_trains_one_epoch(tmp_path):
     assert read_metrics(tmp_path / "run")["status"] == "completed"
 
 
+@pytest.mark.slow
 def test_missing_mnist_offline_names_data_dir_and_files_without_traceback(tmp_path):
     data_dir = tmp_path / "nodata"
     config = write_config(tmp_path / "config", DATASET_SELECT_MNIST=True, DATA_DIR=str(data_dir))

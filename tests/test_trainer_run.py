@@ -76,6 +76,7 @@ def test_same_config_gives_identical_metrics_fresh_and_twice_in_one_process(lene
         assert [r["val_loss"] for r in again["epochs"]] == [r["val_loss"] for r in fresh["epochs"]]
 
 
+@pytest.mark.slow
 def test_bad_value_exits_2_with_one_line_reason_and_failed_record(tmp_path):
     proc = run_cli(write_config(tmp_path / "config", LEARNING_RATE="fast"), tmp_path / "run")
     assert proc.returncode == 2
@@ -86,6 +87,7 @@ def test_bad_value_exits_2_with_one_line_reason_and_failed_record(tmp_path):
     assert metrics["epochs"] == []
 
 
+@pytest.mark.slow
 def test_seed_guide_state_pruning_config_stops_at_once_with_the_reason(tmp_path):
     proc = run_cli(write_config(tmp_path / "config", **SEED_GUIDE), tmp_path / "run")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -76,16 +76,11 @@ olddefconfig: $(STAMP) ## update .config, new symbols at their defaults
 list-defconfigs: $(STAMP) ## list the defconfigs and range files
 	$(Q)$(PY) scripts/kconfig.py list
 
-# A dry run writes nothing, not even sweep_configs/: it generates into a temporary folder.
+# Each `make sweep` trains what it generated (its own private configs folder, published as
+# sweep_configs/; ksweep/cli/sweep.py): two started together each run their own range file.
+# A dry run writes nothing, not even sweep_configs/.
 sweep: $(STAMP) ## generate, run and analyze RANGE_CONFIG (default: the quick embedded sweep)
-ifneq ($(call truthy,$(DRY_RUN)),)
-	$(Q)tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call flags,generate) --config-dir "$$tmp/sweep_configs" && \
-	$(PY) scripts/run_test_matrix.py $(call flags,run) --config-dir "$$tmp/sweep_configs"
-else
-	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call flags,generate)
-	$(Q)$(PY) scripts/run_test_matrix.py $(call flags,run)
-endif
+	$(Q)$(PY) scripts/sweep.py $(call q,$(RANGE)) $(call flags,sweep)
 
 sweep-generate: $(STAMP) ## expand RANGE_CONFIG into sweep_configs/
 	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call flags,generate)

@@ -16,7 +16,6 @@ from ksweep.config import options as config_options
 from ksweep.config.defconfigs import find_defconfig
 from ksweep.config.rangefile import RangeFileError
 from ksweep.contract.project import NotFound, display
-from ksweep.contract.text import plural
 from ksweep.options import add_flags, resolve
 
 
@@ -54,29 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         reason = err.strerror or err
         print(f"error: cannot write {out_dir}/ ({reason}); nothing changed", file=sys.stderr)
         return 1
-    print_report(sweep, configs, out_dir, source)
+    generate.print_report(sweep, configs, out_dir, source)
     return 0
-
-
-def print_report(sweep: generate.Expansion, configs: list, out_dir: str, source: str) -> None:
-    for warning in sweep.warnings:
-        print(warning, file=sys.stderr)
-    folded = sweep.combinations - len(configs)
-    print(
-        f"  GEN     {out_dir}/: {plural(len(configs), 'config')} from "
-        f"{plural(sweep.combinations, 'combination')}"
-        + (f", {folded} folded" if folded else "")
-        + f" ({source})"
-    )
-    if sweep.dropped:
-        print(f"          dropped {sweep.dropped}: they do not select exactly one member of a swept choice")
-    for reason, count in sweep.folded.items():
-        print(f"          folded {count}: {reason}")
-    first = " ".join(f"{k}={v}" for k, v in configs[0].values.items() if v is not None)
-    print(
-        f"          first: {out_dir}/config_{1:0{max(3, len(str(len(configs))))}d}"
-        + (f"  {first}" if first else "")
-    )
 
 
 if __name__ == "__main__":

@@ -101,3 +101,47 @@ def test_sweep_parallel_runs_the_sweep_with_parallel_jobs(tmp_path):
     assert result.returncode == 0, result.stderr
     (sweep_dir,) = (tmp_path / "out").glob("sweep_*")
     assert json.loads((sweep_dir / "sweep.json").read_text())["options"]["jobs"] == 2
+
+
+def test_two_make_sweeps_started_together_each_train_their_own_range_file(tmp_path):
+    ranges = {
+        "lr": "CONFIG_SEED=1\nCONFIG_LEARNING_RATE=1e-3|2e-3|3e-3|4e-3\n",
+        "wd": "CONFIG_SEED=2\nCONFIG_WEIGHT_DECAY=0|0.01\n",
+    }
+    for name, text in ranges.items():
+        (tmp_path / f"{name}-range").write_text(text)
+    started = {
+        name: subprocess.Popen(
+            [
+                "make",
+                "-s",
+                "-C",
+                str(ROOT),
+                "sweep",
+                f"RANGE_CONFIG={tmp_path / f'{name}-range'}",
+                f"CONFIG_DIR={tmp_path / 'sweep_configs'}",
+                f"OUTPUT={tmp_path / name}",
+                f"TRAIN_COMMAND={sys.executable} {TINY}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+        for name in ranges
+    }
+    for name, process in started.items():
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        (sweep_dir,) = (tmp_path / name).glob("sweep_*")
+        manifest = json.loads((sweep_dir / "sweep.json").read_text())
+        assert manifest["range_file"].endswith(f"{name}-range")
+        assert manifest["config_dir"] == str(tmp_path / "sweep_configs")
+        configs = sorted((sweep_dir / "plan").glob("config_*"))
+        assert len(configs) == {"lr": 4, "wd": 2}[name]
+        swept = "CONFIG_LEARNING_RATE" if name == "lr" else "CONFIG_WEIGHT_DECAY"
+        assert all(f"{swept}=" in (run / "config.txt").read_text() for run in sweep_dir.glob("config_*"))
+    assert (
+        sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    )  # no private folder left
+    published = json.loads((tmp_path / "sweep_configs/generate.json").read_text())
+    assert published["range_file"].endswith(("lr-range", "wd-range"))  # whichever published last

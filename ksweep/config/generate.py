@@ -53,6 +53,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -624,3 +625,25 @@ def read_range_file(path: Path, source: str) -> str:
         raise RangeFileError(
             source, 0, None, f"cannot read: {getattr(err, 'strerror', None) or err}"
         ) from None
+
+
+def print_report(sweep: Expansion, configs: list[GeneratedConfig], out_dir: str | Path, source: str) -> None:
+    """The GEN lines: how many configs from how many combinations, what was folded or dropped."""
+    for warning in sweep.warnings:
+        print(warning, file=sys.stderr)
+    folded = sweep.combinations - len(configs)
+    print(
+        f"  GEN     {out_dir}/: {plural(len(configs), 'config')} from "
+        f"{plural(sweep.combinations, 'combination')}"
+        + (f", {folded} folded" if folded else "")
+        + f" ({source})"
+    )
+    if sweep.dropped:
+        print(f"          dropped {sweep.dropped}: they do not select exactly one member of a swept choice")
+    for reason, count in sweep.folded.items():
+        print(f"          folded {count}: {reason}")
+    first = " ".join(f"{k}={v}" for k, v in configs[0].values.items() if v is not None)
+    print(
+        f"          first: {out_dir}/config_{1:0{max(3, len(str(len(configs))))}d}"
+        + (f"  {first}" if first else "")
+    )

@@ -75,7 +75,7 @@ def _read_holder(fd: int, wait: float = 2.0) -> str:
     """The pid holding the flock on `fd`'s file: the pid the holder wrote when it is alive, else
     the kernel's word (a holder that has not written its pid yet), else what appears in `wait` s."""
     text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-    if text.isdigit() and _alive(int(text)):
+    if text.isdigit() and alive(int(text)):
         return text
     holder = _flock_holder(os.fstat(fd).st_ino)  # reads every lock of the machine: the slow path
     if holder:
@@ -83,7 +83,7 @@ def _read_holder(fd: int, wait: float = 2.0) -> str:
     deadline = time.monotonic() + wait
     while True:
         text = os.pread(fd, 64, 0).decode(errors="replace").strip()
-        if text.isdigit() and _alive(int(text)):
+        if text.isdigit() and alive(int(text)):
             return text
         if time.monotonic() > deadline:
             return "unknown"
@@ -103,7 +103,8 @@ def _flock_holder(inode: int) -> str | None:
     return None
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists (another user's counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -33,7 +33,7 @@ from pathlib import Path
 from ksweep.contract.gitstate import git_state
 from ksweep.contract.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 from ksweep.contract.sweepdir import ConfigDirPaths, SweepPaths
-from ksweep.folder.lock import lock_holder
+from ksweep.folder.lock import alive, lock_holder
 
 MANIFEST = SweepPaths.MANIFEST
 PLAN = SweepPaths.PLAN
@@ -98,15 +98,7 @@ def discard_unpublished(output_dir: Path) -> None:
 
 def _maker_alive(path: Path) -> bool:
     pid = path.name.split(".")[2]
-    if not pid.isdigit():  # an older runner's name: the age decides
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return alive(int(pid)) if pid.isdigit() else True  # an older runner's name: the age decides
 
 
 def _umask() -> int:
@@ -194,7 +186,9 @@ def extend_plan(
 SOURCE_KEYS = ("range_file", "range_text", "axes", "promoted_from")
 
 
-def write_manifest(sweep_dir: Path, config_dir: Path | None, count: int, options: dict) -> None:
+def write_manifest(
+    sweep_dir: Path, config_dir: Path | None, count: int, options: dict, shown_as: Path | None = None
+) -> None:
     """sweep.json: where the sweep came from and the options it runs with.
 
     The first source stays the sweep's source; a later extension from another range file
@@ -205,7 +199,7 @@ def write_manifest(sweep_dir: Path, config_dir: Path | None, count: int, options
     manifest = {
         "created": old.get("created") or dt.datetime.now().isoformat(timespec="seconds"),
         **({k: old.get(k) for k in ("git_commit", "git_dirty", "git_diff_sha256")} if old else git_state()),
-        "config_dir": old.get("config_dir") or (str(config_dir) if config_dir else None),
+        "config_dir": old.get("config_dir") or (str(shown_as or config_dir) if config_dir else None),
         **{key: old.get(key, source.get(key)) for key in SOURCE_KEYS},
         "extended_from": old.get("extended_from", []),
         "count": count,

@@ -54,10 +54,14 @@ class SweepFolder:
         """The folder was renamed (a new sweep is published under its final name)."""
         self.path, self.paths = Path(path), SweepPaths(path)
 
-    def record(self, config_dir: Path | None, kept: dict, count: int | None = None) -> None:
-        """sweep.json: where the configs came from and the options kept, for the plan as it is
-        (or for `count` configs, before a new sweep's plan is written)."""
-        write_manifest(self.path, config_dir, len(self.plan) if count is None else count, kept)
+    def record(
+        self, config_dir: Path | None, kept: dict, count: int | None = None, shown_as: Path | None = None
+    ) -> None:
+        """sweep.json: where the configs came from (named `shown_as`, when they were read from a
+        private copy) and the options kept, for the plan as it is (or for `count` configs,
+        before a new sweep's plan is written)."""
+        count = len(self.plan) if count is None else count
+        write_manifest(self.path, config_dir, count, kept, shown_as=shown_as)
         self.manifest = read_manifest(self.path)
 
     def extend(self, configs: list[tuple[str, str]], epochs: int | None) -> int:

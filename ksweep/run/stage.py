@@ -87,6 +87,9 @@ class RunRequest:
     resume: bool = False
     show_progress: bool = True
     report: Callable[[Path, str, str | None], None] | None = None  # the analysis, after the runs
+    config_dir_shown: Path | None = (
+        None  # what sweep.json names as the configs' folder (make sweep's public one)
+    )
 
     def __post_init__(self) -> None:
         self.now = resolve(OPTIONS, self.given)  # the command line's, with defaults
@@ -262,13 +265,13 @@ def plan_and_run(
     building = sweep_plan.new_sweep_dir(request.output_dir)
     try:
         with SweepFolder(building).locked() as folder:
-            folder.record(request.config_dir, kept, count=len(configs))
+            folder.record(request.config_dir, kept, shown_as=request.config_dir_shown, count=len(configs))
             pause_point("manifest-written")
             if options.search != "grid":  # the grid is what a search proposes from
                 strategy.write_space(building, search_params(request.config_dir), [t for _, t in configs])
                 configs = []
             folder.extend(configs, kept["epochs"])
-            folder.record(request.config_dir, kept)
+            folder.record(request.config_dir, kept, shown_as=request.config_dir_shown)
             pause_point("planned")
             folder.moved_to(sweep_plan.publish_sweep_dir(building))
             signals.sweep_dir = folder.path  # from now on, an interrupted command says how to resume
@@ -331,9 +334,9 @@ def extend(request: RunRequest, folder: SweepFolder, configs: list, kept: dict) 
     if not configs:
         return 0
     # Options (and where the new configs came from) are durable before the plan grows.
-    folder.record(request.config_dir, kept)
+    folder.record(request.config_dir, kept, shown_as=request.config_dir_shown)
     added = folder.extend(configs, kept["epochs"])
-    folder.record(request.config_dir, kept)
+    folder.record(request.config_dir, kept, shown_as=request.config_dir_shown)
     return added
 
 

@@ -1,0 +1,106 @@
+"""make sweep: generate, run and analyze a range file, with configs of the command's own.
+
+    make sweep RANGE_CONFIG=defconfigs/lr-range        # in one terminal
+    make sweep RANGE_CONFIG=defconfigs/wd-range        # in another, at the same time
+
+Each command generates into a private folder beside sweep_configs/
+(`.sweep_configs.<pid>.<random>`), plans its sweep from it (the sweep folder keeps a copy of
+every config, so a resume needs nothing else), and publishes the same configs as
+sweep_configs/ for people to read; the private folder is gone when the command ends. Two
+sweeps started together therefore each train the range file they were given, whichever
+wrote sweep_configs/ last. `make sweep-generate` then `make sweep-run` still work on
+sweep_configs/ itself. A dry run generates, lists and estimates, and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from ksweep.analysis.analyze import report_after_run
+from ksweep.config import generate
+from ksweep.config import options as config_options
+from ksweep.config.defconfigs import find_defconfig
+from ksweep.config.rangefile import RangeFileError
+from ksweep.contract.project import NotFound, display
+from ksweep.contract.records import replace_dir
+from ksweep.folder.lock import alive
+from ksweep.options import resolve
+from ksweep.run.stage import RunRequest, run_stage
+
+PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public name, the maker's pid
+
+
+def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
+    """The whole `make sweep` for `range_file` with the options `given` (by name); the exit code."""
+    values = resolve(config_options.OPTIONS, given)
+    public = Path(values.config_dir)
+    public.parent.mkdir(parents=True, exist_ok=True)
+    discard_abandoned(public)
+    private = Path(
+        tempfile.mkdtemp(prefix="." + PRIVATE.format(name=public.name, pid=os.getpid()), dir=public.parent)
+    )
+    try:
+        code = generate_into(range_file, private, public, values)
+        if code:
+            return code
+        if not given.get("dry_run"):
+            publish(private, public)
+        request = RunRequest(
+            given={**given, "config_dir": str(private)},
+            show_progress=show_progress,
+            report=report_after_run,
+            config_dir_shown=public,
+        )
+        return run_stage(request)
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
+def generate_into(range_file: str, private: Path, public: Path, values) -> int:
+    """Generate `range_file` into `private`, reporting it as `public`; 0, or 1 with the reason said."""
+    given = Path(range_file)
+    try:
+        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
+            print(
+                f"note: {range_file} does not exist; using {display(find_defconfig(given))}", file=sys.stderr
+            )
+        expansion, configs, source = generate.generate(
+            range_file, private, values.max_configs, values.repeats
+        )
+    except RangeFileError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except (NotFound, generate.SweepTooLarge) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(
+            f"error: cannot write {display(private)}/ ({err.strerror or err}); nothing changed",
+            file=sys.stderr,
+        )
+        return 1
+    generate.print_report(expansion, configs, public, source)
+    return 0
+
+
+def publish(private: Path, public: Path) -> None:
+    """sweep_configs/ becomes a copy of this command's configs, whole or not at all."""
+    copy = Path(tempfile.mkdtemp(prefix=f".{public.name}.copy.", dir=public.parent))
+    try:
+        shutil.copytree(private, copy, dirs_exist_ok=True)
+        replace_dir(copy, public)
+    except BaseException:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
+
+
+def discard_abandoned(public: Path) -> None:
+    """Remove private folders whose command was killed (their maker's pid is gone)."""
+    for path in public.parent.glob("." + PRIVATE.format(name=public.name, pid="*") + "*"):
+        pid = path.name[len(public.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)

@@ -1,6 +1,6 @@
 """What the trainer's bookkeeping costs: LeNet-5 on digits through run() against a bare PyTorch loop.
 
-    .venv/bin/python bench/bench_trainer.py [--epochs 5] [--repeats 5]
+    .venv/bin/python bench/bench_trainer.py [--epochs 5] [--repeats 5] [--busy-epochs 8] [--busy-repeats 3]
 
 Both sides do the same work in this one process, after models.train.warmup(): LeNet-5
 from the same seed, the same digits tensors (models.data), batch 64, AdamW lr 0.001,
@@ -16,6 +16,13 @@ its own, part of run()'s figure above: one save after a trained epoch, for the M
 runner benchmark's 1-epoch runs use and for LeNet-5 with AdamW (the default config),
 the median and best of 20 saves, and the file's size.
 
+Then a CPU run beside competing load, as on a shared workstation or a cluster node: a
+one-config LeNet-5/digits sweep through the runner (JOBS=1, so 2 threads on 2 cores),
+idle, beside 4 pure-Python busy loops, and beside 2 torch processes running 2-thread
+matmuls; each repeated, the worst repetition's median epoch time against idle's (target:
+within 4x). The same with OMP_WAIT_POLICY=ACTIVE (what runs had before ksweep set
+PASSIVE) shows what the wait policy is worth.
+
 With CUDA it also times one epoch of ResNet-18 on CIFAR-10-shaped random data (uint8,
 10,000 images, batch 128): the whole set held on the GPU and batched by index, as the
 trainer does with DATA_ON_DEVICE=y, against a plain DataLoader loop (4 workers, pinned
@@ -29,12 +36,15 @@ import contextlib
 import dataclasses
 import io
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -131,6 +141,44 @@ def bench_checkpoint(saves: int = 20) -> None:
         )
 
 
+BUSY_LOOP = "while True: pass"
+TORCH_LOAD = "import torch; torch.set_num_threads(2); a = torch.randn(600, 600)\nwhile True: a @ a"
+
+
+def sweep_epoch_seconds(epochs: int, env: dict[str, str]) -> float:
+    """The median epoch seconds of a one-config LeNet-5 sweep run through the runner."""
+    with tempfile.TemporaryDirectory() as tmp:
+        configs = Path(tmp) / "sweep_configs"
+        configs.mkdir()
+        (configs / "config_001").write_text(f"CONFIG_NUM_EPOCHS={epochs}\n", encoding="utf-8")
+        runner = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), "--no-progress", "--jobs", "1"]
+        command = [*runner, "--config-dir", str(configs), "--output-dir", str(Path(tmp) / "results")]
+        subprocess.run(command, check=True, capture_output=True, env={**os.environ, **env})
+        (record,) = (Path(tmp) / "results").glob("sweep_*/config_001*/training_metrics.json")
+        return statistics.median(e["seconds"] for e in read_metrics(record.parent)["epochs"])
+
+
+def bench_busy(epochs: int, repeats: int) -> None:
+    loads = {"idle": [], "4 busy loops": [BUSY_LOOP] * 4, "2 torch processes": [TORCH_LOAD] * 2}
+    for policy in ("PASSIVE", "ACTIVE"):
+        env = {"OMP_WAIT_POLICY": policy}
+        idle = None
+        for name, programs in loads.items():
+            competing = [subprocess.Popen([sys.executable, "-c", code]) for code in programs]
+            try:
+                times = [sweep_epoch_seconds(epochs, env) for _ in range(repeats)]
+            finally:
+                for process in competing:
+                    process.kill()
+                    process.wait()
+            idle = idle or statistics.median(times)
+            worst = max(times)
+            print(
+                f"busy     OMP_WAIT_POLICY={policy:7s} {name:18s} worst of {repeats}: {worst:.3f} s/epoch, "
+                f"{worst / idle:.1f}x idle's {idle:.3f}" + ("  (target <= 4x)" if policy == "PASSIVE" else "")
+            )
+
+
 def bench_gpu() -> None:
     if not torch.cuda.is_available():
         print("gpu      skipped: no CUDA device")
@@ -187,15 +235,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--busy-epochs", type=int, default=8, help="epochs of each run beside the load")
+    parser.add_argument("--busy-repeats", type=int, default=3, help="runs per load and wait policy")
     parser.add_argument("--quick", action="store_true", help="1 epoch, 1 repeat: proves it runs")
     args = parser.parse_args()
     if args.quick:
-        args.epochs, args.repeats = 1, 1
+        args.epochs, args.repeats, args.busy_epochs, args.busy_repeats = 1, 1, 2, 1
     started = time.perf_counter()
     train.warmup()
     print(f"warmup   {time.perf_counter() - started:.2f} s (imports were paid before it)")
     bench_cpu(args.epochs, args.repeats)
     bench_checkpoint()
+    bench_busy(args.busy_epochs, args.busy_repeats)
     bench_gpu()
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ksweep.contract import gitstate
+from ksweep.contract.cpus import usable_cpus
 from ksweep.contract.records import config_hash
 from models.config import ConfigError
 
@@ -60,10 +61,7 @@ def threads_source(cpu_threads: int) -> str:
 
 
 def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1  # honours taskset and container CPU sets
-    except AttributeError:
-        return os.cpu_count() or 1
+    return usable_cpus()  # affinity (taskset, cpusets, Slurm's binding) and cgroup CPU quota
 
 
 def resolve_device(name: str) -> torch.device:

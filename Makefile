@@ -42,7 +42,7 @@ CONFIG_DIR  ?= sweep_configs
 .PHONY: help venv menuconfig defconfig savedefconfig olddefconfig list-defconfigs \
         sweep sweep-generate sweep-run sweep-parallel sweep-resume sweep-analyze sweep-export sweep-reproduce \
         sweep-monitor sweep-watch sweep-leaderboard sweep-compare sweep-promote \
-        sweep-clean test test-all bench
+        sweep-clean test test-all gpu-check bench
 
 help: ## this list
 	@echo "ksweep: Kconfig-driven hyperparameter sweeps for PyTorch"
@@ -125,7 +125,7 @@ sweep-clean: ## remove sweep_configs/ (results stay)
 # `make test` is the loop a newcomer waits for (ruff, the import contract, the fast suite:
 # a few minutes); `make test-all` adds the end-to-end sweeps, real Ray, Slurm and Chromium
 # (what CI runs). Markers: pyproject.toml.
-FAST := not slow and not ray and not slurm and not browser
+FAST := not slow and not ray and not slurm and not browser and not gpu
 
 test: $(STAMP) ## ruff, the import contract and the fast tests (a few minutes)
 	$(Q)$(VENV)/bin/ruff check .
@@ -138,6 +138,10 @@ test-all: $(STAMP) ## everything: also end to end, real Ray, Slurm and Chromium 
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q
+
+gpu-check: $(STAMP) ## on a GPU machine: the GPU tests and one table of GPU figures (bench/bench_gpu.py)
+	$(Q)$(PY) -m pytest -q -rs -m gpu
+	$(Q)$(PY) bench/bench_gpu.py
 
 bench: $(STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
 	$(Q)for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(if $(call truthy,$(QUICK)),--quick) || exit 1; done

@@ -28,11 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     except (TrackerError, NotFound) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    logged = export(sweep, names)
-    if not logged:
+    counts = export(sweep, names)
+    if not any(logged for logged, _ in counts.values()):
         print(f"error: nothing exported from {display(sweep)}", file=sys.stderr)
         return 1
-    print(f"  EXPORT  {display(sweep)}: {logged} runs to {', '.join(names)}")
+    for name, (logged, replaced) in counts.items():
+        again = f" ({replaced} already there, replaced: no duplicates)" if replaced else ""
+        print(f"  EXPORT  {display(sweep)}: {logged - replaced} new runs to {name}{again}")
     return 0
 
 

@@ -238,3 +238,15 @@ def test_a_search_stops_at_samples_and_the_grid_strategy_proposes_nothing(tmp_pa
     assert len(proposals(tmp_path, "a", search="random", samples=3)) == 3
     grid = make_strategy(folder_with(tmp_path, [1]), resolve(OPTIONS, {}), None)
     assert grid.propose() is None and not grid.watches_epochs
+
+
+def test_a_pruned_runs_final_metrics_are_its_last_epochs_and_it_stays_unranked(tmp_path):
+    paths = SweepPaths(tmp_path).run("config_001_x")
+    paths.root.mkdir()
+    epochs = [{"epoch": 1, "val_acc": 61.5, "val_loss": 1.2}, {"epoch": 2, "val_acc": 70.25, "val_loss": 0.9}]
+    paths.metrics.write_text(json.dumps({"status": "running", "epochs": epochs, "final": {}, "env": {}}))
+    why = "PRUNER=asha: val_acc 70.25 at epoch 2, not in the best 1/3"
+    metrics = settle(paths, Outcome(-15, 2.0, 1, "abc", killed_for="pruned", pruned=why))
+    assert metrics["status"] == "pruned" and metrics["error"] == why
+    assert metrics["final"] == {"val_acc": 70.25, "val_loss": 0.9}
+    assert not worth_retrying(metrics)

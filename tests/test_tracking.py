@@ -78,9 +78,14 @@ def test_mlflow_has_a_parent_per_sweep_and_a_child_per_run_with_params_history_a
     artifacts = {a.path for a in client.list_artifacts(good.info.run_id)}
     assert {"config.txt", "output.log", "training_metrics.json"} <= artifacts
     assert list((tmp_path / "mlflow-artifacts").rglob("config.txt"))  # beside the store, not ./mlruns
-    # After live logging, exporting twice leaves one child per run.
+    (parent,) = parents(client)  # the sweep's own run shows what a list of sweeps needs
+    finals = [r.data.metrics["final_val_acc"] for r in runs.values() if r.data.tags["status"] == "completed"]
+    assert parent.data.metrics["runs"] == 4 and parent.data.metrics["completed"] == len(finals)
+    assert parent.data.metrics["best_val_acc"] == max(finals)
+    # After live logging, exporting twice leaves one child per run, and says so.
     export(sweep, "mlflow", env)
-    export(sweep, "mlflow", env)
+    again = export(sweep, "mlflow", env)
+    assert "0 new runs to mlflow (4 already there, replaced: no duplicates)" in again.stdout
     (parent_again,) = parents(client)
     assert parent_again.info.run_id == parent.info.run_id
     assert sorted(r.info.run_name for r in children(client, parent.info.run_id)) == sorted(runs)
@@ -94,9 +99,11 @@ def test_tensorboard_has_scalars_per_epoch_and_an_hparams_entry_per_run(sweep):
     assert result.returncode == 0, result.stderr
     board = sweep.dirs()[0] / "tensorboard"
     run = board / "config_001_lenet5_adamw"
-    export(sweep, "tensorboard", {})
+    first = export(sweep, "tensorboard", {})
+    assert "8 new runs to tensorboard" in first.stdout
     files = len(list(run.glob("events.out.tfevents.*")))  # scalars, and the hparams entry
-    export(sweep, "tensorboard", {})  # again: replaced, not doubled
+    again = export(sweep, "tensorboard", {})  # again: replaced, not doubled
+    assert "0 new runs to tensorboard (8 already there" in again.stdout
     assert len(list(board.iterdir())) == 8
     assert len(list(run.glob("events.out.tfevents.*"))) == files
     events = event_accumulator.EventAccumulator(str(run))
@@ -107,6 +114,8 @@ def test_tensorboard_has_scalars_per_epoch_and_an_hparams_entry_per_run(sweep):
     assert start.hparams["CONFIG_SEED"].string_value == "30"
     assert start.hparams["CONFIG_LEARNING_RATE"].string_value == "1e-3"
     assert start.hparams["status"].string_value == "completed"
+    final = events.Scalars("final/val_acc") if "final/val_acc" in events.Tags()["scalars"] else []
+    assert [(s.step, s.value) for s in final] == [(3, 93.0)]  # at the curves' end, not at step 0
 
 
 def test_an_unreachable_tracker_says_so_once_and_the_sweep_is_the_same(sweep, tmp_path):

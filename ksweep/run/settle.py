@@ -67,7 +67,8 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
     elif outcome.killed_for == "timeout":
         metrics.update(status=state.TIMEOUT, error=f"killed after RUN_TIMEOUT={outcome.timeout:g} s")
     elif outcome.killed_for == "pruned":
-        metrics.update(status=state.PRUNED, error=outcome.pruned)  # its epochs so far are kept
+        # Its epochs so far are kept, and its final metrics are its last epoch's (never ranked).
+        metrics.update(status=state.PRUNED, error=outcome.pruned, final=last_epoch_final(metrics))
     elif outcome.killed_for == "interrupted":
         metrics.update(status=state.INTERRUPTED, error="interrupted (Ctrl-C or SIGTERM); rerun to resume")
     elif outcome.killed_for == "lost":
@@ -97,6 +98,21 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
     }
     write_json_atomic(paths.metrics, metrics)
     return metrics
+
+
+def last_epoch_final(metrics: dict) -> dict:
+    """A stopped run's `final`: what the trainer wrote there, else its last epoch's metrics."""
+    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    epochs = [row for row in metrics.get("epochs") or [] if isinstance(row, dict)]
+    if final or not epochs:
+        return final
+    last = epochs[-1]
+    mapped = {
+        "val_acc": last.get("val_acc"),
+        "val_loss": last.get("val_loss"),
+        "sparsity": last.get("sparsity"),
+    }
+    return {key: value for key, value in mapped.items() if value is not None}
 
 
 def worth_retrying(metrics: dict) -> bool:

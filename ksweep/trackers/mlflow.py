@@ -72,6 +72,7 @@ class Tracker:
         else:
             self.experiment = experiment.experiment_id
         self.parent = self._parent(sweep_dir.name, manifest)
+        self.logged: dict[str, TrackedRun] = {}  # config hash -> the run, for the parent's figures
 
     def _parent(self, sweep: str, manifest: dict) -> str:
         found = self.client.search_runs(
@@ -85,11 +86,12 @@ class Tracker:
                 tags[key] = str(manifest[key])
         return self.client.create_run(self.experiment, run_name=sweep, tags=tags).info.run_id
 
-    def log_run(self, run: TrackedRun) -> None:
-        for old in self.client.search_runs(
+    def log_run(self, run: TrackedRun) -> bool:
+        olds = self.client.search_runs(
             [self.experiment],
             filter_string=f"tags.ksweep_parent = '{self.parent}' and tags.config_hash = '{run.config_hash}'",
-        ):
+        )
+        for old in olds:
             self.client.delete_run(old.info.run_id)  # replaced: exporting again makes no duplicate
         tags = {**run.tags(), "mlflow.parentRunId": self.parent, "ksweep_parent": self.parent}
         child = self.client.create_run(self.experiment, run_name=run.name, tags=tags).info.run_id
@@ -105,6 +107,23 @@ class Tracker:
         for path in run.files:
             self.client.log_artifact(child, str(path))
         self.client.set_terminated(child, STATUS.get(run.status, "FAILED"))
+        self._note_on_parent(run)
+        return bool(olds)
+
+    def _note_on_parent(self, run: TrackedRun) -> None:
+        """The sweep's run shows what a list of sweeps needs: runs logged, completed, the best val_acc."""
+        self.logged[run.config_hash] = run
+        runs = list(self.logged.values())
+        now = int(time.time() * 1000)
+        metrics = [
+            Metric("runs", len(runs), now, 0),
+            Metric("completed", sum(r.status == "completed" for r in runs), now, 0),
+        ]
+        best = [r.final_metrics().get("val_acc") for r in runs if r.status == "completed"]
+        best = [value for value in best if value is not None]
+        if best:
+            metrics.append(Metric("best_val_acc", max(best), now, 0))
+        self.client.log_batch(self.parent, metrics=metrics)
 
     def close(self) -> None:
         self.client.set_terminated(self.parent, "FINISHED")

@@ -2,7 +2,8 @@
 
 Each run's folder holds its per-epoch metrics as scalars (the epoch as step), and one
 entry of TensorBoard's HParams view: the sweep's swept symbols as hyperparameters and
-the run's final metrics, status included as text. `tensorboard --logdir SWEEP/tensorboard`
+the run's final metrics (at its last epoch's step, so they sit at the curves' end), status
+included as text. `tensorboard --logdir SWEEP/tensorboard`
 opens it. Logging a run again replaces its folder.
 """
 
@@ -25,8 +26,9 @@ class Tracker:
         self.root = sweep_dir / FOLDER
         self.swept = [s for s, values in (manifest.get("axes") or {}).items() if len(values) > 1]
 
-    def log_run(self, run: TrackedRun) -> None:
+    def log_run(self, run: TrackedRun) -> bool:
         folder = self.root / run.name
+        replaced = folder.exists()
         shutil.rmtree(folder, ignore_errors=True)  # replaced: exporting again makes no duplicate
         writer = SummaryWriter(log_dir=str(folder))
         try:
@@ -36,9 +38,16 @@ class Tracker:
             hparams = {s: run.params.get(s, "(no effect)") for s in self.swept} or {"run": run.name}
             hparams["status"] = run.status
             finals = {f"final/{k}": v for k, v in run.final_metrics().items()}
-            writer.add_hparams(hparams, finals or {"final/none": 0.0}, run_name=".")
+            writer.add_hparams(
+                hparams, finals or {"final/none": 0.0}, run_name=".", global_step=last_epoch(run)
+            )
             writer.add_text("status", f"{run.status}: {run.record.get('error') or ''}".strip(": "))
         finally:
             writer.close()
+        return replaced
 
     def close(self) -> None: ...
+
+
+def last_epoch(run: TrackedRun) -> int:
+    return max((epoch for epoch, _ in run.epoch_metrics()), default=0)

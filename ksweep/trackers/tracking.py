@@ -138,16 +138,17 @@ def open_trackers(names: list[str], sweep_dir: Path, say=None) -> list:
     return opened
 
 
-def export(sweep_dir: Path, names: list[str]) -> int:
-    """Log every run of the sweep that has a record; return how many were logged."""
-
+def export(sweep_dir: Path, names: list[str]) -> dict[str, tuple[int, int]]:
+    """Log every run of the sweep that has a record to each tracker that opens; per tracker,
+    (runs logged, of which were there already and were replaced)."""
     trackers = open_trackers(names, sweep_dir, say=print)
     runs = [r for r in (tracked_run(sweep_dir, run.run_dir) for run in load_plan(sweep_dir)) if r]
+    counts = {}
     for tracker in trackers:
-        for run in runs:
-            tracker.log_run(run)
+        replaced = sum(bool(tracker.log_run(run)) for run in runs)
         tracker.close()
-    return len(runs) if trackers else 0
+        counts[tracker.name] = (len(runs), replaced)
+    return counts
 
 
 class TrackingObserver(Observer):

@@ -25,10 +25,11 @@ class Tracker:
     def __init__(self, sweep_dir: Path, manifest: dict):
         self.project = project_of(sweep_dir.name)
 
-    def log_run(self, run: TrackedRun) -> None:
+    def log_run(self, run: TrackedRun) -> bool:
         # trackio's own store, written as its local sender writes it (trackio.init would
         # print to the runner's stdout and start a thread per run).
-        if run.name in SQLiteStorage.get_runs(self.project):
+        replaced = run.name in SQLiteStorage.get_runs(self.project)
+        if replaced:
             SQLiteStorage.delete_run(self.project, run.name)  # replaced: no duplicate
         rows = run.epoch_metrics()
         metrics, steps = [row for _, row in rows], [epoch for epoch, _ in rows]
@@ -38,5 +39,6 @@ class Tracker:
             steps.append(steps[-1] if steps else 0)
         config = {**run.params, **run.tags()}
         SQLiteStorage.bulk_log(self.project, run.name, metrics or [{}], steps or [0], config=config)
+        return replaced
 
     def close(self) -> None: ...

@@ -36,9 +36,10 @@ class Tracker:
         )
         self.project = os.environ.get("WANDB_PROJECT") or "ksweep"
 
-    def log_run(self, run: TrackedRun) -> None:
+    def log_run(self, run: TrackedRun) -> bool:
         identity = run_id(run.sweep, run.config_hash)
-        for old in (self.root / FOLDER).glob(f"*-{identity}"):
+        olds = list((self.root / FOLDER).glob(f"*-{identity}"))
+        for old in olds:
             shutil.rmtree(old, ignore_errors=True)  # replaced: exporting again makes no duplicate
         session = wandb.init(
             project=self.project,
@@ -60,5 +61,6 @@ class Tracker:
             )
         finally:
             session.finish(exit_code=0 if run.status == "completed" else 1)
+        return bool(olds)
 
     def close(self) -> None: ...

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import _cli  # noqa: F401 - puts the project on sys.path
 
-from ksweep.config.defconfigs import DEFCONFIG_DIR, find_defconfig, list_defconfigs
+from ksweep.config.defconfigs import DEFCONFIG_DIR, find_defconfig, is_range_file, list_defconfigs
 from ksweep.config.kconf import check_value, load_kconfig, read_config
 from ksweep.contract.project import PROJECT_ROOT, NotFound, display
 
@@ -31,7 +31,7 @@ DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
 
 def defconfig(name: str) -> int:
     path = find_defconfig(name)
-    if path.name.endswith("-range"):
+    if is_range_file(path):
         raise NotFound(f"{display(path)} is a range file: use `make sweep-generate RANGE_CONFIG={path.name}`")
     kconf = _load(path)
     return _write(kconf, DOT_CONFIG, f"configuration written to {DOT_CONFIG} (from {display(path)})")
@@ -88,7 +88,7 @@ def _check_entries_by_help_rule(menu) -> None:
 
 def list_all() -> int:
     for path in list_defconfigs():
-        kind = "range" if path.name.endswith("-range") else "defconfig"
+        kind = "range" if is_range_file(path) else "defconfig"
         print(f"  {str(path.relative_to(DEFCONFIG_DIR)):45} {kind:9} {_first_sentence(path)}")
     return 0
 

@@ -251,3 +251,13 @@ def test_menuconfig_refuses_a_dot_config_with_lines_it_would_drop(tmp_path):
     assert code == 1
     assert b".config:2: expected CONFIG_NAME=value" in screen and b"the menu would drop" in screen
     assert (tmp_path / ".config").read_text() == "CONFIG_SEED=7\nCONFIG_NUM_EPOCHS = 9\n"
+
+
+def test_a_range_file_is_known_by_what_it_sweeps_not_by_its_name(tmp_path):
+    from ksweep.config.defconfigs import is_range_file
+
+    (tmp_path / "qa-six").write_text("CONFIG_LEARNING_RATE=1e-3|2e-3\n")
+    (tmp_path / "my-range").write_text("CONFIG_LEARNING_RATE=1e-3\n")
+    (tmp_path / "stepped").write_text("# a comment | with a bar\nCONFIG_WEIGHT_DECAY=0.03:0.02:0.09\n")
+    assert is_range_file(tmp_path / "qa-six") and is_range_file(tmp_path / "stepped")
+    assert not is_range_file(tmp_path / "my-range")

@@ -1,6 +1,7 @@
 """Repeats (ksweep/analysis/repeats.py): groups, their means, deviations and intervals, on known numbers."""
 
 import math
+import re
 
 import pytest
 
@@ -49,6 +50,15 @@ def test_two_clear_winners_are_told_apart_from_the_rest_but_not_from_each_other(
     assert [g.place for g in grouping.groups] == ["1", "2≈", "3", "4"]
 
 
+def test_configs_with_the_same_mean_share_a_place_and_identical_seeds_give_no_interval():
+    table = {"a": [98.04, 98.04], "b": [97.0, 99.08], "c": [90.0, 91.0]}
+    grouping = group_runs(runs(table), AXES, "val_acc", True)
+    assert [g.place for g in grouping.groups] == ["1=", "1=", "3"]
+    identical = next(g for g in grouping.groups if g.key == ("a",))
+    assert identical.interval_text() == "n/a (identical values)"
+    assert next(g for g in grouping.groups if g.key == ("c",)).interval_text() == "[84.15, 96.85]"
+
+
 def test_configs_that_differ_only_by_noise_are_all_indistinguishable():
     table = {"a": [90.0, 95.0, 85.0], "b": [91.0, 84.0, 93.0], "c": [88.0, 92.0, 86.0]}
     grouping = group_runs(runs(table), AXES, "val_acc", True)
@@ -95,11 +105,15 @@ def test_repeats_give_each_config_k_seeds_and_the_report_ranks_configs_by_their_
         "Best config over seeds: LEARNING_RATE=1e-3: val_acc 93.10 ± 0.10 (mean ± sd of 3 seeds), "
         "95% CI [92.85, 93.35]" in analysis
     )
+    # The other learning rate has the very same mean: a tie, not "cannot be told apart".
     assert (
-        "Cannot be told apart from it at 95% (Welch's t-test, p >= 0.05): 1 config(s): LEARNING_RATE=1e-2"
-        in analysis
+        "Tied with it at the same mean: 1 config(s): LEARNING_RATE=1e-2 (first by config number)" in analysis
     )
     assert "CONFIGS BY MEAN OVER SEEDS:" in analysis
+    table = analysis.split("CONFIGS BY MEAN OVER SEEDS:")[1].split("=" * 20)[0]
+    assert [line.split()[0] for line in table.splitlines() if line.strip().startswith("1=")] == ["1=", "1="]
+    effects = analysis.split("PARAMETER EFFECTS:")[1]
+    assert re.search(r"value\s+configs\s+ranked\s+mean", effects)  # a row per config, by its mean
     assert (sweep.dirs()[0] / "means_over_seeds.png").stat().st_size > 0  # means and intervals drawn
     # The run shown, its hyperparameters and its Reproduce line are one run: the best config's best seed.
     best = analysis.split("Its best seed:")[1].split("===")[0]

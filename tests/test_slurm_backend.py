@@ -220,3 +220,17 @@ def test_a_scancelled_builtin_run_resumes_from_its_last_epoch_checkpoint(sweep, 
     resumed_from = int(re.search(r"resumed from epoch (\d+)", log).group(1))
     assert resumed_from >= 2
     assert len(records(sweep_dir)["config_001_lenet5_adamw"]["epochs"]) == 20
+
+
+def test_a_slurm_commands_complaint_is_quoted_once_not_named_twice(tmp_path, monkeypatch):
+    from ksweep.launchers.base import LauncherError
+    from ksweep.launchers.slurm import _slurm
+
+    fake = tmp_path / "sinfo"
+    complaint = "sinfo: fatal: Could not establish a configuration source"
+    fake.write_text(f"#!/bin/sh\necho '{complaint}' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    with pytest.raises(LauncherError) as raised:
+        _slurm(["sinfo", "-h"])
+    assert str(raised.value) == complaint

@@ -133,7 +133,7 @@ def _groups(ctx: ReportContext) -> str:
     rows, classes = [], []
     for group in grouping.groups:
         interval = group.interval
-        ci_text = f"[{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "-"
+        ci_text = group.interval_text()
         rows.append(
             [
                 (_e(group.place), None),
@@ -204,11 +204,13 @@ def _effects(ctx: ReportContext) -> str:
             [
                 (_e(display_value(value, ctx.texts.get(axis))), None),
                 (str(int(row["runs"])), str(int(row["runs"]))),
+                (str(int(row["ranked"])), str(int(row["ranked"]))),
             ]
             + [_number(ctx.metric, finite(row[c])) for c in ("mean", "best", "worst")]
             for value, row in table.iterrows()
         ]
-        parts.append(f"<h3>{_e(short(axis))}</h3>" + _table(["value", "runs", "mean", "best", "worst"], rows))
+        headers = ["value", report.effects_unit(ctx), "ranked", "mean", "best", "worst"]  # as the text report
+        parts.append(f"<h3>{_e(short(axis))}</h3>" + _table(headers, rows))
     return "".join(parts)
 
 

@@ -55,6 +55,20 @@ class Group:
         half = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, self.n - 1) * self.sd / math.sqrt(self.n)
         return self.mean - half, self.mean + half
 
+    def interval_text(self) -> str:
+        """The 95% interval as reports show it; seeds that all scored the same give no interval
+        worth the name (on a small split that is often the resolution, not agreement)."""
+        if self.n < 2:
+            return "-"
+        if self.sd == 0:
+            return "n/a (identical values)"
+        low, high = self.interval
+        return f"[{low:.2f}, {high:.2f}]"
+
+    def ties(self, other: Group) -> bool:
+        """The same mean (to 10 significant digits, as run ties are judged)."""
+        return f"{self.mean:.10g}" == f"{other.mean:.10g}"
+
 
 @dataclass
 class Grouping:
@@ -117,8 +131,16 @@ def mark_indistinguishable(groups: list[Group]) -> None:
 
 
 def _place(groups: list[Group]) -> None:
-    for number, group in enumerate(groups, start=1):
-        group.place = f"{number}≈" if group.indistinguishable else str(number)
+    """Competition places: configs with the same mean share one, marked `=` (a tie outranks
+    `≈`, cannot be told apart); the order within a tie is by config number."""
+    number = 0
+    for index, group in enumerate(groups):
+        if index == 0 or not group.ties(groups[index - 1]):
+            number = index + 1
+        tied = (index > 0 and group.ties(groups[index - 1])) or (
+            index + 1 < len(groups) and group.ties(groups[index + 1])
+        )
+        group.place = f"{number}=" if tied else f"{number}≈" if group.indistinguishable else str(number)
 
 
 def more_repeats(a: Group, b: Group) -> int | None:

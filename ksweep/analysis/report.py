@@ -257,9 +257,8 @@ def best_lines(ctx: ReportContext) -> list[str]:
 
 
 def _interval_text(group) -> str:
-    low, high = group.interval or (None, None)
     sd = f" ± {group.sd:.2f}" if group.sd is not None else ""
-    ci = f", 95% CI [{low:.2f}, {high:.2f}]" if low is not None else ", no interval (one run)"
+    ci = f", 95% CI {group.interval_text()}" if group.n > 1 else ", no interval (one run)"
     return f"{group.mean:.2f}{sd} (mean ± sd of {group.n} seed{'s' * (group.n != 1)}){ci}"
 
 
@@ -278,7 +277,13 @@ def group_best_lines(ctx: ReportContext) -> list[str]:
         return []
     best = grouping.groups[0]
     lines = [f"Best config over seeds: {_group_name(ctx, best)}: {ctx.metric} {_interval_text(best)}"]
-    others = [g for g in grouping.best_set if g is not best]
+    tied = [g for g in grouping.groups[1:] if g.ties(best)]
+    if tied:
+        names = "; ".join(_group_name(ctx, g) for g in tied[:TIES_NAMED])
+        lines.append(
+            f"Tied with it at the same mean: {len(tied)} config(s): {names} (first by config number)"
+        )
+    others = [g for g in grouping.best_set if g is not best and g not in tied]
     if others:
         names = "; ".join(_group_name(ctx, g) for g in others[:TIES_NAMED])
         lines.append(
@@ -302,18 +307,18 @@ def groups_lines(ctx: ReportContext) -> list[str]:
     lines = [RULE, "CONFIGS BY MEAN OVER SEEDS:", SUBRULE]
     lines.append(
         f"{ctx.metric}: mean ± sd over each config's seeds, 95% confidence interval of the mean "
-        "(Student's t); `≈`: cannot be told apart from the best (Welch's t-test, p >= 0.05)."
+        "(Student's t); `=`: the same mean as another config; `≈`: cannot be told apart from the best "
+        "(Welch's t-test, p >= 0.05)."
     )
     headers = ["#", "mean", "sd", "95% CI", "seeds", "p vs best", *(short(a) for a in grouping.axes), "runs"]
     rows = []
     for group in grouping.groups[:TOP_N]:
-        low, high = group.interval or (None, None)
         rows.append(
             [
                 group.place,
                 f"{group.mean:.2f}",
                 f"{group.sd:.2f}" if group.sd is not None else "-",
-                f"[{low:.2f}, {high:.2f}]" if low is not None else "-",
+                group.interval_text(),
                 str(group.n),
                 f"{group.p_value:.3f}" if group.p_value is not None else "-",
                 *(display_value(v, ctx.texts.get(a)) for a, v in zip(grouping.axes, group.key, strict=True)),
@@ -382,7 +387,9 @@ def effects_lines(ctx: ReportContext) -> list[str]:
         return []
     lines = [RULE, "PARAMETER EFFECTS:", SUBRULE]
     lines.append(
-        f"{ctx.metric} per value of each swept axis, over completed runs ({ctx.mode} is best);"
+        f"{ctx.metric} per value of each swept axis, over completed "
+        + ("configs, each by its mean over seeds" if ctx.grouping else "runs")
+        + f" ({ctx.mode} is best);"
         " largest spread of means first ((unset) rows are not counted in the spread)."
     )
     for axis, table in ctx.effects.items():
@@ -391,11 +398,16 @@ def effects_lines(ctx: ReportContext) -> list[str]:
             + [format_metric(ctx.metric, finite(row[c]), unit=False) for c in ("mean", "best", "worst")]
             for value, row in table.iterrows()
         ]
-        headers = ["value", "runs", "ranked", "mean", "best", "worst"]
+        headers = ["value", effects_unit(ctx), "ranked", "mean", "best", "worst"]
         spread = format_metric(ctx.metric, spread_of_means(table), unit=False)
         lines += ["", f"{short(axis)}  (spread of means: {spread})"]
         lines.append(tabulate(rows, headers, colalign=("left", *["right"] * 5), disable_numparse=True))
     return lines + [""]
+
+
+def effects_unit(ctx: ReportContext) -> str:
+    """What a parameter-effects row counts: runs, or with repeats configs (each by its mean)."""
+    return "configs" if ctx.grouping else "runs"
 
 
 def gap_lines(ctx: ReportContext) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ksweep.config.rangefile import read_lines
 from ksweep.contract.project import PROJECT_ROOT, NotFound, display
 
 DEFCONFIG_DIR = PROJECT_ROOT / "defconfigs"
@@ -21,6 +22,16 @@ def find_defconfig(name: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     raise NotFound(f"{name}: no such file (looked at {given} and in {display(DEFCONFIG_DIR)}/)")
+
+
+def is_range_file(path: Path) -> bool:
+    """Whether `path` sweeps anything (a `|` choice or a `start:step:end` range on a line), by
+    what it holds, not by its name."""
+    try:
+        axes, _ = read_lines(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        return False
+    return any(axis.is_swept for axis in axes)
 
 
 def list_defconfigs() -> list[Path]:

@@ -157,7 +157,8 @@ def _slurm(argv: list[str], timeout: float = COMMAND_TIMEOUT) -> str:
         raise LauncherError(f"{argv[0]}: {err.strerror}") from None
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()] or [f"exit {done.returncode}"]
-        raise LauncherError(f"{argv[0]}: {lines[-1].strip()}")
+        complaint = lines[-1].strip()  # Slurm's commands name themselves: `sinfo: fatal: ...`
+        raise LauncherError(complaint if complaint.startswith(f"{argv[0]}:") else f"{argv[0]}: {complaint}")
     return done.stdout
 
 

@@ -561,3 +561,23 @@ def test_the_runner_records_each_runs_peak_memory(sweep):
     assert record["runner"]["peak_rss_mb"] == summary[0]["peak_rss_mb"]
     analysis = (sweep.dirs()[0] / "sweep_analysis.txt").read_text()
     assert "Peak memory (resident, per run): 1," in analysis and " MB at most (config_00" in analysis
+
+
+def test_a_full_disk_during_the_analysis_writes_the_text_report_and_says_what_is_missing(sweep, small_disk):
+    mount, limit = small_disk
+    if limit:
+        pytest.skip("needs a small tmpfs (root): a file-size limit cannot leave room for the text only")
+    sweep.generate("30|31|32|33")
+    results = mount / "results"
+    assert sweep.run("--output-dir", results, "--no-progress").returncode == 0
+    (sweep_dir,) = results.glob("sweep_*")
+    for stale in [sweep_dir / "sweep_analysis.txt", *sweep_dir.glob("*.png"), sweep_dir / "sweep_report.html"]:
+        stale.unlink(missing_ok=True)
+    free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
+    (mount / "filler").write_bytes(b"\0" * max(0, free - 24 * 1024))  # room for the text, not the plots
+    done = run_script("analyze_sweep.py", "--sweep", sweep_dir)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: no space left") and "sweep_analysis.txt is written" in line
+    assert f"make sweep-analyze SWEEP={sweep_dir}" in line
+    assert "TOP 10 CONFIGURATIONS:" in (sweep_dir / "sweep_analysis.txt").read_text()

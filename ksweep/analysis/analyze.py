@@ -48,6 +48,7 @@ sweep: ksweep.analysis.promote (promote). User errors raise AnalyzeError, one li
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import shlex
@@ -97,6 +98,8 @@ if TYPE_CHECKING:  # pandas is imported lazily: the runner's summary path must n
 __all__ = ["DEFAULT_METRIC", "MODES", "default_mode"]  # re-exported: ranking defaults live in summary
 
 _CHOICE_MEMBER = re.compile(r"^CONFIG_([A-Z0-9_]+?)_SELECT_([A-Z0-9_]+)$")
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # a full disk, a quota, a file-size limit
 
 
 @dataclass(frozen=True)
@@ -416,7 +419,15 @@ def write_report(
     paths = SweepPaths(sweep_dir)
     records = load_records(sweep_dir)
     mode = check_ranking(records, metric, mode)
-    write_summary(sweep_dir, records)
+    try:
+        write_summary(sweep_dir, records)
+    except OSError as err:
+        if err.errno not in NO_SPACE:
+            raise
+        raise AnalyzeError(
+            f"no space left ({paths.summary}): nothing was written; free some and run: "
+            f"make sweep-analyze SWEEP={display(sweep_dir)}"
+        ) from None
     texts = value_texts(sweep_dir, varied_keys(records))
     records, axes = swept_axes(records)
     ranked = rank_records(records, metric, mode)
@@ -433,10 +444,6 @@ def write_report(
     manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
     search = search_facts(sweep_dir, records, manifest)
-    pngs = _write_plots(
-        sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping
-    )
-    best_model = keep_best_model(sweep_dir, best)
     train_command = ((manifest or {}).get("options") or {}).get("train_command") or None
     context = report.ReportContext(
         sweep_dir=sweep_dir,
@@ -449,8 +456,8 @@ def write_report(
         planned=planned_count(sweep_dir, manifest),
         effects=effects,
         hyperparameters=hyperparameter_lines(sweep_dir, best, axes, texts) if best else [],
-        plots=pngs,
-        best_model=best_model,
+        plots=[],
+        best_model=None,
         texts=texts,
         tie_break=tie_break(metric),
         best_ties=tied_with(ranked, 0, metric) if best else [],
@@ -461,9 +468,24 @@ def write_report(
         search=search,
         grouping=grouping,
     )
+    # The text first: on a full disk it is what must be there (a few KB), the plots are not.
     write_atomic(paths.analysis, report.build_report(context))
-
-    write_html(context)
+    try:
+        context.plots = _write_plots(
+            sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping
+        )
+        context.best_model = keep_best_model(sweep_dir, best)
+        write_atomic(paths.analysis, report.build_report(context))
+        write_html(context)
+    except OSError as err:
+        if err.errno not in NO_SPACE:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        raise AnalyzeError(
+            f"no space left{where}: {paths.analysis.name} is written, the plots or the HTML report are not; "
+            f"free some and run: make sweep-analyze SWEEP={display(sweep_dir)}"
+        ) from None
+    pngs, best_model = context.plots, context.best_model
     return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)
 
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -571,7 +572,11 @@ def test_a_full_disk_during_the_analysis_writes_the_text_report_and_says_what_is
     results = mount / "results"
     assert sweep.run("--output-dir", results, "--no-progress").returncode == 0
     (sweep_dir,) = results.glob("sweep_*")
-    for stale in [sweep_dir / "sweep_analysis.txt", *sweep_dir.glob("*.png"), sweep_dir / "sweep_report.html"]:
+    for stale in [
+        sweep_dir / "sweep_analysis.txt",
+        *sweep_dir.glob("*.png"),
+        sweep_dir / "sweep_report.html",
+    ]:
         stale.unlink(missing_ok=True)
     free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
     (mount / "filler").write_bytes(b"\0" * max(0, free - 24 * 1024))  # room for the text, not the plots
@@ -581,3 +586,20 @@ def test_a_full_disk_during_the_analysis_writes_the_text_report_and_says_what_is
     assert line.startswith("error: no space left") and "sweep_analysis.txt is written" in line
     assert f"make sweep-analyze SWEEP={sweep_dir}" in line
     assert "TOP 10 CONFIGURATIONS:" in (sweep_dir / "sweep_analysis.txt").read_text()
+
+
+def test_a_config_edited_after_generation_is_checked_and_named(sweep):
+    sweep.generate("1|2")
+    first = sweep.configs / "config_001"
+    first.write_text(first.read_text().replace("CONFIG_SEED=1", "CONFIG_SEED=1\nCONFIG_LEARNING_RAT=0.5"))
+    refused = sweep.run()
+    assert refused.returncode == 2 and not sweep.dirs()
+    (line,) = refused.stderr.strip().splitlines()
+    assert f"{sweep.configs / 'config_001'}:" in line and "CONFIG_LEARNING_RAT" in line
+    assert "did you mean CONFIG_LEARNING_RATE" in line and "nothing was started" in line
+    text = first.read_text().replace("\nCONFIG_LEARNING_RAT=0.5", "")
+    first.write_text(re.sub(r'^CONFIG_WEIGHT_DECAY=.*$', 'CONFIG_WEIGHT_DECAY="0.3"', text, flags=re.M))
+    ran = sweep.run()
+    assert ran.returncode == 0, ran.stderr
+    assert "NOTE    1 config edited after generation (config_001): they run as edited" in ran.stdout
+    assert 'CONFIG_WEIGHT_DECAY="0.3"' in next(sweep.dirs()[0].glob("config_001_*/config.txt")).read_text()

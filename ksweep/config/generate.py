@@ -74,7 +74,7 @@ from ksweep.config.kconf import (
 from ksweep.config.options import DEFAULT_MAX_CONFIGS
 from ksweep.config.rangefile import Axis, RangeFileError, parse_range_text
 from ksweep.contract.project import display
-from ksweep.contract.records import config_values, replace_dir
+from ksweep.contract.records import config_hash, config_values, replace_dir
 from ksweep.contract.sweepdir import ConfigDirPaths
 from ksweep.contract.text import plural
 
@@ -517,6 +517,8 @@ def provenance(given: str, path: Path, text: str, sweep: Expansion, configs: lis
         "axes": {a.symbol: list(a.values) for a in sweep.axes},
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "count": len(configs),
+        # Each file's hash as written: the runner tells a config edited afterwards from a generated one.
+        "hashes": {name: config_hash(text) for name, text in config_files(configs, source_name(path))},
     }
 
 
@@ -538,10 +540,8 @@ def write_sweep(
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the folder follows the umask
         paths = ConfigDirPaths(tmp)
         width = max(3, len(str(len(configs))))
-        for number, config in enumerate(configs, start=1):
-            name = f"config_{number:0{width}d}"
-            header = f"# ksweep {name} of {len(configs)}, generated from {source}\n"
-            (tmp / name).write_text(header + config.text + "\n", encoding="utf-8")
+        for name, text in config_files(configs, source):
+            (tmp / name).write_text(text, encoding="utf-8")
         paths.combinations.write_text(combinations_text(sweep, configs, source, width), encoding="utf-8")
         if provenance is not None:
             paths.provenance.write_text(json.dumps(provenance, indent=2) + "\n", encoding="utf-8")
@@ -552,6 +552,21 @@ def write_sweep(
             with contextlib.suppress(OSError):
                 stale.rmdir()  # replace_dir's own temp folder, left empty when its rename failed
         raise
+
+
+def config_files(configs: list[GeneratedConfig], source: str) -> list[tuple[str, str]]:
+    """(config_NNN, the file's text) of each config, as the generator writes them."""
+    width = max(3, len(str(len(configs))))
+    files = []
+    for number, config in enumerate(configs, start=1):
+        name = f"config_{number:0{width}d}"
+        files.append((name, f"# ksweep {name} of {len(configs)}, generated from {source}\n{config.text}\n"))
+    return files
+
+
+def source_name(path: Path) -> str:
+    """The range file as the generator's messages and headers name it."""
+    return display(path)
 
 
 def _umask() -> int:
@@ -607,7 +622,7 @@ def generate(
     expansion, the configs and the range file as messages name it. Raises RangeFileError,
     NotFound, SweepTooLarge or OSError (nothing written)."""
     path = find_defconfig(range_file)
-    source = display(path)
+    source = source_name(path)
     text = read_range_file(path, source)
     axes = with_repeats(parse_range_text(text, source), repeats, source)
     sweep = expand_sweep(axes, source=source)

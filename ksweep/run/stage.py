@@ -32,11 +32,12 @@ from pathlib import Path
 
 from ksweep.config import options as config_options
 from ksweep.config import trainer
-from ksweep.config.kconf import load_kconfig
+from ksweep.config.kconf import load_kconfig, read_config
 from ksweep.config.rangefile import parse_range_text
 from ksweep.contract import state
 from ksweep.contract.pause import pause_point
 from ksweep.contract.project import NotFound, display
+from ksweep.contract.records import config_hash
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import plural
 from ksweep.folder import plan as sweep_plan
@@ -255,6 +256,7 @@ def plan_and_run(
     request: RunRequest, folder: SweepFolder | None, options: Values, kept: dict, signals
 ) -> int:
     configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
+    check_edited_configs(request.config_dir, configs)
     if configs and not options.train_command:
         check_builtin_trainer_accepts(configs, kept["epochs"])
     if folder is not None:
@@ -294,6 +296,25 @@ def search_params(config_dir: Path) -> list:
         if axis.is_swept and sym is not None and sym.choice is not None and set(axis.values) <= {"y", "n"}:
             choice_of[axis.symbol] = f"CONFIG_{sym.choice.name}" if sym.choice.name else axis.symbol
     return params_of(axes, choice_of)
+
+
+def check_edited_configs(config_dir: Path, configs: list[tuple[str, str]]) -> None:
+    """Configs changed by hand after the generator wrote them (their hash is not generate.json's)
+    are checked as `make defconfig` checks a file, each problem with its file:line; a sweep
+    with a bad one is refused, the others run as edited, and the runner says which."""
+    hashes = sweep_plan.config_source(config_dir).get("hashes")
+    if not hashes:
+        return  # not the generator's folder (promoted configs, a hand-made one): nothing to compare
+    edited = [(name, text) for name, text in configs if hashes.get(name) != config_hash(text)]
+    if not edited:
+        return
+    kconf = load_kconfig()
+    problems = [err for name, text in edited for err in read_config(kconf, config_dir / name, text).errors]
+    names = ", ".join(name for name, _ in edited[:5]) + (", ..." if len(edited) > 5 else "")
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise sweep_plan.PlanError(f"{shown} (edited after generation: {names}); nothing was started")
+    print(f"  NOTE    {plural(len(edited), 'config')} edited after generation ({names}): they run as edited")
 
 
 def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | None) -> None:

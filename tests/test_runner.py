@@ -598,8 +598,17 @@ def test_a_config_edited_after_generation_is_checked_and_named(sweep):
     assert f"{sweep.configs / 'config_001'}:" in line and "CONFIG_LEARNING_RAT" in line
     assert "did you mean CONFIG_LEARNING_RATE" in line and "nothing was started" in line
     text = first.read_text().replace("\nCONFIG_LEARNING_RAT=0.5", "")
-    first.write_text(re.sub(r'^CONFIG_WEIGHT_DECAY=.*$', 'CONFIG_WEIGHT_DECAY="0.3"', text, flags=re.M))
+    first.write_text(re.sub(r"^CONFIG_WEIGHT_DECAY=.*$", 'CONFIG_WEIGHT_DECAY="0.3"', text, flags=re.M))
     ran = sweep.run()
     assert ran.returncode == 0, ran.stderr
     assert "NOTE    1 config edited after generation (config_001): they run as edited" in ran.stdout
     assert 'CONFIG_WEIGHT_DECAY="0.3"' in next(sweep.dirs()[0].glob("config_001_*/config.txt")).read_text()
+
+
+def test_without_a_terminal_the_runner_prints_progress_lines_with_an_eta(sweep):
+    sweep.generate("1|2|3")
+    result = sweep.run()  # stdout is a pipe: no bar
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  PROGRESS")]
+    assert lines[0].startswith("  PROGRESS 1/3 done (1 completed, 0 failed, 0 pruned)") and "ETA" in lines[0]
+    assert lines[-1].startswith("  PROGRESS 3/3 done (3 completed") and "ETA" not in lines[-1]

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ksweep.contract.state import COMPLETED, FINISHED, PRUNED
 from ksweep.folder.events import Observer
 from ksweep.folder.plan import PlannedRun
-from ksweep.run.summary import SummaryWriter
+from ksweep.run.summary import SummaryWriter, format_duration
 
 
 class SummaryObserver(Observer):
@@ -62,14 +62,24 @@ class SummaryObserver(Observer):
 
 
 class ProgressBar(Observer):
-    """A tqdm bar with done / failed / running counts and an ETA, and one line per finished run."""
+    """A tqdm bar with done / failed / running counts and an ETA, and one line per finished run.
+
+    Without a terminal (`nohup make sweep > log`, the go-to-bed case) there is no bar: a
+    PROGRESS line with the counts and the ETA follows the first finished run, then at most
+    one every PROGRESS_SECONDS, and one after the last."""
+
+    PROGRESS_SECONDS = 60.0
 
     def __init__(self, show: bool = True):
         self.show = show
         self.counts = {"completed": 0, "failed": 0, "pruned": 0, "running": 0}
         self.bar = None
+        self.total = self.done = self.finished_here = 0
+        self.started = self.said_at = 0.0
 
     def sweep_started(self, total: int, done: int) -> None:
+        self.total, self.done = total, done
+        self.started, self.said_at = time.monotonic(), -self.PROGRESS_SECONDS
         self.bar = tqdm(
             total=total,
             initial=done,
@@ -98,7 +108,25 @@ class ProgressBar(Observer):
         self.bar.write(f"  RUN     {run.run_dir}: {result_text(metrics)}")
         if status in FINISHED:
             self.bar.update(1)
+            self.done += 1
+            self.finished_here += 1
         self.bar.set_postfix(self.counts, refresh=True)
+        if self.show and self.bar.disable:
+            self._progress_line()
+
+    def _progress_line(self) -> None:
+        now = time.monotonic()
+        if now - self.said_at < self.PROGRESS_SECONDS and self.done < self.total:
+            return
+        self.said_at = now
+        left = max(0, self.total - self.done)
+        eta = (now - self.started) / self.finished_here * left if self.finished_here else None
+        counts = ", ".join(f"{n} {name}" for name, n in self.counts.items() if name != "running")
+        print(
+            f"  PROGRESS {self.done}/{self.total} done ({counts}), {self.counts['running']} running"
+            + (f", ETA {format_duration(eta)}" if eta is not None and left else ""),
+            flush=True,
+        )
 
     def sweep_finished(self, result) -> None:
         self.bar.close()

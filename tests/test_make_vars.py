@@ -145,3 +145,24 @@ def test_two_make_sweeps_started_together_each_train_their_own_range_file(tmp_pa
     )  # no private folder left
     published = json.loads((tmp_path / "sweep_configs/generate.json").read_text())
     assert published["range_file"].endswith(("lr-range", "wd-range"))  # whichever published last
+
+
+def test_a_grid_too_large_is_timed_by_the_newest_sweep_of_its_range_file(tmp_path):
+    from tests.conftest import run_script
+
+    (tmp_path / "r").write_text("CONFIG_SEED=1|2\nCONFIG_NUM_EPOCHS=2\n")
+    common = [
+        "--config-dir",
+        tmp_path / "sc",
+        "--output",
+        tmp_path / "out",
+        "--train-command",
+        f"{sys.executable} {TINY}",
+    ]
+    first = run_script("sweep.py", tmp_path / "r", *common, "--no-progress")
+    assert first.returncode == 0, first.stderr
+    refused = run_script("sweep.py", tmp_path / "r", *common, "--max-configs", "1")
+    assert refused.returncode == 1
+    assert "2 configs exceed MAX_CONFIGS=1: at " in refused.stderr
+    assert "s per epoch x 2 epochs, as the newest sweep of it ran)" in refused.stderr
+    assert "32 min" not in refused.stderr

@@ -521,11 +521,14 @@ def test_more_than_999_configs_get_four_digit_run_names():
 
 def test_dry_run_estimates_the_time_from_the_last_sweep_of_the_same_range_file(sweep):
     sweep.generate("1|2")
-    sweep.run()
-    dry = sweep.run("--dry-run")
-    assert (
-        "2 of 2 runs to do, 1 at a time; about " in dry.stdout and "per run (the newest earlier" in dry.stdout
-    )
+    sweep.run("--epochs", "2")
+    dry = sweep.run("--dry-run", "--epochs", "6")  # other epochs: the time per epoch still says
+    assert "2 of 2 runs to do, 1 at a time; about " in dry.stdout
+    assert "per epoch in the newest earlier sweep of" in dry.stdout
+    rows = json.loads(next(sweep.results.glob("sweep_*/sweep_summary.json")).read_text())
+    earlier = sum(r["total_time"] for r in rows) / len(rows)
+    per_run = float(re.search(r"at ([0-9.]+) s per run", dry.stdout).group(1))
+    assert per_run == pytest.approx(3 * earlier, abs=0.15)  # 6 epochs where they had 2
 
 
 @pytest.mark.slow

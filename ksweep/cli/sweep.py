@@ -28,7 +28,9 @@ from ksweep.config.rangefile import RangeFileError
 from ksweep.contract.project import NotFound, display
 from ksweep.contract.records import replace_dir
 from ksweep.folder.lock import alive
+from ksweep.folder.paths import seconds_per_epoch
 from ksweep.options import resolve
+from ksweep.run import options as run_options
 from ksweep.run.stage import RunRequest, run_stage
 
 PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public name, the maker's pid
@@ -36,7 +38,7 @@ PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public n
 
 def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
     """The whole `make sweep` for `range_file` with the options `given` (by name); the exit code."""
-    values = resolve(config_options.OPTIONS, given)
+    values = resolve((*config_options.OPTIONS, *run_options.OPTIONS), given)
     public = Path(values.config_dir)
     public.parent.mkdir(parents=True, exist_ok=True)
     discard_abandoned(public)
@@ -68,8 +70,9 @@ def generate_into(range_file: str, private: Path, public: Path, values) -> int:
             print(
                 f"note: {range_file} does not exist; using {display(find_defconfig(given))}", file=sys.stderr
             )
+        per_epoch = seconds_per_epoch(values.output, range_file, values.train_command)
         expansion, configs, source = generate.generate(
-            range_file, private, values.max_configs, values.repeats
+            range_file, private, values.max_configs, values.repeats, seconds_per_epoch=per_epoch
         )
     except RangeFileError as err:
         print(str(err), file=sys.stderr)

@@ -460,14 +460,28 @@ class SweepTooLarge(Exception):
     """More configs than MAX_CONFIGS allows; the message says how many and how long."""
 
 
-def check_size(sweep: Expansion, max_configs: int, run_seconds: float) -> None:
+def check_size(
+    sweep: Expansion, max_configs: int, run_seconds: float, basis: str = "the sweep guide's figure"
+) -> None:
     if sweep.count > max_configs:
         hours = sweep.count * run_seconds / 3600
+        per_run = f"{run_seconds / 60:.0f} min" if run_seconds >= 120 else f"{run_seconds:.1f} s"
         raise SweepTooLarge(
-            f"{sweep.count} configs exceed MAX_CONFIGS={max_configs}: at {run_seconds / 60:.0f} min per run "
-            f"that is {hours:,.0f} hours ({hours / 24:,.1f} days); "
+            f"{sweep.count} configs exceed MAX_CONFIGS={max_configs}: at {per_run} per run ({basis}) "
+            f"that is {hours:,.1f} hours ({hours / 24:,.1f} days); "
             f"rerun with MAX_CONFIGS={sweep.count} if you mean it"
         )
+
+
+def grid_epochs(sweep: Expansion, kconf: kconfiglib.Kconfig | None = None) -> float:
+    """The mean NUM_EPOCHS of the grid: its axis's values, else Kconfig's default."""
+    axis = next((a for a in sweep.axes if a.name == "NUM_EPOCHS"), None)
+    if axis is not None:
+        numbers = [int(v) for v in axis.values if str(v).isdigit()]
+        if numbers:
+            return sum(numbers) / len(numbers)
+    sym = (kconf or load_kconfig()).syms.get("NUM_EPOCHS")
+    return float(sym.str_value) if sym is not None and sym.str_value.isdigit() else 1.0
 
 
 def trainer_warnings(sweep: Expansion, configs: list[GeneratedConfig]) -> list[str]:
@@ -616,17 +630,25 @@ def generate(
     max_configs: int = DEFAULT_MAX_CONFIGS,
     repeats: int = 1,
     run_seconds: float = TYPICAL_RUN_SECONDS,
+    seconds_per_epoch: float | None = None,
 ) -> tuple[Expansion, list[GeneratedConfig], str]:
     """The whole stage: find and read `range_file`, expand it (with `repeats` seeds), check its
     size, ask the built-in trainer's checks, and write `out_dir` atomically. Returns the
-    expansion, the configs and the range file as messages name it. Raises RangeFileError,
+    expansion, the configs and the range file as messages name it. The size check's time per
+    run is `seconds_per_epoch` (an earlier sweep's) times the grid's epochs when given, else
+    `run_seconds`. Raises RangeFileError,
     NotFound, SweepTooLarge or OSError (nothing written)."""
     path = find_defconfig(range_file)
     source = source_name(path)
     text = read_range_file(path, source)
     axes = with_repeats(parse_range_text(text, source), repeats, source)
     sweep = expand_sweep(axes, source=source)
-    check_size(sweep, max_configs, run_seconds)
+    if seconds_per_epoch:  # measured by an earlier sweep of this range file: better than a guess
+        epochs = grid_epochs(sweep)
+        basis = f"{seconds_per_epoch:.2f} s per epoch x {epochs:g} epochs, as the newest sweep of it ran"
+        check_size(sweep, max_configs, seconds_per_epoch * epochs, basis)
+    else:
+        check_size(sweep, max_configs, run_seconds)
     configs = expand(sweep)
     sweep.warnings += trainer_warnings(sweep, configs)
     write_sweep(sweep, configs, out_dir, source, provenance(str(range_file), path, text, sweep, configs))

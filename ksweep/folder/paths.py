@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ksweep.contract.project import NotFound
-from ksweep.contract.records import read_json
+from ksweep.contract.records import config_values, read_json
 from ksweep.contract.sweepdir import RunPaths, SweepPaths
 
 RESULTS_DIR = Path("test_matrix_results")
@@ -64,3 +64,36 @@ def has_runs(folder: Path) -> bool:
         for child in folder.iterdir()
         if not child.name.startswith(".") and child.name != SweepPaths.PLAN_DIR
     )
+
+
+def seconds_per_epoch(
+    results_dir: Path | str, range_file: str | None, train_command: str | None
+) -> float | None:
+    """A completed run's mean seconds per configured epoch (its NUM_EPOCHS, as it ran) in the
+    newest earlier sweep of `range_file` with the same trainer, whatever its EPOCHS (another
+    trainer says nothing about this one's time); None when no such sweep finished a run."""
+    if range_file is None:
+        return None
+    for sweep_dir in reversed(find_sweeps(results_dir)):
+        paths = SweepPaths(sweep_dir)
+        manifest = read_json(paths.manifest) or {}
+        trainer = (manifest.get("options") or {}).get("train_command")
+        if manifest.get("range_file") != range_file or trainer != train_command:
+            continue
+        rates = []
+        for record in read_json(paths.summary) or []:
+            if record.get("success") and record.get("total_time"):
+                epochs = config_epochs(paths.run(record["run_dir"]).config)
+                rates += [record["total_time"] / epochs] if epochs else []
+        if rates:
+            return sum(rates) / len(rates)
+    return None
+
+
+def config_epochs(config: Path) -> int | None:
+    """CONFIG_NUM_EPOCHS of a run's config.txt, if it says."""
+    try:
+        value = config_values(config.read_text(encoding="utf-8")).get("CONFIG_NUM_EPOCHS", "")
+    except OSError:
+        return None
+    return int(value) if value.isdigit() and int(value) > 0 else None

@@ -8,15 +8,14 @@ checked with the built-in trainer's own config rules when the sweep uses it.
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 from ksweep.config import trainer
 from ksweep.config.kconf import load_kconfig, non_default_values
 from ksweep.contract import state
-from ksweep.contract.records import read_json
-from ksweep.contract.sweepdir import SweepPaths
+from ksweep.contract.records import config_values
 from ksweep.contract.text import plural
 from ksweep.folder import plan as sweep_plan
+from ksweep.folder.paths import seconds_per_epoch
 from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
 from ksweep.run.progress import run_states
@@ -43,7 +42,7 @@ def dry_run(request, folder: SweepFolder | None, options: Values, chosen: dict) 
     manifest = folder.manifest if folder else {}
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1
-    when = estimate(request, source, todo, jobs, chosen)
+    when = estimate(request, source, entries, todo, jobs, chosen)
     if options.search != "grid":
         samples = min(options.samples or len(entries), len(entries))
         print(
@@ -87,27 +86,20 @@ def builtin_trainer_check():
     return refusal
 
 
-def estimate(request, source: str | None, todo: int, jobs: int, chosen: dict) -> str:
-    per_run = typical_run_seconds(request.output_dir, source, chosen)
-    if not per_run:
+def estimate(request, source: str | None, entries: list[tuple], todo: int, jobs: int, chosen: dict) -> str:
+    """How long the runs to do take: seconds per epoch from the newest earlier sweep of the
+    same range file and trainer, times each run's epochs (EPOCHS, else its NUM_EPOCHS)."""
+    per_epoch = seconds_per_epoch(request.output_dir, source, chosen.get("train_command"))
+    if not per_epoch:
         return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
+    epochs = [chosen.get("epochs") or _num_epochs(text) for _, text, _ in entries] or [0]
+    per_run = per_epoch * sum(epochs) / len(epochs)
     return (
         f"about {format_duration(todo * per_run / jobs)} at {per_run:.1f} s per run "
-        f"(the newest earlier sweep of {source} with this trainer and EPOCHS)"
+        f"({per_epoch:.2f} s per epoch in the newest earlier sweep of {source} with this trainer)"
     )
 
 
-def typical_run_seconds(results_dir: Path, range_file: str | None, chosen: dict) -> float | None:
-    """Mean time of a completed run in the newest earlier sweep of the same range file, trainer
-    and EPOCHS (a sweep of another trainer or length says nothing about this one's time)."""
-    for summary in sorted(Path(results_dir).glob(f"sweep_*/{SweepPaths.SUMMARY}"), reverse=True):
-        manifest = sweep_plan.read_manifest(summary.parent)
-        options = manifest.get("options", {})
-        same = all(options.get(k) == chosen.get(k) for k in ("train_command", "epochs"))
-        if range_file is None or manifest.get("range_file") != range_file or not same:
-            continue
-        records = read_json(summary) or []
-        times = [r["total_time"] for r in records if r.get("success") and r.get("total_time")]
-        if times:
-            return sum(times) / len(times)
-    return None
+def _num_epochs(text: str) -> int:
+    value = config_values(text).get("CONFIG_NUM_EPOCHS", "")
+    return int(value) if value.isdigit() else 1

@@ -38,6 +38,9 @@ import kconfiglib
 from ksweep.config.kconf import load_kconfig, read_config, symbol_values
 from models import sizes
 
+# Where the trainer runs (the runner starts it in the project folder): a relative DATA_DIR is under it.
+TRAINER_DIR = Path(__file__).resolve().parent.parent
+
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _DEVICE_FORMS = "auto, cpu, cuda or cuda:N"
 # The symbols the cross-symbol checks read (a caller may cache results by their values).
@@ -143,6 +146,21 @@ def cross_checks(config_text: str, epochs: int | None = None, path: str = "<conf
     if epochs is not None:
         values["NUM_EPOCHS"] = str(epochs)
     return cross_problems(config_from_values(values))
+
+
+def missing_data(config_text: str, path: str = "<config>") -> str | None:
+    """The dataset this config trains on, when its files are not in DATA_DIR: one line
+    saying so (the trainer would try to download it in every run, which fails offline)."""
+    kconf = _shared_kconfig()
+    if read_config(kconf, path, config_text).errors:
+        return None
+    cfg = config_from_values(symbol_values(kconf))
+    data_dir = Path(cfg.data_dir)
+    where = sizes.missing_files(cfg.dataset, data_dir if data_dir.is_absolute() else TRAINER_DIR / data_dir)
+    if where is None:
+        return None
+    name = sizes.NAMES[cfg.dataset]
+    return f"{name} is not in DATA_DIR={cfg.data_dir} ({where}): each run would try to download it"
 
 
 def cross_problems(cfg: TrainConfig) -> list[str]:

@@ -51,9 +51,12 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorData
 
 # The sizes live in a torch-free module so config checks need no torch; re-exported here.
 from models.sizes import (  # noqa: F401
+    CIFAR10_DIR,
+    CIFAR10_FILES,
     DIGITS_SIZE,
     DIGITS_TEST_FRACTION,
     DIGITS_TEST_SIZE,
+    MNIST_FILES,
     TRAIN_POOL_SIZES,
     split_sizes,
     steps_per_epoch,
@@ -61,14 +64,6 @@ from models.sizes import (  # noqa: F401
 
 SPLIT_SEED = 0
 NUM_CLASSES = 10
-MNIST_FILES = (
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-)
-CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
-CIFAR10_DIR = "cifar-10-batches-py"
 CROP_PADDING = 4
 
 _CACHE: dict[tuple, Dataset] = {}

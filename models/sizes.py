@@ -11,11 +11,38 @@ splits the real data with these same functions, so the two never disagree.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 DIGITS_SIZE = 1797
 DIGITS_TEST_FRACTION = 0.15
 DIGITS_TEST_SIZE = round(DIGITS_SIZE * DIGITS_TEST_FRACTION)
 # Training images before validation is carved out.
 TRAIN_POOL_SIZES = {"digits": DIGITS_SIZE - DIGITS_TEST_SIZE, "mnist": 60000, "cifar10": 50000}
+
+
+# The files each downloadable dataset is read from, in torchvision's layout under DATA_DIR.
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+CIFAR10_FILES = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch", "batches.meta")
+CIFAR10_DIR = "cifar-10-batches-py"
+NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+
+
+def missing_files(dataset: str, data_dir: Path) -> str | None:
+    """Where `dataset` should be under `data_dir` when it is not all there (the trainer then
+    downloads it); None when it is, or for the embedded digits."""
+    if dataset == "mnist":
+        raw = data_dir / "MNIST" / "raw"
+        present = all((raw / f).is_file() or (raw / f"{f}.gz").is_file() for f in MNIST_FILES)
+        return None if present else f"{raw}/"
+    if dataset == "cifar10":
+        root = data_dir / CIFAR10_DIR
+        return None if all((root / f).is_file() for f in CIFAR10_FILES) else f"{root}/"
+    return None
 
 
 def split_sizes(pool: int, val_fraction: float) -> tuple[int, int]:

@@ -615,3 +615,27 @@ def test_without_a_terminal_the_runner_prints_progress_lines_with_an_eta(sweep):
     lines = [line for line in result.stdout.splitlines() if line.startswith("  PROGRESS")]
     assert lines[0].startswith("  PROGRESS 1/3 done (1 completed, 0 failed, 0 pruned)") and "ETA" in lines[0]
     assert lines[-1].startswith("  PROGRESS 3/3 done (3 completed") and "ETA" not in lines[-1]
+
+
+def test_a_dataset_missing_from_data_dir_is_said_once_for_all_runs_and_by_the_dry_run(tmp_path, range_file):
+    from ksweep.config import trainer
+    from tests.trainer_helpers import write_tiny_cifar10
+
+    text = "CONFIG_MODEL_SELECT_LENET5=y\nCONFIG_DATASET_SELECT_CIFAR10=y\nCONFIG_SEED=1|2|3\n"
+    configs = tmp_path / "sweep_configs"
+    data_dir = tmp_path / "data"
+    made = run_script(
+        "generate_config_combinations.py", range_file(text + f'CONFIG_DATA_DIR="{data_dir}"\n'), configs
+    )
+    assert made.returncode == 0, made.stderr
+    dry = run_script(
+        "run_test_matrix.py", "--config-dir", configs, "--output-dir", tmp_path / "r", "--dry-run"
+    )
+    notes = [line for line in dry.stdout.splitlines() if line.startswith("NOTE: ")]
+    assert notes == [
+        f"NOTE: 3 of 3 runs: CIFAR-10 is not in DATA_DIR={data_dir} ({data_dir}/cifar-10-batches-py/): "
+        "each run would try to download it, which fails offline (put the files there first)"
+    ]
+    write_tiny_cifar10(data_dir)
+    texts = [p.read_text() for p in sorted(configs.glob("config_*"))]
+    assert trainer.data_notes(texts) == []

@@ -41,3 +41,16 @@ def entry_point() -> ModuleType:
 def checks() -> ModuleType:
     """The trainer's torch-free config checks (its cross-symbol rules, dataset sizes)."""
     return importlib.import_module(CHECKS_MODULE)
+
+
+def data_notes(texts: list[str]) -> list[str]:
+    """Once per missing dataset, not once per run: the configs whose data is not in DATA_DIR."""
+    missing_data = checks().missing_data
+    found: dict[str, int] = {}
+    for text in texts:
+        if note := missing_data(text):
+            found[note] = found.get(note, 0) + 1
+    return [
+        f"{count} of {len(texts)} runs: {note}, which fails offline (put the files there first)"
+        for note, count in found.items()
+    ]

@@ -39,6 +39,11 @@ def dry_run(request, folder: SweepFolder | None, options: Values, chosen: dict) 
             print(f"  {'':40} would be refused by the trainer: {reason}")
     if refused:
         print(f"{plural(refused, 'run')} would be refused at once by the trainer (see above)")
+    if not options.train_command:
+        for note in trainer.data_notes(
+            [text for _, text, run_state in entries if state.needs_run(run_state, options.retry_failed)]
+        ):
+            print(f"NOTE: {note}")
     manifest = folder.manifest if folder else {}
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1

@@ -331,6 +331,8 @@ def check_builtin_trainer_accepts(configs: list[tuple[str, str]], epochs: int | 
     if refused:
         names = ", ".join(list(refused)[:3]) + (", ..." if len(refused) > 3 else "")
         print(f"  NOTE    {len(refused)} of {len(configs)} configs will be refused by the trainer ({names})")
+    for note in trainer.data_notes([text for _, text in configs]):
+        print(f"  NOTE    {note}")
 
 
 def extend(request: RunRequest, folder: SweepFolder, configs: list, kept: dict) -> int:

@@ -1,5 +1,6 @@
 """Repeats (ksweep/analysis/repeats.py): groups, their means, deviations and intervals, on known numbers."""
 
+import json
 import math
 import re
 
@@ -200,3 +201,24 @@ def test_the_best_config_by_mean_is_reported_even_when_another_config_has_the_lu
     assert "Best config over seeds: LEARNING_RATE=1e-3: val_acc 95.10 ± 0.10" in text
     best = text.split("Its best seed:")[1].split("===")[0]
     assert "Config file: config_002" in best and "config_002_lenet5_adamw/config.txt" in best
+
+
+def test_with_repeats_the_learning_curves_are_the_top_configs_means_not_lucky_seeds(tmp_path):
+    from PIL import Image
+
+    from ksweep.analysis.plots import plot_config_curves
+
+    # config a: seeds at 90 and 96 (mean 93); config b: seeds at 94 and 94 (mean 94)
+    table = {"a": [90.0, 96.0], "b": [94.0, 94.0]}
+    records = runs(table)
+    for record in records:
+        record["run_dir"] = record["config_file"] + "_mlp_adamw"
+        run = tmp_path / record["run_dir"]
+        run.mkdir()
+        epochs = [{"epoch": 1, "val_acc": record["val_acc"] - 5}, {"epoch": 2, "val_acc": record["val_acc"]}]
+        (run / "training_metrics.json").write_text(json.dumps({"status": "completed", "epochs": epochs}))
+    grouping = group_runs(records, AXES, "val_acc", True)
+    png = plot_config_curves(tmp_path, grouping, "val_acc", "max")
+    legend = Image.open(png).info["Description"].splitlines()
+    assert legend[0].startswith("#1") and "94.00, mean of 2" in legend[0]  # b, though a has the best seed
+    assert legend[1].startswith("#2") and "93.00, mean of 2" in legend[1]

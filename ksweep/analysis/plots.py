@@ -2,6 +2,8 @@
 
     learning_curves.png    the ranking metric per epoch (val_acc when the metric is not a
                            per-epoch one) of the top 5 runs: did they converge, or stop early?
+                           With repeats, of the top 5 configs by their mean: each one's mean
+                           curve over its seeds, banded from its worst to its best seed
     parameter_effects.png  one panel per swept axis: every ranked run's metric (dots) and
                            the mean per value (squares, joined for numeric axes), the best
                            mean starred (every value sharing the best mean gets a star)
@@ -54,9 +56,13 @@ def _figure(width: float, height: float):
 
 
 def _save(figure, path: Path) -> Path:
-    # Write beside the target and rename, so a viewer never shows half a PNG.
+    # Write beside the target and rename, so a viewer never shows half a PNG. The legend's
+    # lines go into the PNG's Description too: what the plot shows, for a script or a test.
     tmp = path.with_name(f".{path.name}.tmp")
-    figure.savefig(tmp, format="png")
+    legends = [
+        text.get_text() for axes in figure.axes if axes.get_legend() for text in axes.get_legend().get_texts()
+    ]
+    figure.savefig(tmp, format="png", metadata={"Description": "\n".join(legends)})
     tmp.replace(path)
     return path
 
@@ -111,6 +117,55 @@ def plot_learning_curves(
     plot.set_ylabel(key + (" (%)" if key.endswith("_acc") else ""))
     shown = sum(len(runs) for runs in curves.values())
     plot.set_title(f"{key} per epoch, top {shown} by {metric} ({mode}), {len(curves)} distinct curve(s)")
+    plot.grid(True, alpha=0.3)
+    plot.legend(fontsize="small", loc="best")
+    figure.tight_layout()
+    return _save(figure, sweep_dir / CURVES_FILE)
+
+
+def _epoch_points(sweep_dir: Path, record: dict, key: str) -> dict[int, float]:
+    metrics = read_metrics(sweep_dir / record["run_dir"]) or {}
+    rows = [e for e in metrics.get("epochs") or [] if isinstance(e, dict)]
+    return {e.get("epoch", i): e[key] for i, e in enumerate(rows, 1) if is_number(e.get(key))}
+
+
+def plot_config_curves(
+    sweep_dir: Path, grouping, metric: str, mode: str, texts: dict | None = None
+) -> Path | None:
+    """With repeats, learning_curves.png for the top configs by their mean (as the report ranks
+    them), not for lucky seeds: each config's mean curve over its seeds, the band from its worst
+    to its best seed; None when no run recorded the key per epoch."""
+    key = curve_key(metric)
+    figure = _figure(9, 5.5)
+    plot = figure.add_subplot()
+    drawn = 0
+    for i, group in enumerate(grouping.groups[:CURVES_TOP]):
+        seeds = [_epoch_points(sweep_dir, run, key) for run in group.runs]
+        epochs = sorted(set.intersection(*(set(points) for points in seeds))) if seeds else []
+        if not epochs:
+            continue
+        means = [sum(points[e] for points in seeds) / len(seeds) for e in epochs]
+        low = [min(points[e] for points in seeds) for e in epochs]
+        high = [max(points[e] for points in seeds) for e in epochs]
+        values = " ".join(
+            f"{short(a)}={display_value(v, (texts or {}).get(a))}"
+            for a, v in zip(grouping.axes, group.key, strict=True)
+        )
+        score = format_metric(metric, group.mean, unit=False)
+        label = f"#{group.place} {values} ({metric} {score}, mean of {group.n})"
+        line = plot.plot(epochs, means, marker=MARKERS[i % len(MARKERS)], markersize=4, label=label)[0]
+        plot.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15)
+        drawn += 1
+    if not drawn:
+        return None
+    from matplotlib.ticker import MaxNLocator  # matplotlib: only when plotting
+
+    plot.xaxis.set_major_locator(MaxNLocator(integer=True))
+    plot.set_xlabel("epoch")
+    plot.set_ylabel(key + (" (%)" if key.endswith("_acc") else ""))
+    plot.set_title(
+        f"{key} per epoch, top {drawn} configs by their mean {metric} ({mode}); band: worst to best seed"
+    )
     plot.grid(True, alpha=0.3)
     plot.legend(fontsize="small", loc="best")
     figure.tight_layout()
@@ -269,7 +324,9 @@ def write_plots(
     sweep_dir = Path(sweep_dir)
     symbols = symbols or varied_keys(records)
     paths = (
-        plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
+        plot_config_curves(sweep_dir, grouping, metric, mode, texts)
+        if grouping
+        else plot_learning_curves(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_search_progress(sweep_dir, records, metric, mode) if search else None,
         plot_means_over_seeds(sweep_dir, grouping, texts or {}),

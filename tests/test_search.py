@@ -2,6 +2,8 @@
 (val_acc = 90 + SEED/10, so the best point is known), the study read back with Optuna."""
 
 import json
+import os
+import re
 import signal
 
 import optuna
@@ -163,3 +165,29 @@ def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_wri
     assert "SEARCH=tpe (SEARCH_SEED=0) proposes 7 of these 40 points" in result.stdout
     assert "7 of 40 runs to do" in result.stdout
     assert not sweep.results.exists()
+
+
+def test_a_run_that_trained_every_epoch_is_never_pruned_and_is_ranked(sweep):
+    # Six one-epoch runs in descending quality, each lingering after its last epoch (a test
+    # pass, a checkpoint save): ASHA's rung is their last epoch, and none may be pruned there.
+    sweep.generate("69|60|50|45|40|35", "CONFIG_NUM_EPOCHS=1\n")
+    env = {"TINY_EPOCHS": "1", "TINY_EPOCH_SLEEP": "0.6"}
+    _, sweep_dir = search(sweep, "--pruner", "asha", env=env)
+    assert set(sweep.statuses().values()) == {"completed"}
+    analysis = (sweep_dir / "sweep_analysis.txt").read_text()
+    top = analysis.split("TOP 10 CONFIGURATIONS:")[1].split("=" * 20)[0]
+    assert len(re.findall(r"^\s+\d+=?\s+config_\d+", top, re.M)) == 6
+
+
+def test_a_stale_optuna_lock_with_a_relative_path_does_not_hold_a_resume(sweep):
+    sweep.generate("30|31|32|33|34|35")
+    relative = os.path.relpath(sweep.results)  # a sweep named by a relative path, as SWEEP= often is
+    search(sweep, "--search", "tpe", "--samples", "3")
+    (sweep_dir,) = sweep.dirs()
+    journal = sweep_dir / "search/optuna.journal"
+    lock = journal.with_name("optuna.journal.lock")
+    os.symlink(os.path.relpath(journal), lock)  # what a runner killed inside Optuna's lock leaves
+    flags = ("--resume", "--output-dir", relative, "--samples", "4", "--no-progress")
+    resumed = run_script("run_test_matrix.py", *flags, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(planned(sweep_dir)) == 4 and not lock.exists()

@@ -28,7 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ksweep.contract import state
-from ksweep.contract.records import config_hash, read_json, write_atomic
+from ksweep.contract.records import config_hash, config_values, read_json, write_atomic
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.folder.plan import PlannedRun, override_epochs
 from ksweep.folder.sweep import SweepFolder
@@ -108,8 +108,13 @@ class OptunaStrategy(GridStrategy):
         self.optuna, self.folder, self.settings, self.epochs = optuna, folder, settings, epochs
         self.sweep_dir, paths = folder.path, folder.paths
         paths.study.parent.mkdir(exist_ok=True)
+        # Optuna's journal lock is a symlink to the journal: with a relative path it dangles
+        # from search/, so a lock a killed runner left is never seen as stale and the next one
+        # waits forever. Absolute, and cleared: the sweep's own lock (held) rules out another runner.
+        journal = paths.study.resolve()
+        Path(f"{journal}.lock").unlink(missing_ok=True)
         self.study = optuna.create_study(
-            storage=JournalStorage(JournalFileBackend(str(paths.study))),
+            storage=JournalStorage(JournalFileBackend(str(journal))),
             study_name=STUDY,
             sampler=_sampler(optuna, settings),
             pruner=_pruner(optuna, settings),
@@ -119,6 +124,7 @@ class OptunaStrategy(GridStrategy):
         self.watches_epochs = settings.pruner != "none"
         self.params, self.points = read_space(folder.path) if settings.search != "grid" else ([], [])
         self.live: dict[str, object] = {}  # run dir → its trial
+        self.last_epochs: dict[str, int | None] = {}  # run dir → its NUM_EPOCHS (as planned)
         self.duplicates: dict[str, list[int]] = {}  # run dir → trials that proposed it again
         self._close_unfinished_trials()
 
@@ -192,9 +198,19 @@ class OptunaStrategy(GridStrategy):
         if not isinstance(step, int):
             return None
         trial.report(float(value), step)
+        last = self._last_epoch(run)
+        if last is not None and step >= last:
+            return None  # it has trained every epoch: it completes and is ranked, never pruned
         if not trial.should_prune():
             return None
         return self._prune_reason(trial, value, step)
+
+    def _last_epoch(self, run: PlannedRun) -> int | None:
+        """The run's NUM_EPOCHS as planned (EPOCHS applied); None when its config does not say."""
+        if run.run_dir not in self.last_epochs:
+            value = config_values(self.folder.text(run)).get("CONFIG_NUM_EPOCHS", "")
+            self.last_epochs[run.run_dir] = int(value) if value.isdigit() else None
+        return self.last_epochs[run.run_dir]
 
     def _prune_reason(self, trial, value: float, step: int) -> str:
         others = [

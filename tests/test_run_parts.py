@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from ksweep.contract.records import config_values
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.folder.events import Observer, Observers
 from ksweep.folder.lock import LockError, SweepLock, lock_holder
@@ -193,12 +194,14 @@ def test_a_stop_request_interrupts_the_running_runs(tmp_path):
 # --- the search strategy -------------------------------------------------------------------
 
 
-def search_folder(tmp_path, name: str) -> SweepFolder:
+def search_folder(tmp_path, name: str, seeds: str = "1") -> SweepFolder:
     from ksweep.config import generate
     from ksweep.run.stage import search_params
     from ksweep.search import strategy
 
-    (tmp_path / "range").write_text("CONFIG_SEED=1:1:8\nCONFIG_LEARNING_RATE=1e-4|1e-3|1e-2\n")
+    (tmp_path / "range").write_text(
+        f"CONFIG_SEED={seeds}\nCONFIG_WEIGHT_DECAY=0.01:0.01:0.08\nCONFIG_LEARNING_RATE=1e-4|1e-2\n"
+    )
     configs_dir = tmp_path / f"configs_{name}"
     _, configs, _ = generate.generate(tmp_path / "range", configs_dir)
     folder = SweepFolder(tmp_path / name)
@@ -207,27 +210,28 @@ def search_folder(tmp_path, name: str) -> SweepFolder:
     return folder
 
 
-def proposals(tmp_path, name: str, **options) -> list[str]:
+def proposals(tmp_path, name: str, seeds: str = "1", **options) -> list[list[str]]:
+    """The configs a strategy proposes, each as the texts of its runs (its seeds)."""
     pytest.importorskip("optuna")
     from ksweep.search.strategy import make_strategy
 
-    folder = search_folder(tmp_path, name)
+    folder = search_folder(tmp_path, name, seeds)
     values = resolve(OPTIONS, {"samples": 6, **options})
     chosen = make_strategy(folder, values, None)
-    points = []
-    while (run := chosen.propose()) is not None:
-        chosen.started(run)
-        text = folder.text(run)
-        points.append(text)
-        seed = int(text.split("CONFIG_SEED=")[1].split()[0])
-        chosen.finished(run, {"status": "completed", "final": {"val_acc": 90.0 + seed}})
-    return points
+    configs = []
+    while runs := chosen.propose():
+        configs.append([folder.text(run) for run in runs])
+        for run in runs:
+            chosen.started(run)
+            decay = float(config_values(folder.text(run))["CONFIG_WEIGHT_DECAY"])
+            chosen.finished(run, {"status": "completed", "final": {"val_acc": 90.0 + 100 * decay}})
+    return configs
 
 
 @pytest.mark.parametrize("search", ["random", "tpe"])
 def test_the_same_search_seed_proposes_the_same_points_and_another_seed_others(tmp_path, search):
     first = proposals(tmp_path, "a", search=search)
-    assert len(first) == 6 == len(set(first))
+    assert len(first) == 6 == len({texts[0] for texts in first}) and all(len(t) == 1 for t in first)
     assert proposals(tmp_path, "b", search=search) == first
     assert proposals(tmp_path, "c", search=search, search_seed=1) != first
 
@@ -237,7 +241,17 @@ def test_a_search_stops_at_samples_and_the_grid_strategy_proposes_nothing(tmp_pa
 
     assert len(proposals(tmp_path, "a", search="random", samples=3)) == 3
     grid = make_strategy(folder_with(tmp_path, [1]), resolve(OPTIONS, {}), None)
-    assert grid.propose() is None and not grid.watches_epochs
+    assert grid.propose() == [] and not grid.watches_epochs
+
+
+@pytest.mark.parametrize("search", ["random", "tpe"])
+def test_a_search_with_repeats_proposes_configs_each_with_all_its_seeds(tmp_path, search):
+    configs = proposals(tmp_path, "a", seeds="7|8|9", search=search, samples=4)
+    assert len(configs) == 4  # SAMPLES counts configs
+    for texts in configs:
+        seeds = sorted(config_values(text)["CONFIG_SEED"] for text in texts)
+        assert seeds == ["7", "8", "9"]  # every seed, never the seed as a searched parameter
+        assert len({config_values(text)["CONFIG_WEIGHT_DECAY"] for text in texts}) == 1
 
 
 def test_a_pruned_runs_final_metrics_are_its_last_epochs_and_it_stays_unranked(tmp_path):

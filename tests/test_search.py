@@ -12,7 +12,11 @@ import pytest
 from tests.backend_helpers import records
 from tests.conftest import run_script, wait_for
 
-SEEDS = "30:1:69"  # 40 points; the tiny trainer's special seeds (13-24) stay out
+# The tiny trainer scores a run by its WEIGHT_DECAY (x 100 as if it were a seed; TINY_SCORE_FROM):
+# configs differ by it. Seeds are repeats of one config, never points of a search.
+WD = "CONFIG_WEIGHT_DECAY={}\n"
+SPACE = WD.format("0.30:0.01:0.69")  # 40 points
+SCORED = {"TINY_SCORE_FROM": "CONFIG_WEIGHT_DECAY"}
 
 
 def study_of(sweep_dir):
@@ -28,14 +32,14 @@ def planned(sweep_dir) -> list[str]:
 
 
 def search(sweep, *flags, env=None):
-    result = sweep.run(*flags, "--no-progress", env=env, timeout=300)
+    result = sweep.run(*flags, "--no-progress", env={**SCORED, **(env or {})}, timeout=300)
     assert result.returncode == 0, result.stderr
     return result, sweep.dirs()[-1]
 
 
 @pytest.mark.slow
 def test_the_same_search_seed_proposes_the_same_points(sweep):
-    sweep.generate(SEEDS, "CONFIG_LEARNING_RATE=1e-4|1e-3|1e-2\n")
+    sweep.generate("1", SPACE + "CONFIG_LEARNING_RATE=1e-4|1e-3|1e-2\n")
     runs = {}
     for name, flags in {
         "tpe": ("--search", "tpe", "--samples", "12"),
@@ -57,7 +61,7 @@ def test_the_same_search_seed_proposes_the_same_points(sweep):
 @pytest.mark.slow
 def test_a_conditional_symbol_is_proposed_only_where_its_dependency_holds(sweep, range_file):
     text = (
-        "CONFIG_SEED=30:1:33\nCONFIG_OPTIMIZER_SELECT_SGD=y|n\nCONFIG_OPTIMIZER_SELECT_ADAMW=y|n\n"
+        "CONFIG_WEIGHT_DECAY=0.30:0.01:0.33\nCONFIG_OPTIMIZER_SELECT_SGD=y|n\nCONFIG_OPTIMIZER_SELECT_ADAMW=y|n\n"
         "CONFIG_SGD_MOMENTUM=0.8|0.9\nCONFIG_ADAM_BETA1=0.85|0.9\n"
     )
     result = run_script("generate_config_combinations.py", range_file(text), sweep.configs)
@@ -78,7 +82,7 @@ def test_a_conditional_symbol_is_proposed_only_where_its_dependency_holds(sweep,
 
 @pytest.mark.slow
 def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
-    sweep.generate("30:1:33", "CONFIG_LEARNING_RATE=1e-3|1e-2\n")  # 8 points
+    sweep.generate("1", WD.format("0.30:0.01:0.33") + "CONFIG_LEARNING_RATE=1e-3|1e-2\n")  # 8 points
     result, sweep_dir = search(sweep, "--search", "random", "--samples", "8")
     plan = planned(sweep_dir)
     assert len(plan) == 8 == len(set(plan)) == len(records(sweep_dir))  # the whole grid, each once
@@ -86,13 +90,14 @@ def test_proposals_that_resolve_to_one_config_are_trained_once(sweep):
     again = [t for t in trials if "duplicate_of" in t.user_attrs]
     assert again, "8 random draws of 8 points repeat some: those are told, not trained"
     assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
-    result = sweep.run("--resume", "--no-progress")
+    result = sweep.run("--resume", "--no-progress", env=SCORED)
     assert result.returncode == 0 and "0 to do" in result.stdout
 
 
 @pytest.mark.slow
 def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
-    sweep.generate("69|30|60|31|50|32|40|33|45|34", "CONFIG_NUM_EPOCHS=4\n")  # good and bad alternate
+    good_and_bad = "0.69|0.30|0.60|0.31|0.50|0.32|0.40|0.33|0.45|0.34"  # good and bad alternate
+    sweep.generate("1", WD.format(good_and_bad) + "CONFIG_NUM_EPOCHS=4\n")
     env = {"TINY_EPOCHS": "4", "TINY_EPOCH_SLEEP": "0.1"}
     result, sweep_dir = search(sweep, "--pruner", "asha", "--pruner-reduction", "2", env=env)
     assert "PRUNER  asha on val_acc, from epoch 1, keeping 1/2 at each rung" in result.stdout
@@ -113,15 +118,15 @@ def test_asha_prunes_runs_that_fall_behind_and_resume_never_redoes_them(sweep):
     assert f"Epochs: {trained} trained of 40 had every run gone to its end ({40 - trained} saved" in analysis
     assert (sweep_dir / "search_progress.png").stat().st_size > 0
     before = {name: (sweep_dir / name / "training_metrics.json").stat().st_mtime_ns for name in pruned}
-    resumed = sweep.run("--resume", "--no-progress", env=env)
+    resumed = sweep.run("--resume", "--no-progress", env={**SCORED, **env})
     assert resumed.returncode == 0 and "0 to do" in resumed.stdout
     assert {n: (sweep_dir / n / "training_metrics.json").stat().st_mtime_ns for n in pruned} == before
 
 
 @pytest.mark.slow
 def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_running(sweep):
-    sweep.generate(SEEDS)
-    env = {"TINY_EPOCHS": "3", "TINY_EPOCH_SLEEP": "0.3"}
+    sweep.generate("1", SPACE)
+    env = {**SCORED, "TINY_EPOCHS": "3", "TINY_EPOCH_SLEEP": "0.3"}
     flags = ("--search", "tpe", "--samples", "10", "--jobs", "2", "--pruner", "median", "--no-progress")
     driver = sweep.popen(*flags, env=env)
     wait_for(lambda: sweep.dirs() and len(planned(sweep.dirs()[0])) >= 5, 120)
@@ -159,7 +164,7 @@ def test_a_search_that_cannot_run_is_one_line_before_any_sweep_folder(sweep, fla
 
 
 def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_writes_nothing(sweep):
-    sweep.generate(SEEDS)
+    sweep.generate("1", SPACE)
     result = sweep.run("--search", "tpe", "--samples", "7", "--pruner", "asha", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "SEARCH=tpe (SEARCH_SEED=0) proposes 7 of these 40 points" in result.stdout
@@ -170,7 +175,7 @@ def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_wri
 def test_a_run_that_trained_every_epoch_is_never_pruned_and_is_ranked(sweep):
     # Six one-epoch runs in descending quality, each lingering after its last epoch (a test
     # pass, a checkpoint save): ASHA's rung is their last epoch, and none may be pruned there.
-    sweep.generate("69|60|50|45|40|35", "CONFIG_NUM_EPOCHS=1\n")
+    sweep.generate("1", WD.format("0.69|0.60|0.50|0.45|0.40|0.35") + "CONFIG_NUM_EPOCHS=1\n")
     env = {"TINY_EPOCHS": "1", "TINY_EPOCH_SLEEP": "0.6"}
     _, sweep_dir = search(sweep, "--pruner", "asha", env=env)
     assert set(sweep.statuses().values()) == {"completed"}
@@ -180,7 +185,7 @@ def test_a_run_that_trained_every_epoch_is_never_pruned_and_is_ranked(sweep):
 
 
 def test_a_stale_optuna_lock_with_a_relative_path_does_not_hold_a_resume(sweep):
-    sweep.generate("30|31|32|33|34|35")
+    sweep.generate("1", WD.format("0.30:0.01:0.35"))
     relative = os.path.relpath(sweep.results)  # a sweep named by a relative path, as SWEEP= often is
     search(sweep, "--search", "tpe", "--samples", "3")
     (sweep_dir,) = sweep.dirs()
@@ -191,3 +196,28 @@ def test_a_stale_optuna_lock_with_a_relative_path_does_not_hold_a_resume(sweep):
     resumed = run_script("run_test_matrix.py", *flags, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
     assert len(planned(sweep_dir)) == 4 and not lock.exists()
+
+
+def test_with_repeats_a_pruner_stops_a_configs_seeds_together_and_ranks_none_on_lucky_survivors(sweep):
+    decays = "0.69|0.30|0.60|0.31|0.50|0.32"  # good and bad configs alternate
+    (sweep.configs.parent / "range").write_text(WD.format(decays) + "CONFIG_NUM_EPOCHS=4\n")
+    made = run_script(
+        "generate_config_combinations.py", sweep.configs.parent / "range", sweep.configs, "--repeats", "3"
+    )
+    assert made.returncode == 0, made.stderr
+    env = {"TINY_EPOCHS": "4", "TINY_EPOCH_SLEEP": "0.1"}
+    _, sweep_dir = search(sweep, "--pruner", "asha", "--pruner-reduction", "2", "--jobs", "1", env=env)
+    runs = records(sweep_dir)
+    by_config: dict[str, set[str]] = {}
+    for name, record in runs.items():
+        config = (sweep_dir / name / "config.txt").read_text()
+        decay = re.search(r'^CONFIG_WEIGHT_DECAY="?([0-9.]+)', config, re.M).group(1)
+        by_config.setdefault(decay, set()).add(record["status"])
+    assert all(len(statuses) == 1 for statuses in by_config.values()), by_config  # one fate per config
+    assert by_config["0.69"] == {"completed"} and {"pruned"} in by_config.values()
+    unstarted = [
+        r for r in runs.values() if "stopped with its config before it started" in (r["error"] or "")
+    ]
+    assert unstarted and all(r["epochs"] == [] for r in unstarted)
+    analysis = (sweep_dir / "sweep_analysis.txt").read_text()
+    assert "(mean ± sd of 3 seeds)" in analysis.split("Best config over seeds:")[1].splitlines()[0]

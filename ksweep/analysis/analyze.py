@@ -433,7 +433,9 @@ def write_report(
     ranked = rank_records(records, metric, mode)
     best = ranked[0] if ranked else None
     grouping = None
-    if has_repeats(ranked, axes):  # seeds are repeats: configs rank by their mean, effects use means
+    # Seeds are repeats (judged on every run, so configs pruned or failed whole still count):
+    # configs rank by their mean, effects use means.
+    if ranked and has_repeats(records, axes):
         grouping = group_runs(ranked, axes, metric, mode == "max")
         best = grouping.groups[0].runs[0]  # the best config's best seed: what the report shows and keeps
         effects = (

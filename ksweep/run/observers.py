@@ -74,6 +74,7 @@ class ProgressBar(Observer):
         self.show = show
         self.counts = {"completed": 0, "failed": 0, "pruned": 0, "running": 0}
         self.bar = None
+        self.running: set[str] = set()
         self.total = self.done = self.finished_here = 0
         self.started = self.said_at = 0.0
 
@@ -90,17 +91,20 @@ class ProgressBar(Observer):
         )
 
     def run_started(self, run: PlannedRun, attempt: int) -> None:
-        self.counts["running"] += 1
+        self.running.add(run.run_dir)
+        self.counts["running"] = len(self.running)
         self.bar.set_postfix(self.counts, refresh=True)
 
     def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
-        self.counts["running"] -= 1
+        self.running.discard(run.run_dir)
+        self.counts["running"] = len(self.running)
         why = f"{metrics['status']}: {metrics['error']}" if metrics.get("error") else metrics["status"]
         self.bar.write(f"  RETRY   {run.run_dir}: {why} (attempt {attempt}), trying again")
 
     def run_finished(self, run: PlannedRun, metrics: dict) -> None:
         status = metrics["status"]
-        self.counts["running"] -= 1
+        self.running.discard(run.run_dir)  # a run stopped with its config before it started was never running
+        self.counts["running"] = len(self.running)
         if status in (COMPLETED, PRUNED):
             self.counts[status] += 1
         elif status in FINISHED:

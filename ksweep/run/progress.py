@@ -77,9 +77,9 @@ def sweep_progress(sweep_dir: Path) -> Progress:
 
 
 def search_total(sweep_dir: Path, options: dict) -> int:
-    """The runs a SEARCH sweep will have: SAMPLES, or its whole grid if smaller; 0 for a grid."""
+    """The runs a SEARCH sweep will have: SAMPLES configs (or every config of its space, if
+    fewer), each with its seeds; 0 for a grid."""
     if (options.get("search") or "grid") == "grid":
         return 0
-
-    points = space_size(sweep_dir)
-    return min(options.get("samples") or points, points)
+    configs, seeds = space_size(sweep_dir)
+    return min(options.get("samples") or configs, configs) * seeds

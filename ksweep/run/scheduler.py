@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ksweep.contract.records import write_atomic
+from ksweep.contract.records import new_metrics, write_atomic, write_json_atomic
 from ksweep.contract.state import COMPLETED, INTERRUPTED, PRUNED
 from ksweep.folder.events import Observers
 from ksweep.folder.plan import PlannedRun
@@ -121,10 +121,9 @@ class Scheduler:
     def _has_work(self) -> bool:
         """Runs queued, or a new one the strategy proposes now (a search grows the plan)."""
         if not self.queue and not self.proposals_done:
-            run = self.strategy.propose()
-            self.proposals_done = run is None
-            if run is not None:
-                self.queue.append((run, 1))
+            runs = self.strategy.propose()  # a config: each of its seeds
+            self.proposals_done = not runs
+            self.queue.extend((run, 1) for run in runs)
         return bool(self.queue)
 
     def _watch_epochs(self) -> None:
@@ -145,9 +144,37 @@ class Scheduler:
                 flight.epochs_seen += 1
                 why = self.strategy.epoch(flight.run, row) if isinstance(row, dict) else None
                 if why:
-                    flight.pruned = why
-                    self._kill(flight, "pruned")
+                    self._prune(flight.run, why)
                     break
+
+    def _prune(self, run: PlannedRun, why: str) -> None:
+        """Stop `run` and every run that shares its fate (its config's other seeds): running
+        ones are killed as pruned, queued ones are settled pruned without training."""
+        fate = set(self.strategy.siblings(run)) | {run.run_dir}
+        for flight in list(self.active.values()):
+            if flight.run.run_dir in fate and flight.killed_for is None:
+                flight.pruned = why
+                self._kill(flight, "pruned")
+        for queued in [item for item in self.queue if item[0].run_dir in fate]:
+            self.queue.remove(queued)
+            self._settle_unstarted(queued[0], why)
+
+    def _settle_unstarted(self, run: PlannedRun, why: str) -> None:
+        """A queued run stopped with its config before it trained: pruned, with the reason."""
+        run_paths = self.paths.run(run.run_dir)
+        run_paths.root.mkdir(exist_ok=True)
+        write_atomic(run_paths.config, self.folder.text(run), durable=False)
+        metrics = new_metrics()
+        metrics.update(status=PRUNED, error=f"{why} (stopped with its config before it started)")
+        metrics["runner"] = {
+            "exit_code": None,
+            "wall_seconds": 0.0,
+            "attempts": 0,
+            "config_hash": run.config_hash,
+        }
+        write_json_atomic(run_paths.metrics, metrics)
+        self.strategy.finished(run, metrics)
+        self.observers.run_finished(run, metrics)
 
     def _admitting_slot(self) -> int | None:
         """The first free slot the launcher admits a run to now (a GPU may lack the memory)."""

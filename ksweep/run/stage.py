@@ -289,6 +289,8 @@ def search_params(config_dir: Path) -> list:
     if not source.get("range_text"):
         raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
     axes = parse_range_text(source["range_text"], source.get("range_file") or "<range>")
+    # The seed is never a search dimension: a swept seed (or REPEATS) gives each proposed config its seeds.
+    axes = [axis for axis in axes if axis.symbol != "CONFIG_SEED"]
     kconf = load_kconfig()
     choice_of = {}
     for axis in axes:
@@ -375,11 +377,12 @@ def run_locked(request, folder: SweepFolder, added: int, options: Values, signal
     extended = f", {added} new" if request.sweep is not None and not request.resume else ""
     total = len(plan)
     if options.search != "grid":
-        points = strategy.space_size(sweep_dir)
-        total = max(len(plan), min(options.samples or points, points))
+        configs, seeds = strategy.space_size(sweep_dir)
+        total = max(len(plan), min(options.samples or configs, configs) * seeds)
+        each = f", {seeds} seeds each" if seeds > 1 else ""
         print(
-            f"  SEARCH  {options.search} (SEARCH_SEED={options.search_seed}): {total} of a "
-            f"{points}-point grid, {len(plan)} proposed so far"
+            f"  SEARCH  {options.search} (SEARCH_SEED={options.search_seed}): {total // seeds} of a "
+            f"{configs}-point grid{each}, {len(plan) // seeds} proposed so far"
         )
     if options.pruner != "none":
         print(

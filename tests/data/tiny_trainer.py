@@ -18,7 +18,9 @@ have started: proves they run at once), TINY_GATE=FILE (wait, up to 120 s, until
 exists: a test holds runs where they are), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
 trainer may), TINY_EPOCHS=N (N epoch rows, val_acc reaching the final one at the last,
 each written as the epoch ends, TINY_EPOCH_SLEEP seconds apart: for pruners),
-TINY_ALLOC_MB=N (hold N MiB resident while it trains).
+TINY_ALLOC_MB=N (hold N MiB resident while it trains), TINY_SCORE_FROM=CONFIG_X (score as
+if the seed were CONFIG_X's value x 100: runs that differ in CONFIG_X, not in their seed,
+score differently, as a search or a pruner's configs must; a seed is a repeat).
 """
 
 import argparse
@@ -86,7 +88,9 @@ def main() -> int:
         time.sleep(0.05)
     if os.environ.get("TINY_BARRIER"):
         wait_for_others(*os.environ["TINY_BARRIER"].rsplit(":", 1))
-    acc = 90 + seed / 10
+    score_from = os.environ.get("TINY_SCORE_FROM")
+    score = round(float(values[score_from].strip('"')) * 100) if score_from in values else seed
+    acc = 90 + score / 10
     final = {"val_acc": acc, "val_loss": 1 / acc, "test_acc": acc - 1, "sparsity": 0.0, "train_seconds": 0.01}
     if seed in MALFORMED:
         return MALFORMED[seed](out, epoch, final)

@@ -1,5 +1,5 @@
 """The CPUs a run may really use (ksweep.contract.cpus), and what a run's environment gets
-so that a busy machine slows it by its fair share (OMP_WAIT_POLICY=PASSIVE by default)."""
+so that a busy machine slows it by about its fair share (GOMP_SPINCOUNT=10000 by default)."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def env_trainer(tmp_path):
     trainer.write_text(
         "#!/bin/sh\nout=$4\n"
         'printf \'{"status": "completed", "epochs": [], "final": {"val_acc": 90.0}, '
-        '"env": {"threads": "%s", "omp": "%s"}}\' "$KSWEEP_THREADS" "$OMP_WAIT_POLICY" '
+        '"env": {"threads": "%s", "omp": "%s", "spin": "%s"}}\' '
+        '"$KSWEEP_THREADS" "$OMP_WAIT_POLICY" "$GOMP_SPINCOUNT" '
         '> "$out/training_metrics.json"\n'
     )
     trainer.chmod(trainer.stat().st_mode | stat.S_IEXEC)
@@ -72,10 +73,11 @@ def run_env(tmp_path, prefix=(), env=None) -> dict:
     return json.loads(record.read_text())["env"]
 
 
-def test_a_runs_openmp_threads_sleep_while_they_wait_unless_the_user_says_otherwise(tmp_path):
-    assert run_env(tmp_path, env={"OMP_WAIT_POLICY": None})["omp"] == "PASSIVE"
+def test_a_runs_openmp_threads_spin_briefly_then_sleep_unless_the_user_says_otherwise(tmp_path):
+    assert run_env(tmp_path, env={"OMP_WAIT_POLICY": None, "GOMP_SPINCOUNT": None})["spin"] == "10000"
     shutil.rmtree(tmp_path / "results")
-    assert run_env(tmp_path, env={"OMP_WAIT_POLICY": "ACTIVE"})["omp"] == "ACTIVE"
+    own = run_env(tmp_path, env={"OMP_WAIT_POLICY": "ACTIVE", "GOMP_SPINCOUNT": None})
+    assert own["omp"] == "ACTIVE" and own["spin"] == ""  # the user's policy, and no spin count of ours
 
 
 @pytest.mark.skipif(

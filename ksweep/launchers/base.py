@@ -157,17 +157,22 @@ def slot_envs(jobs: int | None, jobs_per_gpu: int, gpus: list[str]) -> list[dict
 
 
 # OpenMP threads that spin while they wait for a partner the kernel has not scheduled turn a
-# busy machine's fair share (3x slower beside 4 busy loops on 2 cores) into 30-80x; waiting
-# threads that sleep keep it fair. Only the wait changes, never the arithmetic: a run's
-# numbers stay the same for the same thread count. A user's own setting is kept.
-RUN_ENV_DEFAULTS = {"OMP_WAIT_POLICY": "PASSIVE"}
+# busy machine's fair share (3x slower beside 4 busy loops on 2 cores) into 50x and worse
+# (GNU OpenMP spins 300,000 rounds by default). A short spin, then sleep, keeps a run within
+# a few times its idle speed there and costs an idle run about a tenth; sleeping at once
+# (OMP_WAIT_POLICY=PASSIVE) costs it twice (bench/bench_trainer.py). Only the wait changes,
+# never the arithmetic: a run's numbers stay the same for the same thread count. A user who
+# sets either variable keeps their own.
+RUN_ENV_DEFAULTS = {"GOMP_SPINCOUNT": "10000"}
+WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
 
 
 def project_env() -> dict[str, str]:
     """What every run's environment (and the local fork server's) gets: PYTHONPATH so that
     `python -m models.train` works from any working directory, and RUN_ENV_DEFAULTS."""
     path = os.environ.get("PYTHONPATH", "")
-    defaults = {name: os.environ.get(name, value) for name, value in RUN_ENV_DEFAULTS.items()}
+    own = any(name in os.environ for name in WAIT_VARIABLES)
+    defaults = {} if own else RUN_ENV_DEFAULTS
     return {"PYTHONPATH": str(PROJECT_ROOT) + (os.pathsep + path if path else ""), **defaults}
 
 

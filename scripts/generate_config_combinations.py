@@ -13,9 +13,6 @@ import _cli
 
 from ksweep.config import generate
 from ksweep.config import options as config_options
-from ksweep.config.defconfigs import find_defconfig
-from ksweep.config.rangefile import RangeFileError
-from ksweep.contract.project import NotFound, display
 from ksweep.options import add_flags, resolve
 
 
@@ -32,29 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     values = resolve(options, vars(args))
-    out_dir = args.out_dir or values.config_dir
-    given = Path(args.range_file)
-    try:
-        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
-            print(
-                f"note: {args.range_file} does not exist; using {display(find_defconfig(given))}",
-                file=sys.stderr,
-            )
-        sweep, configs, source = generate.generate(
-            args.range_file, out_dir, values.max_configs, values.repeats, args.run_minutes * 60
-        )
-    except RangeFileError as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    except (NotFound, generate.SweepTooLarge) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        reason = err.strerror or err
-        print(f"error: cannot write {out_dir}/ ({reason}); nothing changed", file=sys.stderr)
-        return 1
-    generate.print_report(sweep, configs, out_dir, source)
-    return 0
+    out_dir = Path(args.out_dir or values.config_dir)
+    return generate.generate_and_report(
+        args.range_file, out_dir, values.max_configs, values.repeats, run_seconds=args.run_minutes * 60
+    )
 
 
 if __name__ == "__main__":

@@ -31,6 +31,17 @@ def run_script(
     )
 
 
+def run_make(*args, timeout: float = 300, env: dict | None = None):
+    """`make -s -C <project> ARGS...` as a user types it; the CompletedProcess (text)."""
+    return subprocess.run(
+        ["make", "-s", "-C", str(ROOT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
 @pytest.fixture
 def range_file(tmp_path):
     """Write a range file: range_file("CONFIG_X=1|2", name=...) → its path."""

@@ -6,15 +6,12 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_make
 
 TINY = ROOT / "tests/data/tiny_trainer.py"
 
 
-def make(*args, timeout=300):
-    return subprocess.run(
-        ["make", "-s", "-C", str(ROOT), *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
+make = run_make
 
 
 @pytest.mark.parametrize(

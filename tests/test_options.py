@@ -12,13 +12,9 @@ import pytest
 
 from ksweep.cli.catalog import CATALOG
 from ksweep.options import Catalog, Option, OptionError, add_flags, resolve
-from tests.conftest import ROOT, run_script
+from tests.conftest import ROOT, run_make, run_script
 
-
-def make(*args, timeout=120):
-    return subprocess.run(
-        ["make", "-s", "-C", str(ROOT), *map(str, args)], capture_output=True, text=True, timeout=timeout
-    )
+make = run_make
 
 
 @pytest.mark.parametrize(

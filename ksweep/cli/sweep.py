@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 from ksweep.analysis.analyze import report_after_run
 from ksweep.config import generate
 from ksweep.config import options as config_options
-from ksweep.config.defconfigs import find_defconfig
-from ksweep.config.rangefile import RangeFileError
-from ksweep.contract.project import NotFound, display
 from ksweep.contract.records import replace_dir
 from ksweep.folder.lock import alive
 from ksweep.folder.paths import seconds_per_epoch
@@ -63,31 +59,12 @@ def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
 
 
 def generate_into(range_file: str, private: Path, public: Path, values) -> int:
-    """Generate `range_file` into `private`, reporting it as `public`; 0, or 1 with the reason said."""
-    given = Path(range_file)
-    try:
-        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
-            print(
-                f"note: {range_file} does not exist; using {display(find_defconfig(given))}", file=sys.stderr
-            )
-        per_epoch = seconds_per_epoch(values.output, range_file, values.train_command)
-        expansion, configs, source = generate.generate(
-            range_file, private, values.max_configs, values.repeats, seconds_per_epoch=per_epoch
-        )
-    except RangeFileError as err:
-        print(str(err), file=sys.stderr)
-        return 1
-    except (NotFound, generate.SweepTooLarge) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    except OSError as err:
-        print(
-            f"error: cannot write {display(private)}/ ({err.strerror or err}); nothing changed",
-            file=sys.stderr,
-        )
-        return 1
-    generate.print_report(expansion, configs, public, source)
-    return 0
+    """Generate `range_file` into `private`, reporting it as `public`; 0, or 1 with the reason said.
+    A grid too large is timed by the newest sweep of the same range file, when there is one."""
+    per_epoch = seconds_per_epoch(values.output, range_file, values.train_command)
+    return generate.generate_and_report(
+        range_file, private, values.max_configs, values.repeats, shown_as=public, seconds_per_epoch=per_epoch
+    )
 
 
 def publish(private: Path, public: Path) -> None:

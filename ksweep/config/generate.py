@@ -73,7 +73,7 @@ from ksweep.config.kconf import (
 )
 from ksweep.config.options import DEFAULT_MAX_CONFIGS
 from ksweep.config.rangefile import Axis, RangeFileError, parse_range_text
-from ksweep.contract.project import display
+from ksweep.contract.project import NotFound, display
 from ksweep.contract.records import config_hash, config_values, replace_dir
 from ksweep.contract.sweepdir import ConfigDirPaths
 from ksweep.contract.text import plural
@@ -684,3 +684,37 @@ def print_report(sweep: Expansion, configs: list[GeneratedConfig], out_dir: str 
         f"          first: {out_dir}/config_{1:0{max(3, len(str(len(configs))))}d}"
         + (f"  {first}" if first else "")
     )
+
+
+def generate_and_report(
+    range_file: str | Path,
+    out_dir: Path,
+    max_configs: int = DEFAULT_MAX_CONFIGS,
+    repeats: int = 1,
+    shown_as: Path | None = None,
+    run_seconds: float = TYPICAL_RUN_SECONDS,
+    seconds_per_epoch: float | None = None,
+) -> int:
+    """The generate stage as a command runs it: generate() into `out_dir`, then its GEN lines
+    (naming `shown_as`, the folder people read, when the configs go to a private one) or the
+    one-line reason; the exit code (0, or 1 with nothing changed)."""
+    given = Path(range_file)
+    try:
+        if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
+            print(
+                f"note: {range_file} does not exist; using {display(find_defconfig(given))}", file=sys.stderr
+            )
+        sweep, configs, source = generate(
+            range_file, out_dir, max_configs, repeats, run_seconds, seconds_per_epoch
+        )
+    except RangeFileError as err:
+        print(str(err), file=sys.stderr)
+        return 1
+    except (NotFound, SweepTooLarge) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"error: cannot write {out_dir}/ ({err.strerror or err}); nothing changed", file=sys.stderr)
+        return 1
+    print_report(sweep, configs, shown_as or out_dir, source)
+    return 0

@@ -1,14 +1,6 @@
-"""The run stage's own observers: the progress bar and the summary writer (events: ksweep.folder.events).
+"""The run stage's own observers: the progress bar and the summary writer.
 
-    sweep_started(total, done)        the plan's size and how many runs were finished before
-    run_started(run, attempt)
-    run_retrying(run, metrics, attempt)
-    run_finished(run, metrics)        the settled record (ksweep.run.settle)
-    idle()                            the scheduler waited and nothing ended (at least every 0.25 s)
-    sweep_finished(result)
-
-The progress bar and the summary writer are observers; a tracker is one more. An
-observer implements the events it cares about; `Observers` hands each event to all.
+The events they hear, and how a tracker becomes one more observer: ksweep.folder.events.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ truthy = $(filter 1 y yes true,$(call lc,$(1)))
 # with a did-you-mean (REPEAT=3), a bad value with the reason (JOBS=0, DRY_RUN=maybe).
 MAKE_VARS := python3 scripts/make_vars.py
 TYPED_VARS := $(strip $(foreach v,$(.VARIABLES),$(if $(filter command line,$(origin $(v))),$(v))))
-VAR_ERRORS := $(shell $(MAKE_VARS) check $(foreach v,$(TYPED_VARS),$(call q,$(v)=$(value $(v)))))
+VAR_ERRORS := $(shell $(MAKE_VARS) check --goals $(call q,$(MAKECMDGOALS)) \
+                $(foreach v,$(TYPED_VARS),$(call q,$(v)=$(value $(v)))))
 ifneq ($(VAR_ERRORS),)
 $(error $(VAR_ERRORS))
 endif

@@ -136,7 +136,7 @@ class Catalog:
         names = [o.var for o in self.options.values()]
         for var in typed:
             if var not in names and var not in allowed:
-                close = difflib.get_close_matches(var, names, n=1, cutoff=0.75)
+                close = difflib.get_close_matches(var.upper(), names, n=1, cutoff=0.75)
                 hint = f" (did you mean {close[0]}?)" if close else ""
                 problems.append(f"{var}={given.get(var, '')}: unknown variable{hint}".replace("=:", ":"))
         for var, value in given.items():

@@ -163,3 +163,21 @@ def test_a_grid_too_large_is_timed_by_the_newest_sweep_of_its_range_file(tmp_pat
     assert "2 configs exceed MAX_CONFIGS=1: at " in refused.stderr
     assert "s per epoch x 2 epochs, as the newest sweep of it ran)" in refused.stderr
     assert "32 min" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    "assignment, says",
+    [
+        ("TRACKER=mlfow", "TRACKER=mlfow: unknown mlfow (one or more of mlflow, "),
+        ("TRACKER=mlfow", "trackio); did you mean mlflow?"),
+        ("METRIC=val_accc", "val_accc"),
+        ("TRAIN_COMMAND=pythonn_x train.py", "pythonn_x"),
+    ],
+)
+def test_make_sweep_refuses_a_bad_setting_before_it_touches_sweep_configs(tmp_path, assignment, says):
+    configs = tmp_path / "sc"
+    configs.mkdir()
+    (configs / "config_001").write_text("CONFIG_SEED=7\n")  # what an earlier sweep-generate left
+    result = make("sweep", f"CONFIG_DIR={configs}", f"OUTPUT={tmp_path / 'out'}", assignment)
+    assert result.returncode != 0 and says in result.stderr and "GEN" not in result.stdout
+    assert sorted(p.name for p in configs.iterdir()) == ["config_001"]

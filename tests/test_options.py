@@ -132,3 +132,13 @@ def test_another_spelling_sets_the_same_option():
     assert parser.parse_args(["--dry-run"]).dry_run is True
     assert parser.parse_args(["--dry-run=no"]).dry_run is False
     assert parser.parse_args(["--mode="]).mode is None  # Make passes --mode= when MODE is unset
+
+
+def test_a_variable_the_target_does_not_take_is_refused_naming_the_targets_that_do(tmp_path):
+    result = make("sweep", f"CONFIG_DIR={tmp_path / 'sc'}", f"OUTPUT={tmp_path / 'out'}", f"SWEEP={tmp_path}")
+    assert result.returncode != 0 and not (tmp_path / "sc").exists() and not (tmp_path / "out").exists()
+    assert (
+        f"SWEEP={tmp_path}: make sweep does not take it (it is for make sweep-run, sweep-resume"
+        in result.stderr
+    )
+    assert make("help", "SWEEP=x").returncode == 0  # help, test, bench: no command of ksweep's to check

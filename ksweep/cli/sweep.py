@@ -27,7 +27,7 @@ from ksweep.folder.lock import alive
 from ksweep.folder.paths import seconds_per_epoch
 from ksweep.options import resolve
 from ksweep.run import options as run_options
-from ksweep.run.stage import RunRequest, run_stage
+from ksweep.run.stage import RunRequest, preflight, run_stage
 
 PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public name, the maker's pid
 
@@ -36,6 +36,9 @@ def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
     """The whole `make sweep` for `range_file` with the options `given` (by name); the exit code."""
     values = resolve((*config_options.OPTIONS, *run_options.OPTIONS), given)
     public = Path(values.config_dir)
+    refused = preflight(RunRequest(given=given))  # before sweep_configs/ is touched
+    if refused is not None:
+        return refused
     public.parent.mkdir(parents=True, exist_ok=True)
     discard_abandoned(public)
     private = Path(

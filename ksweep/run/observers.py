@@ -119,7 +119,8 @@ class ProgressBar(Observer):
         eta = (now - self.started) / self.finished_here * left if self.finished_here else None
         counts = ", ".join(f"{n} {name}" for name, n in self.counts.items() if name != "running")
         print(
-            f"  PROGRESS {self.done}/{self.total} done ({counts}), {self.counts['running']} running"
+            f"  PROGRESS {self.done}/{self.total} done (this command: {counts}), "
+            f"{self.counts['running']} running"
             + (f", ETA {format_duration(eta)}" if eta is not None and left else ""),
             flush=True,
         )

@@ -166,6 +166,26 @@ class StopSignals:
         return self.urgent
 
 
+USAGE_ERRORS = (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError)
+USAGE_ERRORS += (BackendError, StrategyError, TrackerError)  # each one line, exit 2, nothing started
+
+
+def preflight(request: RunRequest) -> int | None:
+    """What can be refused before configs are even generated (make sweep asks this first, so a
+    bad TRACKER, METRIC, TRAIN_COMMAND or BACKEND leaves sweep_configs/ as it was): the exit
+    code of the refusal, said in one line, or None."""
+    try:
+        request.mode = check_metric(request.metric, request.mode)
+        if request.now.train_command:
+            check_train_command(request.now.train_command)
+        check_backend(request.now)
+        parse_trackers(request.now.tracker)
+    except USAGE_ERRORS as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    return None
+
+
 def run_stage(request: RunRequest) -> int:
     """The whole run stage for one command; returns the exit code."""
     with StopSignals() as signals:
@@ -177,16 +197,7 @@ def run_stage(request: RunRequest) -> int:
             if request.dry_run:
                 return dry_run(request, folder, options, kept)
             return plan_and_run(request, folder, options, kept, signals)
-        except (
-            NotFound,
-            sweep_plan.PlanError,
-            LockError,
-            CommandError,
-            MetricError,
-            BackendError,
-            StrategyError,
-            TrackerError,
-        ) as err:
+        except USAGE_ERRORS as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except OSError as err:  # a full disk or a read-only OUTPUT while planning: nothing ran

@@ -11,7 +11,7 @@ OPTIONS = (
     Option("search", choices=SEARCHES, default="grid", kept=True, owner="search", commands=RUNNING,
            help="grid (default): every config; random, tpe: Optuna proposes SAMPLES of them"),
     Option("samples", int, at_least=1, kept=True, owner="search", commands=RUNNING,
-           help="SEARCH=random|tpe: runs in all"),
+           help="SEARCH=random|tpe: configs in all (each with its seeds under REPEATS)"),
     Option("search_seed", int, at_least=0, default=0, kept=True, owner="search", commands=RUNNING,
            help="SEARCH=random|tpe: the sampler's seed (default 0)"),
     Option("pruner", choices=PRUNERS, default="none", kept=True, owner="search", commands=RUNNING,

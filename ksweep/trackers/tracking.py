@@ -17,6 +17,7 @@ installed, or whose server does not answer, says so once and steps aside.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import queue
 import sys
@@ -115,8 +116,10 @@ def parse_trackers(text: str | None) -> list[str]:
     names = [n.strip() for n in (text or "").split(",") if n.strip() and n.strip() != "none"]
     unknown = [n for n in names if n not in TRACKERS]
     if unknown:
+        close = difflib.get_close_matches(unknown[0], list(TRACKERS), n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
         raise TrackerError(
-            f"TRACKER={text}: unknown {', '.join(unknown)} (one or more of {', '.join(TRACKERS)})"
+            f"TRACKER={text}: unknown {', '.join(unknown)} (one or more of {', '.join(TRACKERS)}){hint}"
         )
     return names
 

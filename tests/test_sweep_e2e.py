@@ -109,7 +109,8 @@ def test_make_sweep_runs_the_quick_embedded_sweep_and_the_seed_snippet_reads_it(
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    assert "36 configs" in result.stdout and "BEST    config_" in result.stdout
+    assert "36 configs" in result.stdout and "BEST    " in result.stdout
+    assert "mean of 3 seeds) → " in result.stdout  # the best config by its mean, not its luckiest seed
     (sweep_dir,) = (tmp_path / "results").glob("sweep_*")
     analysis = (sweep_dir / "sweep_analysis.txt").read_text()
     for heading in (

@@ -114,6 +114,7 @@ class ReportResult:
     best_model: Path | None = None
     records: list[dict] = field(default_factory=list, repr=False)
     ties: list[dict] = field(default_factory=list, repr=False)
+    grouping: object = field(default=None, repr=False)  # with repeats: configs ranked by their mean
 
 
 # --- records and frames -------------------------------------------------------------
@@ -488,7 +489,9 @@ def write_report(
             f"free some and run: make sweep-analyze SWEEP={display(sweep_dir)}"
         ) from None
     pngs, best_model = context.plots, context.best_model
-    return ReportResult(paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties)
+    return ReportResult(
+        paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties, grouping
+    )
 
 
 def report_after_run(sweep_dir: Path, metric: str, mode: str | None) -> None:
@@ -501,6 +504,12 @@ def report_after_run(sweep_dir: Path, metric: str, mode: str | None) -> None:
     best = result.best
     if best is None:
         print(f"  REPORT  {display(result.path)} (no completed run to rank)")
+        return
+    if result.grouping:  # with repeats the best is a config, by its mean: not its luckiest seed
+        group = result.grouping.groups[0]
+        values = " ".join(f"{short(a)}={v}" for a, v in zip(result.grouping.axes, group.key, strict=True))
+        shown = f"{metric} {group.mean:.2f}, mean of {group.n} seeds"
+        print(f"  BEST    {values} ({shown}) → {display(result.path)}")
         return
     value = best.get(metric)
     shown = f"{metric} {value:.2f}" if isinstance(value, (int, float)) else f"{metric} {value}"

@@ -96,7 +96,8 @@ def estimate(request, source: str | None, entries: list[tuple], todo: int, jobs:
     same range file and trainer, times each run's epochs (EPOCHS, else its NUM_EPOCHS)."""
     per_epoch = seconds_per_epoch(request.output_dir, source, chosen.get("train_command"))
     if not per_epoch:
-        return f"no finished earlier sweep of {source or 'these configs'} to estimate the time from"
+        earlier = f"no finished earlier sweep of {source or 'these configs'} with this trainer"
+        return f"{earlier} to estimate the time from"
     epochs = [chosen.get("epochs") or _num_epochs(text) for _, text, _ in entries] or [0]
     per_run = per_epoch * sum(epochs) / len(epochs)
     return (

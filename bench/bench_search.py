@@ -3,8 +3,8 @@
 
 The sweep: defconfigs/mlp-digits-search-range (the README's worked example), MLP/digits
 runs of the built-in trainer, 6 epochs each, over LEARNING_RATE (a log range) x BATCH_SIZE
-x WEIGHT_DECAY x ADAM_BETA1 x SEED: 240 points, weight decay, beta1 and the seed barely
-mattering. In one run of this script:
+x WEIGHT_DECAY x ADAM_BETA1: 120 configs, weight decay and beta1 barely mattering (a seed
+axis would be repeats of each config, never searched over). In one run of this script:
 
   1. the full grid, every run to its end: the true best val_acc, and the grid's epochs;
   2. SEARCH=random, SEARCH=tpe, SEARCH=grid PRUNER=asha and SEARCH=tpe PRUNER=asha, the

@@ -141,7 +141,7 @@ class Catalog:
                 problems.append(f"{var}={given.get(var, '')}: unknown variable{hint}".replace("=:", ":"))
         for var, value in given.items():
             option = self.by_var(var)
-            if option is None or option.make_only and option.kind is not bool or value == "":
+            if option is None or value == "":
                 continue
             try:
                 option.parse(value)

@@ -10,7 +10,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from ksweep.cli.catalog import CATALOG  # noqa: E402
-from ksweep.options import add_flags  # noqa: E402
+from ksweep.options import add_flags, resolve  # noqa: E402
 
 
 def add_options(parser: argparse.ArgumentParser, command: str) -> None:
@@ -21,9 +21,7 @@ def add_options(parser: argparse.ArgumentParser, command: str) -> None:
 def with_defaults(args: argparse.Namespace, command: str) -> argparse.Namespace:
     """Each option `command` takes that was not given, at its declared default
     (Make passes --mode= when MODE is unset: that is not given either)."""
-    for option in CATALOG.for_command(command):
-        if not option.make_only and not option.same_as and getattr(args, option.name, None) is None:
-            setattr(args, option.name, option.default)
+    vars(args).update(resolve(CATALOG.for_command(command), vars(args)).as_dict())
     return args
 
 

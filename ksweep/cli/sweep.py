@@ -23,7 +23,7 @@ from ksweep.analysis.analyze import report_after_run
 from ksweep.config import generate
 from ksweep.config import options as config_options
 from ksweep.contract.records import replace_dir
-from ksweep.folder.lock import alive
+from ksweep.folder.lock import maker_gone
 from ksweep.folder.paths import seconds_per_epoch
 from ksweep.options import resolve
 from ksweep.run import options as run_options
@@ -84,6 +84,5 @@ def publish(private: Path, public: Path) -> None:
 def discard_abandoned(public: Path) -> None:
     """Remove private folders whose command was killed (their maker's pid is gone)."""
     for path in public.parent.glob("." + PRIVATE.format(name=public.name, pid="*") + "*"):
-        pid = path.name[len(public.name) + 2 :].split(".")[0]
-        if pid.isdigit() and not alive(int(pid)):
+        if maker_gone(path, f".{public.name}."):
             shutil.rmtree(path, ignore_errors=True)

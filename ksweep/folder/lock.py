@@ -103,6 +103,13 @@ def _flock_holder(inode: int) -> str | None:
     return None
 
 
+def maker_gone(path: Path, prefix: str) -> bool:
+    """Whether the folder `path`, named `<prefix><pid>.<anything>` by the process that made it,
+    was made by a process that is gone (False when its name carries no pid)."""
+    pid = path.name.removeprefix(prefix).split(".")[0]
+    return pid.isdigit() and not alive(int(pid))
+
+
 def alive(pid: int) -> bool:
     """Whether process `pid` exists (another user's counts as alive)."""
     try:

@@ -33,7 +33,7 @@ from pathlib import Path
 from ksweep.contract.gitstate import git_state
 from ksweep.contract.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 from ksweep.contract.sweepdir import ConfigDirPaths, SweepPaths
-from ksweep.folder.lock import alive, lock_holder
+from ksweep.folder.lock import lock_holder, maker_gone
 
 MANIFEST = SweepPaths.MANIFEST
 PLAN = SweepPaths.PLAN
@@ -88,17 +88,13 @@ def discard_unpublished(output_dir: Path) -> None:
     lock, and their maker (the pid in the name) is gone, or they are older than a minute."""
     for path in Path(output_dir).glob(".sweep_new.*"):
         try:
+            # A name without a pid (an older runner's): its age decides.
             if lock_holder(path) is None and (
-                not _maker_alive(path) or time.time() - path.stat().st_mtime > 60
+                maker_gone(path, ".sweep_new.") or time.time() - path.stat().st_mtime > 60
             ):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
-
-
-def _maker_alive(path: Path) -> bool:
-    pid = path.name.split(".")[2]
-    return alive(int(pid)) if pid.isdigit() else True  # an older runner's name: the age decides
 
 
 def _umask() -> int:

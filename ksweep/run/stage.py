@@ -88,9 +88,8 @@ class RunRequest:
     resume: bool = False
     show_progress: bool = True
     report: Callable[[Path, str, str | None], None] | None = None  # the analysis, after the runs
-    config_dir_shown: Path | None = (
-        None  # what sweep.json names as the configs' folder (make sweep's public one)
-    )
+    # What sweep.json names as the configs' folder (make sweep's public one, not its private copy).
+    config_dir_shown: Path | None = None
 
     def __post_init__(self) -> None:
         self.now = resolve(OPTIONS, self.given)  # the command line's, with defaults
@@ -176,10 +175,7 @@ def preflight(request: RunRequest) -> int | None:
     code of the refusal, said in one line, or None."""
     try:
         request.mode = check_metric(request.metric, request.mode)
-        if request.now.train_command:
-            check_train_command(request.now.train_command)
-        check_backend(request.now)
-        parse_trackers(request.now.tracker)
+        check_usable(request.now)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -226,12 +222,17 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
     and those the sweep keeps (options_for)."""
     request.mode = check_metric(request.metric, request.mode)
     options, kept = options_for(request, folder)
+    check_usable(options)
+    check_search(options, request, folder)
+    return options, kept
+
+
+def check_usable(options: Values) -> None:
+    """The trainer command runs here, the backend is installed and answers, the trackers exist."""
     if options.train_command:
         check_train_command(options.train_command)
     check_backend(options)
     parse_trackers(options.tracker)
-    check_search(options, request, folder)
-    return options, kept
 
 
 def check_search(options: Values, request: RunRequest, folder: SweepFolder | None) -> None:
@@ -256,9 +257,8 @@ def options_for(request: RunRequest, folder: SweepFolder | None) -> tuple[Values
     command line, else as the sweep was started, else as its configs were made (generate.json)."""
     source = {} if request.resume else sweep_plan.config_source(request.config_dir)
     saved = folder.options if folder else {}
-    kept = {o.name: request.given.get(o.name) for o in KEPT}
-    kept = {o.name: next((s[o.name] for s in (kept, saved, source) if s.get(o.name) is not None), None)
-            for o in KEPT}  # fmt: skip
+    sources = (request.given, saved, source)
+    kept = {o.name: next((s[o.name] for s in sources if s.get(o.name) is not None), None) for o in KEPT}
     options = resolve(OPTIONS, kept, request.given).replace(mode=request.mode)
     return options, kept
 

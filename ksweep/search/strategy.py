@@ -154,6 +154,8 @@ class OptunaStrategy(GridStrategy):
         self.at_epoch: dict[str, dict[int, dict[str, float]]] = {}  # key → epoch → run dir → value
         self.last_epochs: dict[str, int | None] = {}  # run dir → its NUM_EPOCHS (as planned)
         self.keys: dict[str, str] = {}  # run dir → its config key
+        self.planned: dict[str, list[PlannedRun]] = {}  # config key → its runs (see _planned)
+        self.planned_upto = 0  # runs of the plan already in self.planned
         self.duplicates: dict[str, list[int]] = {}  # config key → trials that proposed it again
         self._close_unfinished_trials()
 
@@ -168,10 +170,11 @@ class OptunaStrategy(GridStrategy):
         return config_key(override_epochs(point.text, self.epochs))
 
     def _planned(self) -> dict[str, list[PlannedRun]]:
-        planned: dict[str, list[PlannedRun]] = {}
-        for run in self.folder.plan:
-            planned.setdefault(self._key(run), []).append(run)
-        return planned
+        """Config key → its planned runs. The plan only grows: only its new runs are read."""
+        for run in self.folder.plan[self.planned_upto :]:
+            self.planned.setdefault(self._key(run), []).append(run)
+        self.planned_upto = len(self.folder.plan)
+        return self.planned
 
     def siblings(self, run: PlannedRun) -> list[str]:
         return [r.run_dir for r in self._planned().get(self._key(run), [run])]

@@ -9,8 +9,9 @@
 
 It honours the trainer contract of shared/design.md: read the config file, write
 training_metrics.json (schema: ksweep/contract/records.py) into the output dir, atomically after
-every epoch with status `running` until the end. `final` describes the last epoch's
-model: its val_acc, val_loss, sparsity and, once it is tested, its test_acc.
+every epoch with status `running` until the end; while the runner's stopper judges it, it
+waits for the verdict on each epoch before the next (ksweep/contract/verdict.py). `final`
+describes the last epoch's model: its val_acc, val_loss, sparsity and, once it is tested, its test_acc.
 SAVE_CHECKPOINT=y also keeps best_model.pt: the epoch with the best val_acc among those
 that reached TARGET_SPARSITY (any epoch without pruning; the last epoch when none did),
 and `final` says which (checkpoint_epoch, checkpoint_val_acc, checkpoint_sparsity,
@@ -57,6 +58,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ksweep.contract import verdict
 from ksweep.contract.pause import pause_point
 from ksweep.contract.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
 from ksweep.contract.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE, RunPaths
@@ -168,7 +170,11 @@ def _train_epochs(
         _running_final(record["epochs"][-1], started, kept) if record["epochs"] else dict.fromkeys(FINAL_KEYS)
     )
     write_json_atomic(out / METRICS_FILE, record)  # `running` from the start, for monitors
+    judged = verdict.wanted()  # a stopper judges each epoch before the next (deterministic pruning)
     for epoch in range(len(record["epochs"]) + 1, cfg.epochs + 1):
+        if judged and epoch > 1 and not verdict.wait(out, epoch - 1):
+            print(f"no verdict on epoch {epoch - 1} from the runner; training on without", flush=True)
+            judged = False
         pause_point(f"epoch-{epoch}")  # KSWEEP_PAUSE_AT=epoch-6: a test kills the run in epoch 6
         row = _epoch(loop, epoch)
         record["epochs"].append(row)

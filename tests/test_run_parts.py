@@ -194,28 +194,24 @@ def test_a_stop_request_interrupts_the_running_runs(tmp_path):
 # --- the search strategy -------------------------------------------------------------------
 
 
-def search_folder(tmp_path, name: str, seeds: str = "1") -> SweepFolder:
-    from ksweep.config import generate
-    from ksweep.run.stage import search_params
-    from ksweep.search import strategy
+def search_folder(tmp_path, name: str, seeds: str = "1", decay: str = "0.01:0.01:0.08") -> SweepFolder:
+    from ksweep.search import space
 
-    (tmp_path / "range").write_text(
-        f"CONFIG_SEED={seeds}\nCONFIG_WEIGHT_DECAY=0.01:0.01:0.08\nCONFIG_LEARNING_RATE=1e-4|1e-2\n"
-    )
-    configs_dir = tmp_path / f"configs_{name}"
-    _, configs, _ = generate.generate(tmp_path / "range", configs_dir)
+    text = f"CONFIG_SEED={seeds}\nCONFIG_WEIGHT_DECAY={decay}\nCONFIG_LEARNING_RATE=1e-4|1e-2\n"
     folder = SweepFolder(tmp_path / name)
     folder.path.mkdir()
-    strategy.write_space(folder.path, search_params(configs_dir), [c.text for c in configs])
+    space.build(text, "range").save(folder.path)
     return folder
 
 
-def proposals(tmp_path, name: str, seeds: str = "1", **options) -> list[list[str]]:
+def proposals(
+    tmp_path, name: str, seeds: str = "1", decay: str = "0.01:0.01:0.08", **options
+) -> list[list[str]]:
     """The configs a strategy proposes, each as the texts of its runs (its seeds)."""
     pytest.importorskip("optuna")
     from ksweep.search.strategy import make_strategy
 
-    folder = search_folder(tmp_path, name, seeds)
+    folder = search_folder(tmp_path, name, seeds, decay)
     values = resolve(OPTIONS, {"samples": 6, **options})
     chosen = make_strategy(folder, values, None)
     configs = []
@@ -264,3 +260,25 @@ def test_a_pruned_runs_final_metrics_are_its_last_epochs_and_it_stays_unranked(t
     assert metrics["status"] == "pruned" and metrics["error"] == why
     assert metrics["final"] == {"val_acc": 70.25, "val_loss": 0.9}
     assert not worth_retrying(metrics)
+
+
+@pytest.mark.parametrize("search", ["random", "tpe"])
+def test_a_continuous_range_is_sampled_within_its_bounds_never_on_a_grid(tmp_path, search):
+    configs = proposals(tmp_path, "a", decay="0.01~0.1", search=search, samples=8)
+    decays = [float(config_values(texts[0])["CONFIG_WEIGHT_DECAY"]) for texts in configs]
+    assert len(configs) == 8 == len(set(decays))
+    assert all(0.01 <= d <= 0.1 for d in decays)
+    assert any(round(d * 100) != d * 100 for d in decays)  # not the 0.01-step grid
+    assert proposals(tmp_path, "b", decay="0.01~0.1", search=search, samples=8) == configs
+
+
+def test_a_log_uniform_range_spreads_over_its_decades(tmp_path):
+    configs = proposals(tmp_path, "a", decay="1e-5~*1e-1", search="random", samples=12)
+    decays = [float(config_values(texts[0])["CONFIG_WEIGHT_DECAY"]) for texts in configs]
+    assert all(1e-5 <= d <= 1e-1 for d in decays)
+    assert min(decays) < 1e-3  # uniform over 1e-5..1e-1 would almost never go below 1e-3 in 12 draws
+
+
+def test_a_search_asked_for_more_than_a_small_space_holds_proposes_each_config_once(tmp_path):
+    configs = proposals(tmp_path, "a", decay="0.01|0.02", search="tpe", samples=10)
+    assert len(configs) == 4 == len({texts[0] for texts in configs})  # 2 decays x 2 learning rates

@@ -51,7 +51,7 @@ def test_the_same_search_seed_proposes_the_same_points(sweep):
         result, sweep_dir = search(sweep, *flags)
         runs[name] = planned(sweep_dir)
         assert len(runs[name]) == 12 == len(set(runs[name]))
-        assert "SEARCH" in result.stdout and "of a 120-point grid" in result.stdout
+        assert "SEARCH" in result.stdout and "12 configs of a 120-point space" in result.stdout
         assert f"Search: {flags[1]} (Optuna, SEARCH_SEED=" in (sweep_dir / "sweep_analysis.txt").read_text()
     assert runs["tpe"] == runs["tpe again"]
     assert runs["random"] == runs["random again"]
@@ -148,7 +148,7 @@ def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_run
 @pytest.mark.parametrize(
     "flags, says",
     [
-        (("--search", "tpe"), "error: SEARCH=tpe needs SAMPLES=N (the number of runs)"),
+        (("--search", "tpe"), "error: SEARCH=tpe needs SAMPLES=N (the number of configs to propose)"),
         (
             ("--pruner", "median", "--metric", "test_acc"),
             "error: PRUNER=median follows METRIC epoch by epoch: METRIC=test_acc is not in a run's per-epoch",
@@ -167,8 +167,8 @@ def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_wri
     sweep.generate("1", SPACE)
     result = sweep.run("--search", "tpe", "--samples", "7", "--pruner", "asha", "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert "SEARCH=tpe (SEARCH_SEED=0) proposes 7 of these 40 points" in result.stdout
-    assert "7 of 40 runs to do" in result.stdout
+    assert "SEARCH=tpe (SEARCH_SEED=0) proposes 7 configs of a 40-point space" in result.stdout
+    assert "7 of 7 runs to do" in result.stdout
     assert not sweep.results.exists()
 
 

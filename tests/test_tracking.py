@@ -156,8 +156,8 @@ def wandb_runs(sweep_dir):
     out = {}
     for path in (sweep_dir / "wandb/wandb").glob("offline-run-*/run-*.wandb"):
         rs = records(path)
-        (run,) = [r.run for r in rs if r.WhichOneof("record_type") == "run"]
-        out[run.run_id] = rs
+        runs = [r.run for r in rs if r.WhichOneof("record_type") == "run"]  # a live run: updated at its end
+        out[runs[0].run_id] = rs
     return out
 
 
@@ -220,3 +220,66 @@ def test_trackio_has_a_project_per_sweep_with_each_runs_config_and_history(sweep
     assert [(row["step"], row["val_acc"]) for row in logs if "val_acc" in row] == [(1, 91), (2, 92), (3, 93)]
     assert config["CONFIG_SEED"] == "30" and config["status"] == "completed"
     assert runs["config_003_lenet5_adamw"][1]["status"] == "failed"
+
+
+def test_each_tracker_shows_a_runs_curves_while_it_trains(sweep, tmp_path):
+    """Held after its second epoch (TINY_GATE_AFTER), a run is already in every tracker: an
+    MLflow child RUNNING with two epochs, TensorBoard scalars, trackio rows; then it ends as one."""
+    pytest.importorskip("trackio")
+    from tests.conftest import wait_for
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    gate = tmp_path / "gate"
+    env = {**EPOCHS, "MLFLOW_TRACKING_URI": uri, "TRACKIO_DIR": str(tmp_path / "trackio"),
+           "WANDB_MODE": "offline", "TINY_GATE": str(gate), "TINY_GATE_AFTER": "2"}  # fmt: skip
+    sweep.generate("30")
+    runner = sweep.popen("--no-progress", "--tracker", "mlflow,tensorboard,trackio,wandb", env=env)
+    try:
+        client = client_for(uri)
+
+        def live_child():
+            try:
+                (parent,) = parents(client)
+                (child,) = children(client, parent.info.run_id)
+            except (ValueError, AttributeError, mlflow.exceptions.MlflowException):
+                return None  # no experiment, parent or child yet
+            history = client.get_metric_history(child.info.run_id, "val_acc")
+            return child if [m.step for m in history] == [1, 2] else None
+
+        wait_for(live_child, seconds=120)
+        assert live_child().info.status == "RUNNING"
+        (folder,) = sweep.dirs()[0].glob("tensorboard/config_001*")
+        wait_for(lambda: [e.step for e in scalars(folder, "val_acc")] == [1, 2], seconds=60)
+        project = f"ksweep-{sweep.dirs()[0].name}"
+        wait_for(lambda: [r["step"] for r in trackio_logs(project, env)] == [1, 2], seconds=60)
+        gate.touch()
+        assert runner.wait(timeout=120) == 0, runner.stderr.read()
+    finally:
+        runner.kill()
+    (parent,) = parents(client)
+    (child,) = children(client, parent.info.run_id)  # the same child, completed: no second one
+    assert child.info.status == "FINISHED" and child.data.metrics["final_val_acc"] == 93.0
+    assert [m.step for m in client.get_metric_history(child.info.run_id, "val_acc")] == [1, 2, 3]
+    assert [e.step for e in scalars(folder, "val_acc")] == [1, 2, 3]
+    assert [r["step"] for r in trackio_logs(project, env) if "val_acc" in r] == [1, 2, 3]
+    (run,) = wandb_runs(sweep.dirs()[0]).values()
+    assert [r.history.step.num for r in run if r.WhichOneof("record_type") == "history"] == [1, 2, 3]
+
+
+def scalars(folder, tag):
+    accumulator = event_accumulator.EventAccumulator(str(folder))
+    accumulator.Reload()
+    return accumulator.Scalars(tag) if tag in accumulator.Tags()["scalars"] else []
+
+
+def trackio_logs(project, env):
+    """trackio's rows of the sweep's one run, read in a process that has TRACKIO_DIR."""
+    reader = (
+        "import json, sys\nfrom trackio import SQLiteStorage as S\n"
+        "runs = S.get_runs(sys.argv[1])\n"
+        "print(json.dumps(S.get_logs(sys.argv[1], runs[0]) if runs else []))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", reader, project], capture_output=True, text=True, env={**os.environ, **env}
+    )
+    return json.loads(out.stdout) if out.returncode == 0 else []

@@ -45,7 +45,7 @@ def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
         tempfile.mkdtemp(prefix="." + PRIVATE.format(name=public.name, pid=os.getpid()), dir=public.parent)
     )
     try:
-        code = generate_into(range_file, private, public, values)
+        code = generate_into(range_file, private, public, values, given.get("search") or "grid")
         if code:
             return code
         if not given.get("dry_run"):
@@ -61,12 +61,18 @@ def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def generate_into(range_file: str, private: Path, public: Path, values) -> int:
+def generate_into(range_file: str, private: Path, public: Path, values, search: str) -> int:
     """Generate `range_file` into `private`, reporting it as `public`; 0, or 1 with the reason said.
     A grid too large is timed by the newest sweep of the same range file, when there is one."""
     per_epoch = seconds_per_epoch(values.output, range_file, values.train_command)
     return generate.generate_and_report(
-        range_file, private, values.max_configs, values.repeats, shown_as=public, seconds_per_epoch=per_epoch
+        range_file,
+        private,
+        values.max_configs,
+        values.repeats,
+        shown_as=public,
+        seconds_per_epoch=per_epoch,
+        search=search,
     )
 
 

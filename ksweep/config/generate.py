@@ -56,7 +56,7 @@ import shutil
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import kconfiglib
@@ -72,7 +72,7 @@ from ksweep.config.kconf import (
     value_rule,
 )
 from ksweep.config.options import DEFAULT_MAX_CONFIGS
-from ksweep.config.rangefile import Axis, RangeFileError, parse_range_text
+from ksweep.config.rangefile import CONTINUOUS, Axis, RangeFileError, parse_range_text
 from ksweep.contract.project import NotFound, display
 from ksweep.contract.records import config_hash, config_values, replace_dir
 from ksweep.contract.sweepdir import ConfigDirPaths
@@ -133,12 +133,12 @@ def expand_sweep(
     if not axes:
         raise RangeFileError(source, 0, None, "no CONFIG_ lines: nothing to sweep")
     for axis in axes:
-        _checked_symbol(kconf, axis)
+        checked_symbol(kconf, axis)
     axes, notes = implied_axes(axes, kconf)
-    symbols = {axis.name: _checked_symbol(kconf, axis) for axis in axes}
-    structural_names = _structural_names(kconf)
-    structural = [a for a in axes if a.name in structural_names]
-    leaves = [a for a in axes if a.name not in structural_names]
+    symbols = {axis.name: checked_symbol(kconf, axis) for axis in axes}
+    structural_set = structural_names(kconf)
+    structural = [a for a in axes if a.name in structural_set]
+    leaves = [a for a in axes if a.name not in structural_set]
     choice_axes = _choice_axes(structural, symbols)
     leaf_product = math.prod(len(a.values) for a in leaves)
 
@@ -219,7 +219,7 @@ def implied_axes(axes: list[Axis], kconf: kconfiglib.Kconfig) -> tuple[list[Axis
     return [implied, *axes], [note]
 
 
-def _checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:
+def checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:
     reason = symbol_problem(kconf, axis.name, axis.values)
     if reason:
         raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
@@ -233,7 +233,7 @@ def _checked_symbol(kconf: kconfiglib.Kconfig, axis: Axis) -> kconfiglib.Symbol:
     return sym
 
 
-def _structural_names(kconf: kconfiglib.Kconfig) -> set[str]:
+def structural_names(kconf: kconfiglib.Kconfig) -> set[str]:
     """Symbols some Kconfig expression refers to, plus choice members: they can change other lines."""
     names = set()
     for node in kconf.node_iter():
@@ -325,7 +325,7 @@ class _Resolver:
             if axis.is_swept:
                 inactive.append(f"{axis.symbol} has no effect: depends on {unmet_dependency(sym)}")
         lines = config_text(self.kconf).splitlines()
-        slots = _line_index(lines)
+        slots = line_index(lines)
         leaf_slots = {a.name: slots[a.name] for a in self.leaves if self.symbols[a.name].visibility > 0}
         return Template(lines, leaf_slots, index, inactive)
 
@@ -336,7 +336,7 @@ def _check_took_effect(axis: Axis, sym: kconfiglib.Symbol, value: str) -> None:
         raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
 
 
-def _line_index(lines: list[str]) -> dict[str, int]:
+def line_index(lines: list[str]) -> dict[str, int]:
     """Symbol name → index of the line that sets it (`CONFIG_X=...` or `# CONFIG_X is not set`)."""
     index = {}
     for i, line in enumerate(lines):
@@ -422,7 +422,7 @@ def expand(sweep: Expansion) -> list[GeneratedConfig]:
     configs = []
     for number, template in enumerate(sweep.templates):
         active = [a for a in sweep.leaves if a.name in template.leaf_slots]
-        renderers = [_line_renderer(a, template.lines[template.leaf_slots[a.name]]) for a in active]
+        renderers = [line_renderer(a.symbol, template.lines[template.leaf_slots[a.name]]) for a in active]
         for leaf_index in itertools.product(*(range(len(a.values)) for a in active)):
             key = [0] * len(sweep.axes)
             for pos, i in zip(structural_pos, template.structural_index, strict=True):
@@ -437,13 +437,13 @@ def expand(sweep: Expansion) -> list[GeneratedConfig]:
     return configs
 
 
-def _line_renderer(axis: Axis, resolved_line: str):
+def line_renderer(symbol: str, resolved_line: str):
     """How this leaf's line reads for a value, in the shape kconfiglib wrote the first one."""
-    prefix = resolved_line[: resolved_line.index("=") + 1] if "=" in resolved_line else f"{axis.symbol}="
+    prefix = resolved_line[: resolved_line.index("=") + 1] if "=" in resolved_line else f"{symbol}="
     if resolved_line.endswith('"'):
         return lambda value: f'{prefix}"{kconfiglib.escape(value)}"'
     if "is not set" in resolved_line or resolved_line.endswith("=y"):
-        return lambda value: f"{axis.symbol}=y" if value == "y" else f"# {axis.symbol} is not set"
+        return lambda value: f"{symbol}=y" if value == "y" else f"# {symbol} is not set"
     return lambda value: prefix + value
 
 
@@ -522,12 +522,13 @@ def trainer_warnings(sweep: Expansion, configs: list[GeneratedConfig]) -> list[s
     return lines
 
 
-def provenance(given: str, path: Path, text: str, sweep: Expansion, configs: list) -> dict:
+def provenance(given: str, path: Path, text: str, sweep: Expansion, configs: list, repeats: int = 1) -> dict:
     """generate.json: where the configs came from, for the runner (its sweep.json copies it)."""
     return {
         "range_file": given,
         "range_file_resolved": str(Path(path).resolve()),
         "range_text": text,
+        "repeats": repeats,
         "axes": {a.symbol: list(a.values) for a in sweep.axes},
         "created": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "count": len(configs),
@@ -592,10 +593,10 @@ def _umask() -> int:
 def combinations_text(sweep: Expansion, configs: list[GeneratedConfig], source: str, width: int = 3) -> str:
     """combinations_summary.txt: what varies, the counts, what was folded or dropped, each config."""
     folded = sweep.combinations - len(configs)
-    lines = [
-        f"Range file: {source}",
-        f"Configurations: {len(configs)} (from {plural(sweep.combinations, 'combination')}, {folded} folded)",
-    ]
+    counted = f"{len(configs)} (from {plural(sweep.combinations, 'combination')}, {folded} folded)"
+    if not configs:  # a search's space (generate_space)
+        counted = "proposed one at a time by a search (never listed)"
+    lines = [f"Range file: {source}", f"Configurations: {counted}"]
     if sweep.dropped:
         lines.append(
             f"Dropped: {plural(sweep.dropped, 'combination')} that do not select exactly one member "
@@ -603,7 +604,10 @@ def combinations_text(sweep: Expansion, configs: list[GeneratedConfig], source: 
         )
     lines += ["", "Varied parameters:"]
     lines += [
-        f"  {a.symbol}: {' | '.join(a.values)}  ({len(a.values)} values, line {a.line})" for a in sweep.varied
+        f"  {a.symbol}: {' ~ '.join(a.values)}  ({a.kind}, line {a.line})"
+        if a.kind in CONTINUOUS
+        else f"  {a.symbol}: {' | '.join(a.values)}  ({len(a.values)} values, line {a.line})"
+        for a in sweep.varied
     ]
     if not sweep.varied:
         lines.append("  (none: a single config)")
@@ -631,17 +635,21 @@ def generate(
     repeats: int = 1,
     run_seconds: float = TYPICAL_RUN_SECONDS,
     seconds_per_epoch: float | None = None,
+    search: bool = False,
 ) -> tuple[Expansion, list[GeneratedConfig], str]:
     """The whole stage: find and read `range_file`, expand it (with `repeats` seeds), check its
     size, ask the built-in trainer's checks, and write `out_dir` atomically. Returns the
     expansion, the configs and the range file as messages name it. The size check's time per
     run is `seconds_per_epoch` (an earlier sweep's) times the grid's epochs when given, else
-    `run_seconds`. Raises RangeFileError,
+    `run_seconds`. With `search`, no config is listed (generate_space). Raises RangeFileError,
     NotFound, SweepTooLarge or OSError (nothing written)."""
     path = find_defconfig(range_file)
     source = source_name(path)
     text = read_range_file(path, source)
     axes = with_repeats(parse_range_text(text, source), repeats, source)
+    if search:
+        return generate_space(range_file, path, text, axes, out_dir, source, repeats)
+    refuse_continuous(axes)
     sweep = expand_sweep(axes, source=source)
     if seconds_per_epoch:  # measured by an earlier sweep of this range file: better than a guess
         epochs = grid_epochs(sweep)
@@ -651,8 +659,61 @@ def generate(
         check_size(sweep, max_configs, run_seconds)
     configs = expand(sweep)
     sweep.warnings += trainer_warnings(sweep, configs)
-    write_sweep(sweep, configs, out_dir, source, provenance(str(range_file), path, text, sweep, configs))
+    record = provenance(str(range_file), path, text, sweep, configs, repeats)
+    write_sweep(sweep, configs, out_dir, source, record)
     return sweep, configs, source
+
+
+def refuse_continuous(axes: list[Axis]) -> None:
+    """A grid lists every config: a continuous range has no list."""
+    for axis in axes:
+        if axis.kind in CONTINUOUS:
+            low, high = axis.values
+            step = f"{low}:*STEP:{high}" if axis.kind == "loguniform" else f"{low}:STEP:{high}"
+            reason = (
+                f"{'~*' if axis.kind == 'loguniform' else '~'} is a continuous range, which a grid cannot "
+                f"list: give a step ({step}) or search it (SEARCH=random|tpe)"
+            )
+            raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
+
+
+def generate_space(
+    given, path: Path, text: str, axes: list[Axis], out_dir, source: str, repeats: int
+) -> tuple[Expansion, list[GeneratedConfig], str]:
+    """Under a search: check the range file against the Kconfig and keep it (generate.json) for
+    the runner, which proposes its configs one at a time (ksweep.search.space); no config
+    is listed, so neither MAX_CONFIGS nor the grid's size applies."""
+    shown = replace(expand_for_search(axes, source=source), axes=axes)  # the axes as written
+    record = provenance(str(given), path, text, shown, [], repeats)
+    record.update(search=True, count=None)
+    write_sweep(shown, [], out_dir, source, record)
+    return shown, [], source
+
+
+def by_value_axes(axes: list[Axis], kconf: kconfiglib.Kconfig | None = None) -> list[Axis]:
+    """The swept numbers and strings other symbols depend on (a default's source): a search
+    resolves them with each proposal instead of making a template for each value."""
+    kconf = kconf or load_kconfig()
+    structural = structural_names(kconf)
+    by_choice = (kconfiglib.BOOL, kconfiglib.TRISTATE)
+    return [
+        a
+        for a in axes
+        if a.is_swept and a.name in structural and kconf.syms[a.name].orig_type not in by_choice
+    ]
+
+
+def expand_for_search(
+    axes: list[Axis], kconf: kconfiglib.Kconfig | None = None, source: str = "<range>"
+) -> Expansion:
+    """The expansion a search proposes from: each value checked, the by-value axes cut to their
+    first value (so the templates are the bool and choice combinations only, never listed)."""
+    kconf = kconf or load_kconfig()
+    for axis in axes:
+        checked_symbol(kconf, axis)
+    cut = {a.name for a in by_value_axes(axes, kconf)}
+    cut_axes = [Axis(a.name, a.values[:1], a.path, a.line, a.quoted) if a.name in cut else a for a in axes]
+    return expand_sweep(cut_axes, kconf, source=source)
 
 
 def read_range_file(path: Path, source: str) -> str:
@@ -694,6 +755,7 @@ def generate_and_report(
     shown_as: Path | None = None,
     run_seconds: float = TYPICAL_RUN_SECONDS,
     seconds_per_epoch: float | None = None,
+    search: str = "grid",
 ) -> int:
     """The generate stage as a command runs it: generate() into `out_dir`, then its GEN lines
     (naming `shown_as`, the folder people read, when the configs go to a private one) or the
@@ -705,7 +767,7 @@ def generate_and_report(
                 f"note: {range_file} does not exist; using {display(find_defconfig(given))}", file=sys.stderr
             )
         sweep, configs, source = generate(
-            range_file, out_dir, max_configs, repeats, run_seconds, seconds_per_epoch
+            range_file, out_dir, max_configs, repeats, run_seconds, seconds_per_epoch, search != "grid"
         )
     except RangeFileError as err:
         print(str(err), file=sys.stderr)
@@ -716,5 +778,17 @@ def generate_and_report(
     except OSError as err:
         print(f"error: cannot write {out_dir}/ ({err.strerror or err}); nothing changed", file=sys.stderr)
         return 1
-    print_report(sweep, configs, shown_as or out_dir, source)
+    if search != "grid":
+        print_space_report(sweep, shown_as or out_dir, source, search)
+    else:
+        print_report(sweep, configs, shown_as or out_dir, source)
     return 0
+
+
+def print_space_report(sweep: Expansion, out_dir, source: str, search: str) -> None:
+    for warning in sweep.warnings:
+        print(warning, file=sys.stderr)
+    continuous = [a.symbol for a in sweep.axes if a.kind in CONTINUOUS]
+    size = f"{len(sweep.varied)} swept {'axis' if len(sweep.varied) == 1 else 'axes'}"
+    size += f", continuous in {', '.join(continuous)}" if continuous else ""
+    print(f"  GEN     {out_dir}/: a search space ({size}) from {source}; SEARCH={search} proposes from it")

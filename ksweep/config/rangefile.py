@@ -6,6 +6,8 @@ A range defconfig is a defconfig whose values may list several choices or a rang
     CONFIG_ADAMWPRUNE_BETA1=0.85|0.87|0.89    choices, in order
     CONFIG_WEIGHT_DECAY=0.03:0.02:0.09        range, end inclusive: 0.03 0.05 0.07 0.09
     CONFIG_LEARNING_RATE=1e-5:*10:1e-2        log range, multiply by the step: 1e-05 ... 0.01
+    CONFIG_WEIGHT_DECAY=0.01~0.1              continuous, uniform, both bounds included (a search only)
+    CONFIG_LEARNING_RATE=1e-5~*1e-2           continuous, log-uniform (a search only)
     # CONFIG_SGD_NESTEROV is not set          kernel spelling of =n
 
 `#` starts a comment, also after a value (outside quotes). Ranges use exact decimal
@@ -35,6 +37,7 @@ _NOT_SET = re.compile(r"^#\s*CONFIG_(?P<name>[A-Za-z0-9_]+) is not set\s*$")
 _NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 _UNESCAPE = re.compile(r"\\(.)")  # kconfiglib writes \" and \\ inside quoted strings
 MAX_RANGE_VALUES = 100_000
+CONTINUOUS = ("uniform", "loguniform")  # an Axis kind whose values are (low, high)
 
 
 class RangeFileError(Exception):
@@ -55,7 +58,9 @@ class Axis:
     path: str
     line: int
     quoted: bool = False  # the user wrote the values in quotes
-    kind: str = "choice"  # how it was written: "choice" (a|b, or one value), "range" (start:step:end), "log"
+    # How it was written: "choice" (a|b, or one value), "range" (start:step:end), "log"
+    # (start:*factor:end), "uniform" (low~high) or "loguniform" (low~*high): values (low, high).
+    kind: str = "choice"
 
     @property
     def symbol(self) -> str:
@@ -179,6 +184,10 @@ def _parse_values(value: str, path: str, number: int, symbol: str) -> tuple[tupl
         values = tuple(_UNESCAPE.sub(r"\1", p[1:-1]) for p in parts)
         _check_no_duplicates(values, fail)
         return values, True, "choice"
+    if "~" in value and not quoted:
+        if len(parts) > 1:
+            raise fail(f"a continuous range stands alone, not in a choice list: {value!r}")
+        return continuous_range(parts[0], fail)
     if len(parts) == 1 and parts[0].count(":") == 2:
         kind = "log" if parts[0].split(":")[1].strip().startswith("*") else "range"
         return expand_range(parts[0], fail), False, kind
@@ -226,6 +235,21 @@ def expand_range(text: str, fail=ValueError) -> tuple[str, ...]:
             raise fail(f"range {text!r} has more than {MAX_RANGE_VALUES} values")
         current = current * step if multiply else current + step
     return tuple(format_number(v) for v in values)
+
+
+def continuous_range(text: str, fail=ValueError) -> tuple[tuple[str, ...], bool, str]:
+    """`low~high` (uniform) or `low~*high` (log-uniform) → ((low, high), False, kind)."""
+    low_text, _, high_text = (part.strip() for part in text.partition("~"))
+    log = high_text.startswith("*")
+    high_text = high_text.removeprefix("*").strip()
+    if not (_NUMBER.match(low_text) and _NUMBER.match(high_text)):
+        raise fail(f"a continuous range needs two numbers, low~high (or low~*high): {text!r}")
+    low, high = Decimal(low_text), Decimal(high_text)
+    if low >= high:
+        raise fail(f"a continuous range's low {low_text} must be below its high {high_text}")
+    if log and low <= 0:
+        raise fail(f"a log-uniform range (~*) needs a positive low, got {low_text}")
+    return (format_number(low), format_number(high)), False, "loguniform" if log else "uniform"
 
 
 def format_number(value: Decimal) -> str:

@@ -2,6 +2,7 @@
 
     sweep_started(total, done)        the plan's size and how many runs were finished before
     run_started(run, attempt)
+    run_epoch(run, row)               an epoch row the run's record gained (as the trainer wrote it)
     run_retrying(run, metrics, attempt)
     run_finished(run, metrics)        the settled record (ksweep.run.settle)
     idle()                            the scheduler waited and nothing ended (at least every 0.25 s)
@@ -24,6 +25,7 @@ class Observer:
 
     def sweep_started(self, total: int, done: int) -> None: ...
     def run_started(self, run: PlannedRun, attempt: int) -> None: ...
+    def run_epoch(self, run: PlannedRun, row: dict) -> None: ...
     def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None: ...
     def run_finished(self, run: PlannedRun, metrics: dict) -> None: ...
     def sweep_finished(self, result) -> None: ...
@@ -41,6 +43,10 @@ class Observers(Observer):
     def run_started(self, run: PlannedRun, attempt: int) -> None:
         for observer in self.observers:
             observer.run_started(run, attempt)
+
+    def run_epoch(self, run: PlannedRun, row: dict) -> None:
+        for observer in self.observers:
+            observer.run_epoch(run, row)
 
     def run_retrying(self, run: PlannedRun, metrics: dict, attempt: int) -> None:
         for observer in self.observers:

@@ -179,7 +179,7 @@ def extend_plan(
 
 
 # The provenance keys the generator (or promote) records in sweep_configs/generate.json.
-SOURCE_KEYS = ("range_file", "range_text", "axes", "promoted_from")
+SOURCE_KEYS = ("range_file", "range_text", "axes", "promoted_from", "repeats")
 
 
 def write_manifest(

@@ -20,11 +20,12 @@ from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
 from ksweep.run.progress import run_states
 from ksweep.run.summary import format_duration
+from ksweep.search import space as search_space
 
 
 def dry_run(request, folder: SweepFolder | None, options: Values, chosen: dict) -> int:
     """Print what the command would do; `options` to run with, `chosen` what the sweep keeps."""
-    entries = planned_entries(request, folder, chosen["epochs"])
+    entries = planned_entries(request, folder, chosen["epochs"], searching=options.search != "grid")
     refusal = None if options.train_command else builtin_trainer_check()
     kconf = load_kconfig()
     todo = refused = 0
@@ -48,30 +49,47 @@ def dry_run(request, folder: SweepFolder | None, options: Values, chosen: dict) 
     source = (manifest or sweep_plan.config_source(request.config_dir)).get("range_file")
     jobs = options.jobs or 1
     when = estimate(request, source, entries, todo, jobs, chosen)
+    total = len(entries)
     if options.search != "grid":
-        samples = min(options.samples or len(entries), len(entries))
-        print(
-            f"SEARCH={options.search} (SEARCH_SEED={options.search_seed}) proposes {samples} of these "
-            f"{plural(len(entries), 'point')}, one at a time: which ones depends on the results"
-        )
-        todo = min(todo, samples)
+        added = search_line(request, folder, options)
+        todo, total = todo + added, total + added
     if options.pruner != "none":
         print(f"PRUNER={options.pruner} stops runs that fall behind: fewer epochs than the estimate")
-    print(f"{todo} of {plural(len(entries), 'run')} to do, {jobs} at a time; {when}")
+    print(f"{todo} of {plural(total, 'run')} to do, {jobs} at a time; {when}")
     return 0
 
 
-def planned_entries(request, folder: SweepFolder | None, epochs: int | None) -> list[tuple]:
-    """(run, config text, state) of every run the command would consider, numbered as it would."""
+def planned_entries(request, folder: SweepFolder | None, epochs: int | None, searching: bool) -> list[tuple]:
+    """(run, config text, state) of every run the command would consider, numbered as it would
+    (a search's are proposed as it goes: only those planned already)."""
     plan = folder.plan if folder else []
     rows = run_states(folder.path, plan) if folder else []
     entries = [(run, folder.text(run), run_state) for run, run_state, _ in rows]
-    if not request.resume:
+    if not request.resume and not searching:
         configs = sweep_plan.read_config_dir(request.config_dir)
         entries += [
             (run, text, state.PENDING) for run, text in sweep_plan.plan_additions(plan, configs, epochs)
         ]
     return entries
+
+
+def search_line(request, folder: SweepFolder | None, options: Values) -> int:
+    """What a search would propose (its space's size, or continuous); the runs that adds."""
+    found = search_space.load(folder.path) if folder else search_space.of_generated(request.config_dir)
+    if found is None:
+        print(f"SEARCH={options.search} needs {request.config_dir}/ generated from a range file")
+        return 0
+    planned = len(folder.plan) // max(1, len(found.seeds)) if folder else 0
+    samples = options.samples or found.count or 0
+    if found.count is not None:
+        samples = min(samples, found.count)
+    seeds = f", each with {len(found.seeds)} seeds" if found.seeds else ""
+    proposes = f"proposes {plural(samples, 'config')}"
+    print(
+        f"SEARCH={options.search} (SEARCH_SEED={options.search_seed}) {proposes} of "
+        f"{found.describe()}{seeds}, one at a time: which ones depends on the results"
+    )
+    return max(0, samples - planned) * max(1, len(found.seeds))
 
 
 def _changes(text: str, kconf) -> dict[str, str]:

@@ -82,4 +82,5 @@ def search_total(sweep_dir: Path, options: dict) -> int:
     if (options.get("search") or "grid") == "grid":
         return 0
     configs, seeds = space_size(sweep_dir)
-    return min(options.get("samples") or configs, configs) * seeds
+    samples = options.get("samples") or configs or 0
+    return (samples if configs is None else min(samples, configs)) * seeds

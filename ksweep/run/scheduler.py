@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksweep.contract import verdict
 from ksweep.contract.records import new_metrics, write_atomic, write_json_atomic
 from ksweep.contract.state import COMPLETED, INTERRUPTED, PRUNED
 from ksweep.folder.events import Observers
@@ -27,10 +28,11 @@ from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers.base import Ended, Handle, Job, Launcher, LauncherError
 from ksweep.options import Values
 from ksweep.run.settle import Outcome, settle, worth_retrying
-from ksweep.search.strategy import GridStrategy
+from ksweep.search.strategy import Strategy, grid_strategy
 
 KILL_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.25  # longest wait between checks of timeouts and stop requests
+VERDICT_POLL_SECONDS = 0.01  # while a stopper judges: a trainer waits for each epoch's verdict
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
@@ -45,7 +47,7 @@ class InFlight:
     kill_at: float | None = None  # when TERM turns into KILL
     pruned: str | None = None  # why the strategy stopped it
     epochs_seen: int = 0  # epoch rows of its record already given to the strategy
-    record_mtime: int = 0
+    record_seen: tuple = ()  # the record's (inode, mtime, size) when last read
 
 
 @dataclass
@@ -66,10 +68,11 @@ class Scheduler:
         observers: Observers,
         base_env: dict[str, str],
         stop_requested: Callable[[], bool],
-        strategy=None,
+        strategy: Strategy | None = None,
         stop_now: Callable[[], bool] = lambda: False,
     ):
-        self.strategy = strategy or GridStrategy()
+        self.strategy = strategy or grid_strategy(folder)
+        self.strategy.expect(queue)
         self.folder, self.paths, self.options, self.launcher = folder, folder.paths, options, launcher
         self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
         self.stop_now = stop_now  # a second stop request: no grace period
@@ -106,8 +109,7 @@ class Scheduler:
                     self._has_work() and not self._halted() and (slot := self._admitting_slot()) is not None
                 ):
                     self._start(*self.queue.popleft(), slot)
-            if self.strategy.watches_epochs:
-                self._watch_epochs()
+            self._watch_epochs()
             if self._halted() and self.stopping:
                 self._stop_all()
             ended = self.launcher.poll(self._wait_seconds())
@@ -123,29 +125,42 @@ class Scheduler:
         if not self.queue and not self.proposals_done:
             runs = self.strategy.propose()  # a config: each of its seeds
             self.proposals_done = not runs
+            self.strategy.expect(runs)
             self.queue.extend((run, 1) for run in runs)
         return bool(self.queue)
 
     def _watch_epochs(self) -> None:
-        """Give the strategy each new epoch row of the runs in flight; stop those it prunes."""
+        """Each new epoch row of the runs in flight: told to the observers and the stopper, which
+        stops the run or lets it go on (the trainer may be waiting for that verdict)."""
         for flight in self.active.values():
             if flight.killed_for is not None:
                 continue
-            path = self.paths.run(flight.run.run_dir).metrics
-            try:
-                mtime = path.stat().st_mtime_ns
-                if mtime == flight.record_mtime:
-                    continue
-                flight.record_mtime = mtime
-                epochs = json.loads(path.read_text()).get("epochs") or []
-            except (OSError, ValueError, AttributeError):
-                continue  # not written yet, or being replaced
-            for row in epochs[flight.epochs_seen :]:
-                flight.epochs_seen += 1
-                why = self.strategy.epoch(flight.run, row) if isinstance(row, dict) else None
+            rows = self._new_rows(flight)
+            for row in rows:
+                self.observers.run_epoch(flight.run, row)
+                why = self.strategy.epoch(flight.run, row)
                 if why:
                     self._prune(flight.run, why)
                     break
+            else:
+                if rows and self.strategy.watches_epochs and isinstance(rows[-1].get("epoch"), int):
+                    verdict.give(self.paths.run(flight.run.run_dir).root, rows[-1]["epoch"])
+
+    def _new_rows(self, flight: InFlight, force: bool = False) -> list[dict]:
+        """The epoch rows the run's record holds that were not seen yet. A stopper's runs are read
+        every time (a trainer waits on the answer: a write within one mtime tick must not be missed)."""
+        path = self.paths.run(flight.run.run_dir).metrics
+        try:
+            stat = path.stat()
+            changed = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if changed == flight.record_seen and not (force or self.strategy.watches_epochs):
+                return []
+            epochs = json.loads(path.read_text()).get("epochs") or []
+            flight.record_seen = changed
+        except (OSError, ValueError, AttributeError):
+            return []  # not written yet, or being replaced
+        rows, flight.epochs_seen = epochs[flight.epochs_seen :], max(flight.epochs_seen, len(epochs))
+        return [row for row in rows if isinstance(row, dict)]
 
     def _prune(self, run: PlannedRun, why: str) -> None:
         """Stop `run` and every run that shares its fate (its config's other seeds): running
@@ -187,6 +202,7 @@ class Scheduler:
             # A copy of the plan's (durable) config: no fsync per run start, it is rebuilt on resume.
             write_atomic(run_paths.config, self.folder.text(run), durable=False)
             run_paths.metrics.unlink(missing_ok=True)  # an old attempt's status must not count
+            verdict.clear(run_paths.root)  # nor an old attempt's verdict answer this one
             run_paths.invalid_metrics.unlink(missing_ok=True)
             if attempt > 1:
                 with open(run_paths.log, "a") as log:
@@ -216,7 +232,8 @@ class Scheduler:
         return started + self.options.run_timeout
 
     def _wait_seconds(self) -> float:
-        now, wait = time.monotonic(), POLL_SECONDS
+        now = time.monotonic()
+        wait = VERDICT_POLL_SECONDS if self.strategy.watches_epochs and self.active else POLL_SECONDS
         for flight in self.active.values():
             deadline = flight.kill_at if flight.kill_at is not None else self._deadline(flight)
             if deadline is not None:
@@ -249,6 +266,8 @@ class Scheduler:
     def _finish(self, flight: InFlight, end: Ended) -> None:
         self.free.append(flight.slot)
         self.free.sort()
+        for row in self._new_rows(flight, force=True):  # its last epochs, written as it ended
+            self.observers.run_epoch(flight.run, row)
         run_paths = self.paths.run(flight.run.run_dir)
         outcome = Outcome(
             exit_code=end.code,

@@ -33,8 +33,7 @@ from pathlib import Path
 from ksweep.config import options as config_options
 from ksweep.config import trainer
 from ksweep.config.kconf import load_kconfig, read_config
-from ksweep.config.rangefile import parse_range_text
-from ksweep.contract import state
+from ksweep.contract import state, verdict
 from ksweep.contract.pause import pause_point
 from ksweep.contract.project import NotFound, display
 from ksweep.contract.records import config_hash
@@ -56,9 +55,8 @@ from ksweep.run.progress import run_states
 from ksweep.run.scheduler import Scheduler, SweepResult
 from ksweep.run.summary import MetricError, check_metric
 from ksweep.search import options as search_options
-from ksweep.search import strategy
-from ksweep.search.space import params_of
-from ksweep.search.strategy import EPOCH_METRICS, StrategyError
+from ksweep.search import space, strategy
+from ksweep.search.strategy import StrategyError
 from ksweep.trackers import options as tracker_options
 from ksweep.trackers.tracking import TrackerError, TrackingObserver, parse_trackers
 
@@ -236,16 +234,7 @@ def check_usable(options: Values) -> None:
 
 
 def check_search(options: Values, request: RunRequest, folder: SweepFolder | None) -> None:
-    if not strategy.uses_optuna(options):
-        return
-    strategy.optuna_module()  # installed, or one line saying how
-    if options.search != "grid" and not options.samples and folder is None:
-        raise StrategyError(f"SEARCH={options.search} needs SAMPLES=N (the number of runs)")
-    if options.pruner != "none" and options.metric not in EPOCH_METRICS:
-        raise StrategyError(
-            f"PRUNER={options.pruner} follows METRIC epoch by epoch: METRIC={options.metric} is not "
-            f"in a run's per-epoch record (one of {', '.join(EPOCH_METRICS)})"
-        )
+    strategy.check_settings(options, new_sweep=folder is None)
     if options.search != "grid" and folder is not None and not request.resume:
         if not folder.paths.space.exists():
             raise StrategyError(f"{display(folder.path)} is a grid sweep: SEARCH= applies to a new sweep")
@@ -266,7 +255,8 @@ def options_for(request: RunRequest, folder: SweepFolder | None) -> tuple[Values
 def plan_and_run(
     request: RunRequest, folder: SweepFolder | None, options: Values, kept: dict, signals
 ) -> int:
-    configs = [] if request.resume else sweep_plan.read_config_dir(request.config_dir)
+    searching = options.search != "grid" and not request.resume  # configs are proposed, not listed
+    configs = [] if request.resume or searching else sweep_plan.read_config_dir(request.config_dir)
     check_edited_configs(request.config_dir, configs)
     if configs and not options.train_command:
         check_builtin_trainer_accepts(configs, kept["epochs"])
@@ -280,9 +270,8 @@ def plan_and_run(
         with SweepFolder(building).locked() as folder:
             folder.record(request.config_dir, kept, shown_as=request.config_dir_shown, count=len(configs))
             pause_point("manifest-written")
-            if options.search != "grid":  # the grid is what a search proposes from
-                strategy.write_space(building, search_params(request.config_dir), [t for _, t in configs])
-                configs = []
+            if searching:
+                search_space(request.config_dir).save(building)
             folder.extend(configs, kept["epochs"])
             folder.record(request.config_dir, kept, shown_as=request.config_dir_shown)
             pause_point("planned")
@@ -293,22 +282,12 @@ def plan_and_run(
         shutil.rmtree(building, ignore_errors=True)  # gone already once published
 
 
-def search_params(config_dir: Path) -> list:
-    """The search's parameters, from the range file sweep_configs/ was generated from."""
-
-    source = sweep_plan.config_source(config_dir)
-    if not source.get("range_text"):
+def search_space(config_dir: Path) -> space.Space:
+    """The space a search proposes from: the range file sweep_configs/ was generated from."""
+    found = space.of_generated(config_dir)
+    if found is None:
         raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
-    axes = parse_range_text(source["range_text"], source.get("range_file") or "<range>")
-    # The seed is never a search dimension: a swept seed (or REPEATS) gives each proposed config its seeds.
-    axes = [axis for axis in axes if axis.symbol != "CONFIG_SEED"]
-    kconf = load_kconfig()
-    choice_of = {}
-    for axis in axes:
-        sym = kconf.syms.get(axis.name)
-        if axis.is_swept and sym is not None and sym.choice is not None and set(axis.values) <= {"y", "n"}:
-            choice_of[axis.symbol] = f"CONFIG_{sym.choice.name}" if sym.choice.name else axis.symbol
-    return params_of(axes, choice_of)
+    return found
 
 
 def check_edited_configs(config_dir: Path, configs: list[tuple[str, str]]) -> None:
@@ -389,11 +368,14 @@ def run_locked(request, folder: SweepFolder, added: int, options: Values, signal
     total = len(plan)
     if options.search != "grid":
         configs, seeds = strategy.space_size(sweep_dir)
-        total = max(len(plan), min(options.samples or configs, configs) * seeds)
+        samples = options.samples if configs is None else min(options.samples or configs, configs)
+        total = max(len(plan), samples * seeds)
         each = f", {seeds} seeds each" if seeds > 1 else ""
+        space_shown = "continuous space" if configs is None else f"{configs}-point space"
+        proposed = plural(total // seeds, "config")
         print(
-            f"  SEARCH  {options.search} (SEARCH_SEED={options.search_seed}): {total // seeds} of a "
-            f"{configs}-point grid{each}, {len(plan) // seeds} proposed so far"
+            f"  SEARCH  {options.search} (SEARCH_SEED={options.search_seed}): {proposed} of a "
+            f"{space_shown}{each}, {len(plan) // seeds} proposed so far"
         )
     if options.pruner != "none":
         print(
@@ -446,7 +428,8 @@ def train(
     launcher = None
     try:
         if todo or total > plan_size:
-            chosen = strategy.make_strategy(folder, options, folder.options.get("epochs"))
+            epochs = folder.options.get("epochs")
+            chosen = strategy.make_strategy(folder, options, epochs, trainer_refuses(options, epochs))
             try:
                 launcher = make_launcher(options, len(todo))
             except LauncherError as err:  # e.g. the cluster refused the driver: nothing was started
@@ -454,6 +437,8 @@ def train(
             pause_point("warming-up")
             git = folder.manifest.get("git_commit") or ""
             base_env = {**project_env(), "KSWEEP_GIT_COMMIT": git}
+            if chosen.watches_epochs:  # each epoch waits for its verdict: the same pruning on any machine
+                base_env[verdict.ENV] = "1"
             scheduler = Scheduler(
                 folder,
                 todo,
@@ -473,6 +458,14 @@ def train(
             launcher.close()
         observers.sweep_finished(None)
     return result
+
+
+def trainer_refuses(options: Values, epochs: int | None):
+    """Why the built-in trainer would refuse a proposed config (a custom one: never known)."""
+    if options.train_command:
+        return lambda text: []
+    cross_checks = trainer.checks().cross_checks
+    return lambda text: cross_checks(text, epochs, "proposal")
 
 
 def any_completed(sweep_dir: Path, plan: list) -> bool:

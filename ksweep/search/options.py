@@ -8,7 +8,8 @@ PRUNERS = ("none", "median", "asha")
 RUNNING = ("sweep", "run", "resume")
 
 OPTIONS = (
-    Option("search", choices=SEARCHES, default="grid", kept=True, owner="search", commands=RUNNING,
+    Option("search", choices=SEARCHES, default="grid", kept=True, owner="search",
+           commands=(*RUNNING, "generate"),
            help="grid (default): every config; random, tpe: Optuna proposes SAMPLES of them"),
     Option("samples", int, at_least=1, kept=True, owner="search", commands=RUNNING,
            help="SEARCH=random|tpe: configs in all (each with its seeds under REPEATS)"),

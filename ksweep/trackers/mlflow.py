@@ -3,6 +3,7 @@
 The store is MLFLOW_TRACKING_URI when set, else a SQLite file beside the sweeps
 (`test_matrix_results/mlflow.db`, artifacts in `test_matrix_results/mlflow-artifacts`;
 `mlflow ui --backend-store-uri sqlite:///...` opens it), experiment "ksweep". A child
+exists, RUNNING, from a run's first epoch (live), and
 holds the run's CONFIG_ symbols as params, every epoch's metrics with the epoch as step,
 its final metrics as `final_*`, its status, error and env as tags, and config.txt,
 output.log, training_metrics.json and best_model.pt as artifacts. Its status: FINISHED
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from mlflow.entities import Metric, Param
+from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from ksweep.trackers.tracking import TrackedRun
@@ -73,6 +74,7 @@ class Tracker:
             self.experiment = experiment.experiment_id
         self.parent = self._parent(sweep_dir.name, manifest)
         self.logged: dict[str, TrackedRun] = {}  # config hash -> the run, for the parent's figures
+        self.live: dict[str, str] = {}  # run dir -> its child, while it trains
 
     def _parent(self, sweep: str, manifest: dict) -> str:
         found = self.client.search_runs(
@@ -86,29 +88,51 @@ class Tracker:
                 tags[key] = str(manifest[key])
         return self.client.create_run(self.experiment, run_name=sweep, tags=tags).info.run_id
 
+    def log_epoch(self, run: TrackedRun, epoch: int, row: dict[str, float]) -> None:
+        """A running run's epoch: its child is made (RUNNING, with its params) at the first."""
+        child = self.live.get(run.name)
+        if child is None:
+            child, _ = self._child(run)
+            self.live[run.name] = child
+        now = int(time.time() * 1000)
+        self.client.log_batch(child, metrics=[Metric(k, v, now, epoch) for k, v in row.items()])
+
     def log_run(self, run: TrackedRun) -> bool:
+        """The whole run: it completes the child its epochs began, else replaces any earlier one."""
+        now = int(time.time() * 1000)
+        child, replaced = self.live.pop(run.name, None), False
+        if child is None:
+            child, replaced = self._child(run)
+            epochs = [Metric(k, v, now, epoch) for epoch, row in run.epoch_metrics() for k, v in row.items()]
+            self._log_metrics(child, epochs)
+        self.client.log_batch(child, tags=[RunTag(k, v) for k, v in run.tags().items()])
+        last = max((epoch for epoch, _ in run.epoch_metrics()), default=0)
+        self._log_metrics(child, [Metric(f"final_{k}", v, now, last) for k, v in run.final_metrics().items()])
+        for path in run.files:
+            self.client.log_artifact(child, str(path))
+        self.client.set_terminated(child, STATUS.get(run.status, "FAILED"))
+        self._note_on_parent(run)
+        return replaced
+
+    def _child(self, run: TrackedRun) -> tuple[str, bool]:
+        """A new child for `run`, with its params; an earlier one of its config is deleted first
+        (exporting again makes no duplicate). Returns its id and whether one was replaced."""
         olds = self.client.search_runs(
             [self.experiment],
             filter_string=f"tags.ksweep_parent = '{self.parent}' and tags.config_hash = '{run.config_hash}'",
         )
         for old in olds:
-            self.client.delete_run(old.info.run_id)  # replaced: exporting again makes no duplicate
+            self.client.delete_run(old.info.run_id)
         tags = {**run.tags(), "mlflow.parentRunId": self.parent, "ksweep_parent": self.parent}
         child = self.client.create_run(self.experiment, run_name=run.name, tags=tags).info.run_id
         params = [Param(k, v[:6000]) for k, v in run.params.items()]
-        now = int(time.time() * 1000)
-        metrics = [Metric(k, v, now, epoch) for epoch, row in run.epoch_metrics() for k, v in row.items()]
-        last = max((epoch for epoch, _ in run.epoch_metrics()), default=0)
-        metrics += [Metric(f"final_{k}", v, now, last) for k, v in run.final_metrics().items()]
-        for i in range(0, max(len(params), 1), BATCH):
+        for i in range(0, len(params), BATCH):
             self.client.log_batch(child, params=params[i : i + BATCH])
+        return child, bool(olds)
+
+    def _log_metrics(self, child: str, metrics: list[Metric]) -> None:
         for i in range(0, len(metrics), 1000):
             self.client.log_batch(child, metrics=metrics[i : i + 1000])
-        for path in run.files:
-            self.client.log_artifact(child, str(path))
-        self.client.set_terminated(child, STATUS.get(run.status, "FAILED"))
-        self._note_on_parent(run)
-        return bool(olds)
 
     def _note_on_parent(self, run: TrackedRun) -> None:
         """The sweep's run shows what a list of sweeps needs: runs logged, completed, the best val_acc."""

@@ -1,6 +1,6 @@
 """TRACKER=mlflow,tensorboard,wandb,trackio: a sweep where labs already look, live or exported.
 
-    make sweep TRACKER=mlflow                      each run is logged as it finishes
+    make sweep TRACKER=mlflow                      each run's epochs as it trains, the whole run as it ends
     make sweep-export TRACKER=mlflow,tensorboard   a finished (or half-finished) sweep, again or afterwards
 
 Both go through one path: a run folder (its training_metrics.json, config.txt, output.log
@@ -10,6 +10,9 @@ run's identity there is its config hash, so logging it again replaces it: export
 twice, or after live logging, makes no duplicates. The trackers read only what the
 trainer contract writes, so a TRAIN_COMMAND sweep is tracked as the built-in trainer's is.
 
+Live, a tracker is given each epoch as the trainer writes it (`log_epoch`: the run shows
+its curves while it trains, in MLflow a child RUNNING from its first epoch), then the
+whole run when it ends (`log_run`, which completes or replaces what the epochs began).
 Tracking is an observer of the sweep (ksweep.run.observers), on a thread of its own: a slow
 or unreachable tracker never slows or fails the sweep. A tracker whose package is not
 installed, or whose server does not answer, says so once and steps aside.
@@ -155,7 +158,8 @@ def export(sweep_dir: Path, names: list[str]) -> dict[str, tuple[int, int]]:
 
 
 class TrackingObserver(Observer):
-    """Logs each run as it finishes, on a thread of its own."""
+    """Logs each run's epochs as the trainer writes them (a tracker shows its curves while it
+    trains) and the whole run when it ends, on a thread of its own."""
 
     def __init__(self, sweep_dir: Path, names: list[str]):
         self.sweep_dir, self.names = sweep_dir, names
@@ -163,8 +167,11 @@ class TrackingObserver(Observer):
         self.thread = threading.Thread(target=self._work, name="ksweep-tracking", daemon=True)
         self.thread.start()
 
+    def run_epoch(self, run: PlannedRun, row: dict) -> None:
+        self.queue.put(("epoch", run.run_dir, (row, run.config_hash)))
+
     def run_finished(self, run: PlannedRun, metrics: dict) -> None:
-        self.queue.put(run.run_dir)
+        self.queue.put(("finished", run.run_dir, None))
 
     def sweep_finished(self, result) -> None:
         self.queue.put(None)
@@ -177,13 +184,36 @@ class TrackingObserver(Observer):
 
     def _work(self) -> None:
         trackers = open_trackers(self.names, self.sweep_dir)
-        while (name := self.queue.get()) is not None:
-            run = tracked_run(self.sweep_dir, name)
-            for tracker in list(trackers):
+        live: dict[str, TrackedRun] = {}  # run dir → the run as it started (params, hash)
+        while (event := self.queue.get()) is not None:
+            kind, name, detail = event
+            if kind == "epoch":
+                row, digest = detail
+                run = live.get(name) or live.setdefault(name, started_run(self.sweep_dir, name, digest))
+                step = row.get("epoch")
+                if not isinstance(step, int):
+                    continue
+                calls = [(t, t.log_epoch, (run, step, _numbers(row, skip=("epoch",)))) for t in trackers]
+            else:
+                live.pop(name, None)
+                run = tracked_run(self.sweep_dir, name)
+                calls = [(t, t.log_run, (run,)) for t in trackers] if run else []
+            for tracker, call, args in calls:
                 try:
-                    tracker.log_run(run) if run else None
+                    call(*args)
                 except Exception as err:  # the sweep goes on; this tracker stops
                     print(f"  TRACKER {tracker.name}: {first_line(err)}; not tracking", file=sys.stderr)
                     trackers.remove(tracker)
         for tracker in trackers:
             tracker.close()
+
+
+def started_run(sweep_dir: Path, name: str, digest: str) -> TrackedRun:
+    """A running run as a tracker first sees it: its config, a record still `running`."""
+    paths = SweepPaths(sweep_dir).run(name)
+    try:
+        text = paths.config.read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    record = {"status": "running", "epochs": [], "final": {}}
+    return TrackedRun(sweep_dir.name, name, paths.root, record, config_values(text), digest)

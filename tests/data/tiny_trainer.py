@@ -15,9 +15,10 @@ sleep an hour instead), TINY_LINGER (seconds after writing the completed record,
 exiting), TINY_HELPER (a `sleep` command line to leave running in the background, as a
 trainer's helper process would), TINY_BARRIER=DIR:N (wait, up to 60 s, until N runs
 have started: proves they run at once), TINY_GATE=FILE (wait, up to 120 s, until FILE
-exists: a test holds runs where they are), TINY_IGNORE_TERM (ignore SIGTERM, as a stuck
-trainer may), TINY_EPOCHS=N (N epoch rows, val_acc reaching the final one at the last,
-each written as the epoch ends, TINY_EPOCH_SLEEP seconds apart: for pruners),
+exists: a test holds runs where they are; with TINY_GATE_AFTER=N, after writing epoch N),
+TINY_IGNORE_TERM (ignore SIGTERM, as a stuck trainer may), TINY_EPOCHS=N (N epoch rows,
+val_acc reaching the final one at the last, each written as the epoch ends,
+TINY_EPOCH_SLEEP seconds apart: for pruners),
 TINY_ALLOC_MB=N (hold N MiB resident while it trains), TINY_SCORE_FROM=CONFIG_X (score as
 if the seed were CONFIG_X's value x 100: runs that differ in CONFIG_X, not in their seed,
 score differently, as a search or a pruner's configs must; a seed is a repeat).
@@ -82,10 +83,9 @@ def main() -> int:
         subprocess.Popen(os.environ["TINY_HELPER"].split(), start_new_session=False)
     hang_from = int(os.environ.get("TINY_HANG_FROM", "0"))
     time.sleep(3600 if hang_from and seed >= hang_from else float(os.environ.get("TINY_SLEEP", "0")))
-    gate = os.environ.get("TINY_GATE")
-    deadline = time.monotonic() + 120
-    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    gate_after = int(os.environ.get("TINY_GATE_AFTER", "0"))
+    if not gate_after:
+        wait_for_gate()
     if os.environ.get("TINY_BARRIER"):
         wait_for_others(*os.environ["TINY_BARRIER"].rsplit(":", 1))
     score_from = os.environ.get("TINY_SCORE_FROM")
@@ -100,6 +100,8 @@ def main() -> int:
         epochs[number - 1 :] = [{**epoch, "epoch": number, "val_acc": acc - (count - number)}]
         write(out, {"status": "running", "epochs": list(epochs), "final": {}, "error": None, "env": {}})
         print(f"epoch {number}/{count}", flush=True)
+        if number == gate_after:
+            wait_for_gate()
         time.sleep(float(os.environ.get("TINY_EPOCH_SLEEP", "0")))
     write(
         out, {"status": "completed", "epochs": epochs, "final": final, "error": None, "env": {"seed": seed}}
@@ -107,6 +109,13 @@ def main() -> int:
     print(f"done val_acc {acc}", flush=True)
     time.sleep(float(os.environ.get("TINY_LINGER", "0")))
     return 0
+
+
+def wait_for_gate() -> None:
+    gate = os.environ.get("TINY_GATE")
+    deadline = time.monotonic() + 120
+    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def wait_for_others(folder: str, count: str) -> None:

@@ -1,9 +1,11 @@
-"""Two metrics (METRIC=val_acc,total_time): how METRIC and MODE read them, and their refusals."""
+"""Two metrics (METRIC=val_acc,total_time): how METRIC and MODE read them, their refusals, and the
+Pareto front of runs (ksweep.analysis.pareto)."""
 
 from __future__ import annotations
 
 import pytest
 
+from ksweep.analysis.pareto import pareto_front
 from ksweep.options import OptionError
 from ksweep.run import options as run_options
 from ksweep.run.summary import MetricError, check_objectives, parse_objectives
@@ -63,3 +65,23 @@ def test_make_refuses_a_mode_that_is_not_max_or_min_in_a_list(tmp_path):
     result = run_make("sweep-analyze", f"SWEEP={tmp_path}", "METRIC=val_acc,total_time", "MODE=max,best")
     assert result.returncode != 0
     assert "MODE=max,best: expected max or min for each entry (nothing was started)" in result.stderr
+
+
+# --- the front ------------------------------------------------------------------------------
+
+
+def test_a_failed_run_never_joins_the_front_even_with_the_best_values():
+    records = [
+        {"config_file": "config_001", "success": True, "val_acc": 90.0, "total_time": 10.0},
+        {"config_file": "config_002", "success": False, "val_acc": 99.0, "total_time": 1.0},
+        {"config_file": "config_003", "success": True, "val_acc": 95.0, "total_time": None},
+    ]
+    assert [p["config_file"] for p in pareto_front(records, BOTH).front] == ["config_001"]
+
+
+def test_values_equal_to_ten_significant_digits_are_a_tie_on_the_front():
+    records = [
+        {"config_file": "config_001", "success": True, "val_acc": 0.1 + 0.2, "total_time": 5.0},
+        {"config_file": "config_002", "success": True, "val_acc": 0.3, "total_time": 5.0},
+    ]
+    assert [p["config_file"] for p in pareto_front(records, BOTH).front] == ["config_001", "config_002"]

@@ -1,13 +1,16 @@
 """Two metrics (METRIC=val_acc,total_time): their refusals, the Pareto front of runs and of configs
-by their means, and where the analysis shows it (sweep_analysis.txt)."""
+by their means, and where the analysis shows it (sweep_analysis.txt, pareto_front.png, the HTML)."""
 
 from __future__ import annotations
 
 import pytest
+from matplotlib.image import imread
+from PIL import Image
 
 from ksweep.analysis.analyze import write_report
 from ksweep.analysis.leaderboard import leaderboard
 from ksweep.analysis.pareto import dominates, pareto_front
+from ksweep.analysis.plots import PARETO_FILE
 from ksweep.analysis.ranking import AnalyzeError
 from ksweep.options import OptionError
 from ksweep.run import options as run_options
@@ -204,16 +207,38 @@ def test_with_repeats_the_front_is_of_configs_by_their_means(tmp_path):
 # --- where the analysis shows it ------------------------------------------------------------
 
 
-def test_two_metrics_rank_by_the_first_and_add_the_front_section(hand_made):
-    one = write_report(hand_made, "val_acc", plots=False)
+def test_two_metrics_rank_by_the_first_and_add_the_front_section_png_and_html(hand_made):
+    one = write_report(hand_made, "val_acc")
     one_text = one.path.read_text()
-    two = write_report(hand_made, "val_acc,total_time", plots=False)
+    two = write_report(hand_made, "val_acc,total_time")
     text = two.path.read_text()
     assert (two.metric, two.mode, two.objectives) == ("val_acc", "max", BOTH)
     assert two.best == one.best  # the ranking, BEST and best_model.pt are the first metric's
     assert section(text, "TOP 10 CONFIGURATIONS:") == section(one_text, "TOP 10 CONFIGURATIONS:")
     assert "PARETO FRONT:" in text and "PARETO FRONT" not in one_text
     assert "Also: 4 of 6 runs on the Pareto front of val_acc (max) and total_time (min)" in text
+    png = hand_made / PARETO_FILE
+    assert png in two.plots and f"Plot: {png}" in text
+    legend = Image.open(png).info["Description"]
+    assert "all 6 completed runs" in legend and "Pareto front: 4 runs" in legend
+    assert imread(png).std() > 0.05
+    page = (hand_made / "sweep_report.html").read_text()
+    block = page[
+        page.index("<h2>Pareto front</h2>") : page.index("<h2>", page.index("<h2>Pareto front</h2>") + 5)
+    ]
+    assert "<img alt='pareto_front'" in block and block.count("<tr") == 1 + 4
+    assert "href='config_007_lenet5_adamw/'" in block
+    assert page.count("<img alt='pareto_front'") == 1  # in its section, not again under Plots
+
+
+def test_one_metric_writes_no_front_and_removes_a_stale_one(hand_made):
+    write_report(hand_made, "val_acc,total_time")
+    assert (hand_made / PARETO_FILE).is_file()
+    result = write_report(hand_made, "val_acc")
+    assert result.front is None and result.objectives == [("val_acc", "max")]
+    assert not (hand_made / PARETO_FILE).exists()
+    assert "Pareto" not in (hand_made / "sweep_report.html").read_text()
+    assert "Pareto" not in result.path.read_text()
 
 
 def test_an_unknown_second_metric_is_refused_naming_the_available_ones(hand_made):

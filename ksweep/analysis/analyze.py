@@ -13,6 +13,7 @@ the run record) and writes beside it:
     sweep_report.html      the same as one self-contained page (ksweep.analysis.html_report)
     learning_curves.png    the metric per epoch of the top 5 runs
     parameter_effects.png  the metric against each swept axis
+    pareto_front.png       with two metrics: every run against both, the front highlighted
     best_model.pt          a relative symlink to the best run's checkpoint, when it kept one
 
 A plot or link this analysis does not write is removed, so none is left from an
@@ -404,12 +405,15 @@ def _write_plots(
     plots: bool,
     search: bool = False,
     grouping=None,
+    front: Front | None = None,
 ) -> tuple[Path, ...]:
     """The plots this analysis has something for; the others are removed (never left stale)."""
 
     pngs: tuple[Path, ...] = ()
     if plots and ranked:
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts, search, grouping)
+        pngs = plotting.write_plots(
+            sweep_dir, records, ranked, metric, mode, axes, texts, search, grouping, front
+        )
     for name in PLOT_FILES:
         stale = sweep_dir / name
         if stale not in pngs and stale.is_file():
@@ -489,8 +493,9 @@ def write_report(
     write_atomic(paths.analysis, report.build_report(context))
     try:
         context.plots = _write_plots(
-            sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping
-        )
+            sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping,
+            front,
+        )  # fmt: skip
         context.best_model = keep_best_model(sweep_dir, best)
         write_atomic(paths.analysis, report.build_report(context))
         write_html(context)

@@ -3,6 +3,8 @@ by their means, and where the analysis shows it (sweep_analysis.txt, pareto_fron
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from matplotlib.image import imread
 from PIL import Image
@@ -259,3 +261,24 @@ def test_the_analyze_command_names_the_front(hand_made):
     assert done.returncode == 0, done.stderr
     assert "best: config_001 val_acc 93.00%" in done.stdout
     assert "pareto: 4 of 6 runs on the Pareto front of val_acc (max) and total_time (min)" in done.stdout
+
+
+# --- a real sweep ------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_tiny_sweep_run_and_analyzed_with_two_metrics_shows_its_front(sweep):
+    sweep.generate("1:1:5")  # val_acc 90.1 .. 90.5 (the tiny trainer's), total_time as each run took
+    ran = sweep.run("--no-progress", "--metric", "val_acc,total_time")
+    assert ran.returncode == 0, ran.stderr
+    assert "  BEST    config_005_" in ran.stdout and "  PARETO  " in ran.stdout
+    sweep_dir = sweep.dirs()[-1]
+    analyzed = run_make("sweep-analyze", f"SWEEP={sweep_dir}", "METRIC=val_acc,total_time")
+    assert analyzed.returncode == 0, analyzed.stderr
+    assert "best: config_005 val_acc 90.50%" in analyzed.stdout and "pareto: " in analyzed.stdout
+    text = (sweep_dir / "sweep_analysis.txt").read_text()
+    assert "PARETO FRONT:" in text and (sweep_dir / PARETO_FILE).is_file()
+    records = [r for r in json.loads((sweep_dir / "sweep_summary.json").read_text()) if r["success"]]
+    unbeaten = [r["config_file"] for r in records if not any(dominates(o, r, BOTH) for o in records)]
+    listed = [row[1] for row in front_rows(text)]
+    assert listed[0] == "config_005" and sorted(listed) == sorted(unbeaten)

@@ -44,6 +44,7 @@ class Option:
     at_least: float | None = None
     above: float | None = None  # strictly greater (RUN_TIMEOUT=0 is refused)
     choices: tuple[str, ...] = ()
+    listed: bool = False  # a comma-separated list, each entry one of `choices` (MODE=max,min)
     kept: bool = False  # kept in sweep.json: a resume runs as the sweep was started
     owner: str = ""  # the stage, launcher, strategy or tracker that declares it
     commands: tuple[str, ...] = ()  # the commands that take it (sweep, run, analyze, ...)
@@ -74,8 +75,10 @@ class Option:
             if text.lower() in FALSE:
                 return False
             raise OptionError(f"{self.var}={text}: expected 1/y/yes/true or 0/n/no/false")
-        if self.choices and text not in self.choices:
-            raise OptionError(f"{self.var}={text}: expected {' or '.join(self.choices)}")
+        entries = text.split(",") if self.listed else [text]
+        if self.choices and any(entry not in self.choices for entry in entries):
+            each = " for each entry" if len(entries) > 1 else ""
+            raise OptionError(f"{self.var}={text}: expected {' or '.join(self.choices)}{each}")
         if self.kind in (int, float):
             return self._number(text)
         return text
@@ -99,7 +102,8 @@ class Option:
         if self.metavar:
             return f"{self.var}={self.metavar}"
         if self.choices:
-            return f"{self.var}={'|'.join(self.choices)}"
+            alternatives = "|".join(self.choices)
+            return f"{self.var}={alternatives}" + (f"[,{alternatives}]" if self.listed else "")
         if self.kind is bool:
             return f"{self.var}=1"
         return f"{self.var}={'N' if self.kind is int else 'x' if self.kind is float else 'text'}"

@@ -16,6 +16,7 @@ import _cli
 
 from ksweep.analysis.analyze import write_report
 from ksweep.analysis.format import format_metric
+from ksweep.analysis.pareto import front_text
 from ksweep.analysis.ranking import AnalyzeError
 from ksweep.analysis.report import status_counts
 from ksweep.contract.project import NotFound
@@ -52,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"best: {best['config_file']} {result.metric} {score} ({result.mode}{tied}; test_acc {test})")
     else:
         print(f"best: none (no completed run has {result.metric})")
+    if result.front is not None:
+        print(f"pareto: {front_text(result.front)}")
     print(f"wrote {result.path}")
     if args.print:
         print()

@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     for name, record in result.sources.items():
-        score = format_metric(args.metric, record[args.metric])
-        print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({args.metric} {score})")
+        score = format_metric(result.metric, record[result.metric])
+        print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({result.metric} {score})")
     print(f"epochs: {epochs_text(result.epochs, result.source_epochs)}")
     trainer = result.train_command or builtin_trainer.DESCRIPTION
     print(

@@ -2,6 +2,7 @@
 
     python scripts/analyze_sweep.py [--sweep DIR] [--metric val_acc] [--mode max]
     make sweep-analyze [SWEEP=dir] [METRIC=val_loss]      # a loss ranks lowest first
+    make sweep-analyze METRIC=val_acc,total_time          # ranked by val_acc, plus a Pareto front
 
 It reads only what the runner left in the sweep directory (see ksweep.run.summary for
 the run record) and writes beside it:
@@ -12,6 +13,7 @@ the run record) and writes beside it:
     sweep_report.html      the same as one self-contained page (ksweep.analysis.html_report)
     learning_curves.png    the metric per epoch of the top 5 runs
     parameter_effects.png  the metric against each swept axis
+    pareto_front.png       with two metrics: every run against both, the front highlighted
     best_model.pt          a relative symlink to the best run's checkpoint, when it kept one
 
 A plot or link this analysis does not write is removed, so none is left from an
@@ -26,6 +28,10 @@ and broken the same way every time: the lower val_loss (the higher val_acc when
 ranking by val_loss), then the lower config number. The default chooses on
 validation, not test: choosing on the test set would leak it, so test accuracy is
 shown beside the ranking, never used for it.
+
+Two metrics (METRIC=val_acc,total_time, MODE=max,min or each mode by default): the first
+ranks, as above, and the report adds their Pareto front (ksweep.analysis.pareto): the
+completed runs, or with repeats the configs by their means, that no other beats on both.
 
 The analyzer knows symbols and metrics, nothing about what they mean. Swept axes are
 the symbols sweep.json names as axes plus those whose value differs between runs'
@@ -62,12 +68,13 @@ from ksweep.analysis import plots as plotting
 from ksweep.analysis import report
 from ksweep.analysis.format import display_value, short
 from ksweep.analysis.html_report import write_html
+from ksweep.analysis.pareto import Front, front_text, pareto_front
 from ksweep.analysis.plots import PLOT_FILES
 from ksweep.analysis.ranking import (
     AnalyzeError,
     available_metrics,
-    check_ranking,
     competition_ranks,
+    objectives_of,
     rank_records,
     spread_of_means,
     tie_break,
@@ -115,6 +122,8 @@ class ReportResult:
     records: list[dict] = field(default_factory=list, repr=False)
     ties: list[dict] = field(default_factory=list, repr=False)
     grouping: object = field(default=None, repr=False)  # with repeats: configs ranked by their mean
+    objectives: list[tuple[str, str]] = field(default_factory=list)  # (metric, mode) each; the first ranks
+    front: Front | None = field(default=None, repr=False)  # with two metrics: their Pareto front
 
 
 # --- records and frames -------------------------------------------------------------
@@ -396,12 +405,15 @@ def _write_plots(
     plots: bool,
     search: bool = False,
     grouping=None,
+    front: Front | None = None,
 ) -> tuple[Path, ...]:
     """The plots this analysis has something for; the others are removed (never left stale)."""
 
     pngs: tuple[Path, ...] = ()
     if plots and ranked:
-        pngs = plotting.write_plots(sweep_dir, records, ranked, metric, mode, axes, texts, search, grouping)
+        pngs = plotting.write_plots(
+            sweep_dir, records, ranked, metric, mode, axes, texts, search, grouping, front
+        )
     for name in PLOT_FILES:
         stale = sweep_dir / name
         if stale not in pngs and stale.is_file():
@@ -415,11 +427,15 @@ def write_report(
     mode: str | None = None,
     plots: bool = True,
 ) -> ReportResult:
-    """Write sweep_summary.json, sweep_analysis.txt, the plots and best_model.pt; return what was written."""
+    """Write sweep_summary.json, sweep_analysis.txt, the plots and best_model.pt; return what was written.
+
+    `metric` may name two metrics and `mode` one mode each (`val_acc,total_time`, `max,min`):
+    the first ranks, and the report adds their Pareto front."""
     sweep_dir = Path(sweep_dir)
     paths = SweepPaths(sweep_dir)
     records = load_records(sweep_dir)
-    mode = check_ranking(records, metric, mode)
+    objectives = objectives_of(records, metric, mode)
+    metric, mode = objectives[0]
     try:
         write_summary(sweep_dir, records)
     except OSError as err:
@@ -444,6 +460,7 @@ def write_report(
         )
     else:
         effects = parameter_effects(records, metric, mode, axes) if axes else {}
+    front = pareto_front(records, objectives, grouping.axes if grouping else None) if objectives[1:] else None
     manifest = read_json(paths.manifest)
     manifest = manifest if isinstance(manifest, dict) else None
     search = search_facts(sweep_dir, records, manifest)
@@ -470,13 +487,15 @@ def write_report(
         warnings=metric_checks(records),
         search=search,
         grouping=grouping,
+        front=front,
     )
     # The text first: on a full disk it is what must be there (a few KB), the plots are not.
     write_atomic(paths.analysis, report.build_report(context))
     try:
         context.plots = _write_plots(
-            sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping
-        )
+            sweep_dir, records, ranked, metric, mode, list(effects), texts, plots, bool(search), grouping,
+            front,
+        )  # fmt: skip
         context.best_model = keep_best_model(sweep_dir, best)
         write_atomic(paths.analysis, report.build_report(context))
         write_html(context)
@@ -490,18 +509,20 @@ def write_report(
         ) from None
     pngs, best_model = context.plots, context.best_model
     return ReportResult(
-        paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties, grouping
-    )
+        paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties, grouping,
+        objectives, front,
+    )  # fmt: skip
 
 
 def report_after_run(sweep_dir: Path, metric: str, mode: str | None) -> None:
-    """The analysis a run command ends with, in one line: the best run and where the report is."""
+    """The analysis a run command ends with, in one line: the best run and where the report is
+    (and a second with two metrics: their Pareto front)."""
     try:
         result = write_report(sweep_dir, metric=metric, mode=mode)
     except AnalyzeError as err:
         print(f"  ANALYZE {display(sweep_dir)}: {err}")
         return
-    best = result.best
+    best, metric = result.best, result.metric  # the ranking metric: the first of two
     if best is None:
         print(f"  REPORT  {display(result.path)} (no completed run to rank)")
         return
@@ -510,7 +531,9 @@ def report_after_run(sweep_dir: Path, metric: str, mode: str | None) -> None:
         values = " ".join(f"{short(a)}={v}" for a, v in zip(result.grouping.axes, group.key, strict=True))
         shown = f"{metric} {group.mean:.2f}, mean of {group.n} seeds"
         print(f"  BEST    {values} ({shown}) → {display(result.path)}")
-        return
-    value = best.get(metric)
-    shown = f"{metric} {value:.2f}" if isinstance(value, (int, float)) else f"{metric} {value}"
-    print(f"  BEST    {best['run_dir']} ({shown}) → {display(result.path)}")
+    else:
+        value = best.get(metric)
+        shown = f"{metric} {value:.2f}" if isinstance(value, (int, float)) else f"{metric} {value}"
+        print(f"  BEST    {best['run_dir']} ({shown}) → {display(result.path)}")
+    if result.front is not None:
+        print(f"  PARETO  {front_text(result.front)} → {display(result.path)}")

@@ -5,7 +5,8 @@ sort a table) and the plots (PNG, base64) are inside the file. The sections are 
 report's, from the same ReportContext: the header facts, the best configuration, with
 repeats the configs by their mean over seeds with each 95% interval drawn to scale, every
 ranked run (each linked to its folder's config.txt, output.log and training_metrics.json),
-the parameter effects, and the failed, pruned and unfinished runs.
+with two metrics their Pareto front (its plot and its table), the parameter effects, and the
+failed, pruned and unfinished runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from ksweep.analysis import report
 from ksweep.analysis.format import display_value, format_metric, short
+from ksweep.analysis.pareto import front_text
+from ksweep.analysis.plots import PARETO_FILE
 from ksweep.analysis.ranking import competition_ranks, finite
 from ksweep.analysis.report import ReportContext
 from ksweep.contract.records import write_atomic
@@ -70,6 +73,7 @@ def build_html(ctx: ReportContext) -> str:
         _pre("Best configuration", report.best_lines(ctx)[2:]),
         _groups(ctx),
         _runs(ctx),
+        _front(ctx),
         _effects(ctx),
         _plots(ctx),
         _problems(ctx),
@@ -195,6 +199,34 @@ def report_places(ctx: ReportContext) -> list[str]:
     return competition_ranks(ctx.ranked, ctx.metric)
 
 
+def _front(ctx: ReportContext) -> str:
+    """With two metrics: the Pareto front's plot and its points, as the text report lists them."""
+    front = ctx.front
+    if front is None:
+        return ""
+    metrics = [metric for metric, _ in front.objectives]
+    axes = front.axes if front.by_config else ctx.varied
+    rows = []
+    for number, point in enumerate(front.front, 1):
+        values = [_number(metric, point[metric]) for metric in metrics]
+        swept = [(_e(display_value(point.get(a), ctx.texts.get(a))), None) for a in axes]
+        if front.by_config:
+            runs = ", ".join(_run_link(ctx, run) for run in point["runs"])
+            rows.append([(str(number), str(number)), *values, (str(point["n"]), str(point["n"])), *swept,
+                         (runs, None)])  # fmt: skip
+        else:
+            rows.append([(str(number), str(number)), (_run_link(ctx, point), None), *values, *swept])
+    names = [short(axis) for axis in axes]
+    headers = ["#", *metrics, "seeds", *names, "runs"] if front.by_config else ["#", "run", *metrics, *names]
+    unit = "config (each by its means over seeds)" if front.by_config else "run"
+    note = (
+        f"<p>{_e(front_text(front))}: no other completed {unit} is at least as good on both and better "
+        f"on one; best {_e(metrics[0])} first.</p>"
+    )
+    plot = next((_image(path) for path in ctx.plots if Path(path).name == PARETO_FILE), "")
+    return "<h2>Pareto front</h2>" + note + plot + (_table(headers, rows) if rows else "")
+
+
 def _effects(ctx: ReportContext) -> str:
     if not ctx.effects:
         return ""
@@ -214,11 +246,13 @@ def _effects(ctx: ReportContext) -> str:
     return "".join(parts)
 
 
+def _image(path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f"<p><img alt='{_e(Path(path).stem)}' src='data:image/png;base64,{data}'></p>"
+
+
 def _plots(ctx: ReportContext) -> str:
-    images = []
-    for path in ctx.plots:
-        data = base64.b64encode(Path(path).read_bytes()).decode()
-        images.append(f"<p><img alt='{_e(Path(path).stem)}' src='data:image/png;base64,{data}'></p>")
+    images = [_image(path) for path in ctx.plots if Path(path).name != PARETO_FILE]  # in its own section
     return "<h2>Plots</h2>" + "".join(images) if images else ""
 
 

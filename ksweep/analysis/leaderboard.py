@@ -30,9 +30,9 @@ from ksweep.analysis.analyze import DEFAULT_METRIC, load_records, parameter_effe
 from ksweep.analysis.format import display_value, format_metric, short
 from ksweep.analysis.ranking import (
     AnalyzeError,
-    check_ranking,
     competition_ranks,
     finite,
+    objectives_of,
     rank_key,
     rank_records,
 )
@@ -86,7 +86,8 @@ def leaderboard(
     sweeps = {path: records for path, records in sweeps.items() if records}
     if not sweeps:
         raise AnalyzeError(f"no sweep found under {results_root}")
-    mode = check_ranking([r for records in sweeps.values() for r in records], metric, mode)
+    # With two metrics (METRIC=val_acc,total_time) the first ranks, as in each sweep's report.
+    metric, mode = objectives_of([r for records in sweeps.values() for r in records], metric, mode)[0]
     entries = []
     for path, records in sweeps.items():
         texts = value_texts(path, varied_keys(records))
@@ -200,7 +201,7 @@ def compare(
     """Two sweeps side by side: counts, best of each, and per shared swept symbol value the metric."""
     sweep_a, sweep_b = Path(sweep_a), Path(sweep_b)
     records_a, records_b = load_records(sweep_a), load_records(sweep_b)
-    mode = check_ranking(records_a + records_b, metric, mode)
+    metric, mode = objectives_of(records_a + records_b, metric, mode)[0]  # the first of two ranks
     labels = ["runs", "by status", "trainer", "threads", "best run", f"best {metric}", "its test_acc"]
     labels.append("its swept symbols")
     side_a, side_b = _side(sweep_a, records_a, metric, mode), _side(sweep_b, records_b, metric, mode)

@@ -11,6 +11,9 @@
                            against epochs trained (what a search or a pruner is for)
     means_over_seeds.png   with repeats: the top configs' means over seeds with their 95%
                            intervals, each seed's run a dot, labelled with the swept values
+    pareto_front.png       with two metrics: every completed run (with repeats, config by its
+                           means) against both, the Pareto front highlighted and joined as a
+                           staircase; each axis oriented so that better is up and to the right
 
 Runs with identical curves are drawn once, labelled "N runs identical"; legends give
 the runs' swept values as config.txt writes them, beside their config numbers.
@@ -32,13 +35,16 @@ from pathlib import Path
 
 from ksweep.analysis.format import display_value, format_metric, short
 from ksweep.contract.records import EPOCH_KEYS, read_metrics
+from ksweep.contract.text import plural
 from ksweep.run.summary import is_number, varied_keys
 
 CURVES_FILE = "learning_curves.png"
 EFFECTS_FILE = "parameter_effects.png"
 SEARCH_FILE = "search_progress.png"
 MEANS_FILE = "means_over_seeds.png"  # not config_*: that prefix is a run folder's
-PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE, MEANS_FILE)
+PARETO_FILE = "pareto_front.png"
+PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE, MEANS_FILE, PARETO_FILE)
+FRONT_LABELLED = 15  # front points named beside them; more would overprint
 MEANS_TOP = 20
 MARKERS = ("o", "s", "^", "D", "v")
 CURVES_TOP = 5
@@ -304,6 +310,51 @@ def plot_means_over_seeds(sweep_dir: Path, grouping, texts: dict) -> Path | None
     return _save(figure, sweep_dir / MEANS_FILE)
 
 
+def plot_pareto_front(sweep_dir: Path, front) -> Path | None:
+    """pareto_front.png: every point against both metrics, the front highlighted and joined as the
+    staircase that bounds what it dominates, each front point named (a run by its config number,
+    a config by its row of the report's table); None without points. A min metric's axis is
+    turned over, so better is always up and to the right (the arrows in the labels)."""
+    if front is None or not front.points:
+        return None
+    (x_key, x_mode), (y_key, y_mode) = front.objectives
+    figure = _figure(9, 6)
+    axes = figure.add_subplot()
+    unit = front.unit + ("s, each by its means over seeds" if front.by_config else "s")
+    axes.scatter([p[x_key] for p in front.points], [p[y_key] for p in front.points], s=18, alpha=0.5,
+                 color="#888888", label=f"all {len(front.points)} completed {unit}")  # fmt: skip
+    xs, ys = [p[x_key] for p in front.front], [p[y_key] for p in front.front]
+    steps_x, steps_y = [xs[0]], [ys[0]]
+    for x, y, previous_y in zip(xs[1:], ys[1:], ys, strict=False):  # the corner, then the next point
+        steps_x += [x, x]
+        steps_y += [previous_y, y]
+    axes.plot(steps_x, steps_y, color="tab:red", linewidth=1.2, alpha=0.8)
+    shown = f"Pareto front: {plural(len(front.front), front.unit)}"
+    axes.scatter(xs, ys, s=46, color="tab:red", zorder=3, label=shown)
+    names: dict[tuple, list[str]] = {}  # points with the same values (a tie) share one label
+    for number, point in enumerate(front.front, 1):  # a config by its row of the table
+        name = f"#{number}" if front.by_config else point["config_file"]
+        names.setdefault((point[x_key], point[y_key]), []).append(name)
+    for place, shared in list(names.items())[:FRONT_LABELLED]:
+        label = axes.annotate(", ".join(shared), place, xytext=(4, 4), textcoords="offset points", fontsize=7)
+        label.set_in_layout(False)  # a label near the edge must not squeeze the plot
+    axes.margins(0.1)  # room for the names of the points at the edges
+    if x_mode == "min":
+        axes.invert_xaxis()
+    if y_mode == "min":
+        axes.invert_yaxis()
+    axes.set_xlabel(f"{x_key} ({x_mode}) →")
+    axes.set_ylabel(f"{y_key} ({y_mode}) →")
+    named = "; #N: its row in PARETO FRONT" if front.by_config else ""
+    axes.set_title(
+        f"{sweep_dir.name}: Pareto front of {x_key} and {y_key}\n(better: up and to the right{named})"
+    )
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize="small", loc="best")
+    figure.tight_layout()
+    return _save(figure, sweep_dir / PARETO_FILE)
+
+
 def write_plots(
     sweep_dir: Path | str,
     records: list[dict],
@@ -314,6 +365,7 @@ def write_plots(
     texts: dict | None = None,
     search: bool = False,
     grouping=None,
+    front=None,
 ) -> tuple[Path, ...]:
     """Write every plot that has something to show; return their paths.
 
@@ -330,5 +382,6 @@ def write_plots(
         plot_parameter_effects(sweep_dir, ranked, metric, mode, symbols, texts),
         plot_search_progress(sweep_dir, records, metric, mode) if search else None,
         plot_means_over_seeds(sweep_dir, grouping, texts or {}),
+        plot_pareto_front(sweep_dir, front),
     )
     return tuple(p for p in paths if p is not None)

@@ -40,7 +40,7 @@ from pathlib import Path
 from ksweep.analysis.analyze import DEFAULT_METRIC, load_records, swept_axes
 from ksweep.analysis.format import display_value, format_metric
 from ksweep.analysis.leaderboard import train_command as sweep_train_command
-from ksweep.analysis.ranking import AnalyzeError, check_ranking, rank_records, same_score, tie_break
+from ksweep.analysis.ranking import AnalyzeError, objectives_of, rank_records, same_score, tie_break
 from ksweep.analysis.repeats import group_runs, has_repeats
 from ksweep.config import trainer
 from ksweep.contract.records import replace_dir
@@ -61,6 +61,7 @@ class Promotion:
     epochs: int | None = None  # None: as in the source runs
     source_epochs: tuple[int, ...] = ()  # the epochs the promoted runs trained
     tie_note: str | None = None  # how a tie across the TOP cut was broken
+    metric: str = DEFAULT_METRIC  # what ranked them (the first of two metrics)
 
 
 def set_epochs(config: str, epochs: int) -> str:
@@ -159,7 +160,7 @@ def promote(
     _check_arguments(top, epochs)
     sweep_dir, out = Path(sweep_dir), Path(out_dir)
     records = load_records(sweep_dir)
-    mode = check_ranking(records, metric, mode)
+    metric, mode = objectives_of(records, metric, mode)[0]  # with two metrics the first ranks
     records, axes = swept_axes(records)
     everything = rank_records(records, metric, mode)
     ranked = top_runs(everything, axes, top, metric, mode)
@@ -182,6 +183,7 @@ def promote(
         epochs=epochs,
         source_epochs=tuple(r["epochs"] for r in ranked if isinstance(r.get("epochs"), int)),
         tie_note=None if has_repeats(everything, axes) else tie_note(everything, top, metric),
+        metric=metric,
     )
     varied = varied_keys(records)
     try:

@@ -12,9 +12,11 @@ from ksweep.run.summary import (
     METRIC_KEYS,
     MODES,
     NON_METRIC_KEYS,
+    MetricError,
     default_mode,
     finite_or_none,
     is_number,
+    parse_objectives,
 )
 
 
@@ -44,6 +46,16 @@ def check_ranking(records: list[dict], metric: str, mode: str | None = None) -> 
     if metric not in known:
         raise AnalyzeError(f"unknown metric {metric!r}; available: {', '.join(known)}")
     return mode or default_mode(metric)
+
+
+def objectives_of(records: list[dict], metric: str, mode: str | None = None) -> list[tuple[str, str]]:
+    """METRIC and MODE as (metric, mode) pairs (ksweep.run.summary.parse_objectives), each checked
+    as check_ranking checks one; the first ranks. AnalyzeError, one line, for what either refuses."""
+    try:
+        objectives = parse_objectives(metric, mode)
+    except MetricError as err:
+        raise AnalyzeError(str(err)) from None
+    return [(name, check_ranking(records, name, given_mode)) for name, given_mode in objectives]
 
 
 def tie_break(metric: str) -> tuple[str, str]:

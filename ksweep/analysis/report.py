@@ -16,6 +16,8 @@ so what users grep for still matches; the other sections are additions:
                               the configs that cannot be told apart from it
     CONFIGS BY MEAN OVER SEEDS  with repeats: configs ranked by their mean, sd, CI, p vs the best
     TOP 10 CONFIGURATIONS     a table: place (`1=` for a tie), metrics, swept axes
+    PARETO FRONT              with two metrics: the runs (with repeats the configs, by their
+                              means) no other beats on both, by the first (ksweep.analysis.pareto)
     PARAMETER EFFECTS         per swept axis and value: runs, mean / best / worst of the metric
     TRAIN/VAL GAP             of the best runs (a large gap is overfitting)
     FAILED TESTS              status, reason, last line of output.log
@@ -38,6 +40,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from ksweep.analysis.format import display_value, format_metric, short
+from ksweep.analysis.pareto import front_text
 from ksweep.analysis.ranking import finite, spread_of_means
 from ksweep.config import trainer
 from ksweep.contract.state import FAILURES, FINISHED, PRUNED, STATES
@@ -79,6 +82,7 @@ class ReportContext:
     warnings: list[str] = field(default_factory=list)
     search: dict = field(default_factory=dict)  # SEARCH/PRUNER sweeps: options, epochs trained and planned
     grouping: object = None  # ksweep.analysis.repeats.Grouping when configs ran with several seeds
+    front: object = None  # ksweep.analysis.pareto.Front with two metrics (METRIC=val_acc,total_time)
 
 
 # --- formatting ---------------------------------------------------------------------
@@ -171,6 +175,8 @@ def header_lines(ctx: ReportContext) -> list[str]:
     why = "the default for this metric" if ctx.mode == default_mode(ctx.metric) else "as asked (MODE)"
     lines.append(f"Ranked by: {ctx.metric} ({ctx.mode}: {choice} wins; {why}), completed runs only")
     lines.append(f"Ties: {tie_rule(ctx)}")
+    if ctx.front is not None:
+        lines.append(f"Also: {front_text(ctx.front)} (see PARETO FRONT)")
     if ctx.metric.startswith("test_"):
         lines.append(
             f"WARNING: ranked by {ctx.metric}: the test set chose the winner, so its test figures are "
@@ -382,6 +388,45 @@ def top_lines(ctx: ReportContext) -> list[str]:
     return lines + ["", note, table, ""]
 
 
+def front_lines(ctx: ReportContext) -> list[str]:
+    """With two metrics: the points of their Pareto front, best first by the first metric."""
+    front = ctx.front
+    if front is None:
+        return []
+    metrics = [metric for metric, _ in front.objectives]
+    unit = "config (each by its means over seeds)" if front.by_config else "run"
+    lines = [RULE, "PARETO FRONT:", SUBRULE]
+    lines.append(
+        f"{front_text(front)}: no other completed {unit} is at least as good on both and better on one."
+    )
+    if any(metric.startswith("test_") for metric in metrics[1:]):
+        lines.append(f"WARNING: the front uses {metrics[1]}: the test set takes part in the choice.")
+    if not front.front:
+        return lines + [f"No completed run has both {metrics[0]} and {metrics[1]}.", ""]
+    axes = front.axes if front.by_config else ctx.varied
+    rows = []
+    for number, point in enumerate(front.front, 1):
+        values = [format_metric(metric, point[metric], unit=False) for metric in metrics]
+        swept = [display_value(point.get(axis), ctx.texts.get(axis)) for axis in axes]
+        if front.by_config:
+            runs = ", ".join(run["config_file"] for run in point["runs"])
+            rows.append([str(number), *values, str(point["n"]), *swept, runs])
+        else:
+            rows.append([str(number), point["config_file"], *values, *swept])
+    names = [short(axis) for axis in axes]
+    headers = (
+        ["#", *metrics, "seeds", *names, "runs"] if front.by_config else ["#", "config", *metrics, *names]
+    )
+    swept_align = ["left"] * len(names)
+    align = (
+        ["right", "right", "right", "right", *swept_align, "left"]
+        if front.by_config
+        else ["right", "left", "right", "right", *swept_align]
+    )
+    note = f"(best {metrics[0]} first; {UNITS})"
+    return lines + ["", note, tabulate(rows, headers, colalign=align, disable_numparse=True), ""]
+
+
 def effects_lines(ctx: ReportContext) -> list[str]:
     if not ctx.effects:
         return []
@@ -523,7 +568,8 @@ def files_lines(ctx: ReportContext) -> list[str]:
 
 def build_report(ctx: ReportContext) -> str:
     """The whole of sweep_analysis.txt."""
-    sections = (header_lines, warning_lines, best_lines, groups_lines, top_lines, effects_lines, gap_lines)
+    sections = (header_lines, warning_lines, best_lines, groups_lines, top_lines, front_lines, effects_lines)
+    sections += (gap_lines,)
     sections += (failed_lines,)
     lines = [
         line for section in (*sections, pruned_lines, unfinished_lines, files_lines) for line in section(ctx)

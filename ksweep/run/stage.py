@@ -53,7 +53,7 @@ from ksweep.run.dryrun import dry_run
 from ksweep.run.observers import ProgressBar, SummaryObserver
 from ksweep.run.progress import run_states
 from ksweep.run.scheduler import Scheduler, SweepResult
-from ksweep.run.summary import MetricError, check_metric
+from ksweep.run.summary import MetricError, check_objectives
 from ksweep.search import options as search_options
 from ksweep.search import space, strategy
 from ksweep.search.strategy import StrategyError
@@ -172,7 +172,7 @@ def preflight(request: RunRequest) -> int | None:
     bad TRACKER, METRIC, TRAIN_COMMAND or BACKEND leaves sweep_configs/ as it was): the exit
     code of the refusal, said in one line, or None."""
     try:
-        request.mode = check_metric(request.metric, request.mode)
+        request.mode = check_objectives(request.metric, request.mode)
         check_usable(request.now)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
@@ -218,7 +218,7 @@ def chosen_sweep(request: RunRequest) -> Path | None:
 def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Values, dict]:
     """Refuse what cannot work before anything is written or trained; the options to run with
     and those the sweep keeps (options_for)."""
-    request.mode = check_metric(request.metric, request.mode)
+    request.mode = check_objectives(request.metric, request.mode)
     options, kept = options_for(request, folder)
     check_usable(options)
     check_search(options, request, folder)

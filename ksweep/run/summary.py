@@ -38,8 +38,11 @@ unmet there) has null for it. Numeric-looking values become numbers, so
     ['config_004']
 
 Ranking helpers that need no run (the runner checks METRIC/MODE before its first
-run): `default_mode(metric)` and `check_metric(metric, mode)`. One duration format
-for every tool: `format_duration(seconds)`.
+run): `default_mode(metric)` and `check_metric(metric, mode)`. METRIC may name two
+metrics, MODE one mode per metric (`METRIC=val_acc,total_time MODE=max,min`): the
+analysis then adds their Pareto front, and the first metric still ranks.
+`parse_objectives(metric, mode)` is the one reader of that form, `check_objectives` its
+check before a sweep. One duration format for every tool: `format_duration(seconds)`.
 """
 
 from __future__ import annotations
@@ -197,6 +200,52 @@ def check_metric(metric: str, mode: str | None, warn: Callable[[str], None] | No
         f"writes in `final` (ranking {resolved})"
     )
     return resolved
+
+
+MAX_OBJECTIVES = 2  # one metric ranks; two give a Pareto front as well
+
+
+def parse_objectives(metric: str | None, mode: str | None) -> list[tuple[str, str]]:
+    """METRIC and MODE as (metric, mode) pairs, the ranking metric first: `val_acc` → [("val_acc",
+    "max")], `val_acc,total_time` with MODE `max,min` (or none) → [("val_acc", "max"),
+    ("total_time", "min")]. A mode not given is default_mode's. MetricError, one line naming
+    METRIC or MODE, for more than two metrics, one named twice, an empty name, a count of
+    modes other than the metrics', or a mode other than max/min. Names are not checked here:
+    check_metric does that before a sweep, the analysis against the sweep's records."""
+    names = [name.strip() for name in (metric if metric is not None else DEFAULT_METRIC).split(",")]
+    if len(names) > MAX_OBJECTIVES:
+        raise MetricError(
+            f"METRIC={metric} names {len(names)} metrics: give one, or two for a Pareto front "
+            "(METRIC=val_acc,total_time)"
+        )
+    if len(names) == 2 and "" in names:
+        raise MetricError(f"METRIC={metric} has an empty name: give two metrics separated by a comma")
+    if len(names) == 2 and names[0] == names[1]:
+        raise MetricError(
+            f"METRIC={metric} names {names[0]} twice: a Pareto front needs two different metrics"
+        )
+    modes = [m.strip() for m in mode.split(",")] if mode else [None] * len(names)  # MODE= is unset
+    if len(modes) == 1 and len(names) == 2:
+        raise MetricError(
+            f"MODE={mode} is one mode for two metrics (METRIC={metric}): give one per metric, "
+            f"e.g. MODE={','.join(default_mode(name) for name in names)}"
+        )
+    if len(modes) != len(names):
+        metrics = "one metric" if len(names) == 1 else "two metrics"
+        raise MetricError(
+            f"MODE={mode} has {len(modes)} modes for {metrics} (METRIC={metric}): give one per metric"
+        )
+    for given_mode in modes:
+        if given_mode is not None and given_mode not in MODES:
+            raise MetricError(f"bad mode {given_mode!r}: use max or min")
+    return [(name, given_mode or default_mode(name)) for name, given_mode in zip(names, modes, strict=True)]
+
+
+def check_objectives(metric: str | None, mode: str | None, warn: Callable[[str], None] | None = None) -> str:
+    """check_metric for each metric of METRIC (parse_objectives); the modes to rank by as MODE
+    writes them (`max`, or `max,min` for two metrics). The run stage's check before a sweep."""
+    objectives = parse_objectives(metric, mode)
+    return ",".join(check_metric(name, given_mode, warn) for name, given_mode in objectives)
 
 
 def _stderr_warning(message: str) -> None:

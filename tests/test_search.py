@@ -153,6 +153,18 @@ def test_a_killed_tpe_sweep_resumed_ends_with_samples_runs_and_no_trial_left_run
             ("--pruner", "median", "--metric", "test_acc"),
             "error: PRUNER=median follows METRIC epoch by epoch: METRIC=test_acc is not in a run's per-epoch",
         ),
+        (
+            ("--pruner", "asha", "--metric", "val_acc,total_time"),
+            "error: PRUNER=asha follows one metric epoch by epoch: METRIC=val_acc,total_time names two",
+        ),
+        (
+            ("--search", "nsga2", "--samples", "4"),
+            "error: SEARCH=nsga2 searches two objectives: METRIC=val_acc names one",
+        ),
+        (
+            ("--metric", "val_acc,total_time,val_loss"),
+            "error: METRIC=val_acc,total_time,val_loss names 3 metrics",
+        ),
     ],
 )
 def test_a_search_that_cannot_run_is_one_line_before_any_sweep_folder(sweep, flags, says):
@@ -221,3 +233,18 @@ def test_with_repeats_a_pruner_stops_a_configs_seeds_together_and_ranks_none_on_
     assert unstarted and all(r["epochs"] == [] for r in unstarted)
     analysis = (sweep_dir / "sweep_analysis.txt").read_text()
     assert "(mean ± sd of 3 seeds)" in analysis.split("Best config over seeds:")[1].splitlines()[0]
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "nsga2", "random"])
+def test_a_search_of_two_objectives_tells_optuna_both_and_the_analysis_draws_their_front(sweep, sampler):
+    sweep.generate("1", SPACE)
+    result, sweep_dir = search(
+        sweep, "--search", sampler, "--samples", "6", "--metric", "val_acc,total_time", "--mode", "max,min"
+    )
+    study = study_of(sweep_dir)
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) >= 6 and all(len(t.values) == 2 for t in done)  # a repeated proposal is told too
+    assert {t.values[0] for t in done} == {r["final"]["val_acc"] for r in records(sweep_dir).values()}
+    assert "PARETO FRONT" in (sweep_dir / "sweep_analysis.txt").read_text()
+    assert (sweep_dir / "pareto_front.png").is_file()

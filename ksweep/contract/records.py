@@ -146,3 +146,37 @@ def config_values(text: str) -> dict[str, str]:
                 value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
             values[name] = value
     return values
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def total_time(runner: dict, final: dict, epochs: list) -> float | None:
+    """A run's time as the summary reports it. The runner's wall clock includes start-up and
+    data loading; the trainer's own figure is the fallback, and the epochs' sum is all a
+    running run has."""
+    for value in (runner.get("wall_seconds"), final.get("train_seconds")):
+        if _finite(value) is not None:
+            return float(value)
+    seconds = [e["seconds"] for e in epochs if isinstance(e, dict) and _finite(e.get("seconds")) is not None]
+    return float(sum(seconds)) if seconds else None
+
+
+def run_metric(record: dict, name: str) -> float | None:
+    """One metric of a run's record, named as the summary names it (a key of `final`, or
+    total_time, final_sparsity, train_acc of the last epoch, epochs); None when it has none."""
+    final = record.get("final") if isinstance(record.get("final"), dict) else {}
+    epochs = record.get("epochs") if isinstance(record.get("epochs"), list) else []
+    if name == "total_time":
+        runner = record.get("runner") if isinstance(record.get("runner"), dict) else {}
+        return total_time(runner, final, epochs)
+    if name == "final_sparsity":
+        return _finite(final.get("sparsity"))
+    if name == "train_acc":
+        return _finite(epochs[-1].get("train_acc")) if epochs and isinstance(epochs[-1], dict) else None
+    if name == "epochs":
+        return float(len(epochs))
+    return _finite(final.get(name))

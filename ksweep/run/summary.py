@@ -63,7 +63,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ksweep.contract.records import config_hash, config_values, read_json, read_tail
+from ksweep.contract.records import config_hash, config_values, read_json, read_tail, total_time
 from ksweep.contract.state import COMPLETED, RECORDED, run_state
 from ksweep.contract.sweepdir import CONFIG_FILE, METRICS_FILE, SweepPaths
 from ksweep.folder.lock import lock_holder
@@ -333,7 +333,7 @@ def _raw_record(name: str, metrics: dict | None, text: str | None, ended_ns: int
     final, runner, env = _dict(metrics.get("final")), _dict(metrics.get("runner")), _dict(metrics.get("env"))
     epochs = metrics.get("epochs") if isinstance(metrics.get("epochs"), list) else []
     last = epochs[-1] if epochs and isinstance(epochs[-1], dict) else {}
-    total_time = _total_time(runner, final, epochs)
+    run_time = total_time(runner, final, epochs)
     record = {
         "config_file": run_id(name),
         "run_dir": name,
@@ -344,7 +344,7 @@ def _raw_record(name: str, metrics: dict | None, text: str | None, ended_ns: int
         "test_acc": finite_or_none(final.get("test_acc")),
         "train_acc": finite_or_none(last.get("train_acc")),
         "final_sparsity": finite_or_none(final.get("sparsity")),
-        "total_time": total_time,
+        "total_time": run_time,
         "epochs": len(epochs),
         "error": metrics.get("error"),
         "config_hash": runner.get("config_hash") or env.get("config_hash") or _hash(text),
@@ -380,18 +380,6 @@ def _metric_warnings(final: dict) -> str:
         elif is_number(value) and not math.isfinite(value):
             problems.append(f"{key} is {value}")
     return "; ".join(problems)
-
-
-def _total_time(runner: dict, final: dict, epochs: list) -> float | None:
-    # The runner's wall clock includes start-up and data loading; the trainer's own
-    # figure is the fallback, and the epochs' sum is all a running run has.
-    for value in (runner.get("wall_seconds"), final.get("train_seconds")):
-        if finite_or_none(value) is not None:
-            return float(value)
-    seconds = [
-        e["seconds"] for e in epochs if isinstance(e, dict) and finite_or_none(e.get("seconds")) is not None
-    ]
-    return float(sum(seconds)) if seconds else None
 
 
 def _hash(text: str | None) -> str | None:

@@ -8,7 +8,7 @@ settled, and a stopper judges a config by the mean of its seeds.
 from __future__ import annotations
 
 from ksweep.contract import state
-from ksweep.contract.records import config_hash, config_values, read_json
+from ksweep.contract.records import config_hash, config_values, read_json, run_metric
 from ksweep.folder.plan import PlannedRun
 from ksweep.folder.sweep import SweepFolder
 
@@ -86,8 +86,11 @@ def settled(record) -> dict | None:
     return record if isinstance(record, dict) and record.get("status") in state.FINISHED else None
 
 
-def completed_mean(records: list[dict], metric: str) -> float | None:
-    """The mean of `metric` over the completed records; None when none completed with it."""
-    values = [(r.get("final") or {}).get(metric) for r in records if r.get("status") == state.COMPLETED]
-    values = [float(v) for v in values if isinstance(v, (int, float))]
-    return sum(values) / len(values) if values else None
+def completed_means(records: list[dict], metrics: list[str]) -> list[float] | None:
+    """The mean of each metric over the completed records; None when no completed record has
+    them all."""
+    rows = [[run_metric(r, m) for m in metrics] for r in records if r.get("status") == state.COMPLETED]
+    rows = [row for row in rows if all(v is not None for v in row)]
+    if not rows:
+        return None
+    return [sum(column) / len(rows) for column in zip(*rows, strict=True)]

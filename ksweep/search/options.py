@@ -3,14 +3,14 @@ All are kept in sweep.json: a resumed search goes on as it was started."""
 
 from ksweep.options import Option
 
-SEARCHES = ("grid", "random", "tpe")
+SEARCHES = ("grid", "random", "tpe", "nsga2")
 PRUNERS = ("none", "median", "asha")
 RUNNING = ("sweep", "run", "resume")
 
 OPTIONS = (
     Option("search", choices=SEARCHES, default="grid", kept=True, owner="search",
            commands=(*RUNNING, "generate"),
-           help="grid (default): every config; random, tpe: Optuna proposes SAMPLES of them"),
+           help="grid (default): every config; random, tpe, nsga2 (two METRICs): Optuna proposes SAMPLES"),
     Option("samples", int, at_least=1, kept=True, owner="search", commands=RUNNING,
            help="SEARCH=random|tpe: configs in all (each with its seeds under REPEATS)"),
     Option("search_seed", int, at_least=0, default=0, kept=True, owner="search", commands=RUNNING,

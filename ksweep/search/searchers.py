@@ -4,6 +4,8 @@
     random, tpe     Optuna's RandomSampler / TPESampler, seeded by SEARCH_SEED, propose configs
                     of the range file's space (ksweep.search.space), one when a slot is free,
                     until SAMPLES configs are planned (each with all its seeds)
+    nsga2           Optuna's NSGAIISampler, for two objectives (METRIC=val_acc,total_time);
+                    random and tpe (multi-objective TPE) take two as well
 
 A searcher is asked `propose()` (the runs of one new config, or none), and told
 `started(run)` and `settled(run, records)` when every seed of a run's config has settled.
@@ -11,7 +13,7 @@ Optuna is asked and told (ask-and-tell); its study lives in the sweep folder
 (search/optuna.journal), so a resume continues it. A proposal the plan already holds is
 not run again: its trial is told that config's result. A proposal the built-in trainer
 would refuse is told FAIL and not planned. A config's trial is told the mean over its
-completed seeds, or PRUNED with the means per epoch it reached; a trial whose runs did
+completed seeds (of each objective), or PRUNED with the means per epoch it reached; a trial whose runs did
 not finish (a Ctrl-C, a killed runner) is closed as FAIL, and a rerun gets a new trial
 with the same parameters: no trial is left RUNNING.
 """
@@ -27,7 +29,7 @@ from ksweep.folder.plan import PlannedRun, override_epochs
 from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
 from ksweep.search import space as search_space
-from ksweep.search.configs import ConfigIndex, completed_mean, config_key, settled
+from ksweep.search.configs import ConfigIndex, completed_means, config_key, settled
 
 MAX_DUPLICATES = 20  # proposals in a row of configs already planned: then an unplanned one is chosen
 MAX_REFUSED = 100  # proposals in a row the trainer refuses: then the search stops
@@ -149,15 +151,22 @@ class OptunaSearcher:
             self._tell_number(number, records)
 
     def _tell_number(self, number: int, records: list[dict]) -> None:
-        tell(self.study, self.optuna, number, records, self.settings.metric)
+        tell(self.study, self.optuna, number, records, [m for m, _ in objectives(self.settings)])
 
 
-def tell(study, optuna, number: int, records: list[dict], metric: str) -> None:
-    """A config's result: the mean of its completed seeds; pruned, or failed, when none completed."""
+def objectives(settings: Values) -> list[tuple[str, str]]:
+    """(metric, mode) of each objective: METRIC and MODE as the run stage checked them
+    (`val_acc`/`max`, or two: `val_acc,total_time`/`max,min`)."""
+    return list(zip(settings.metric.split(","), (settings.mode or "max").split(","), strict=True))
+
+
+def tell(study, optuna, number: int, records: list[dict], metrics: list[str]) -> None:
+    """A config's result: the mean of its completed seeds (per objective); pruned, or failed,
+    when none completed."""
     TrialState = optuna.trial.TrialState
-    mean = completed_mean(records, metric)
-    if mean is not None:
-        study.tell(number, mean, skip_if_finished=True)
+    means = completed_means(records, metrics)
+    if means is not None:
+        study.tell(number, means if len(means) > 1 else means[0], skip_if_finished=True)
     elif any(r.get("status") == state.PRUNED for r in records):
         study.tell(number, state=TrialState.PRUNED, skip_if_finished=True)
     else:

@@ -107,7 +107,7 @@ class OptunaStopper:
             self._tell_number(trial.number, records)
 
     def _tell_number(self, number: int, records: list[dict]) -> None:
-        tell(self.study, self.optuna, number, records, self.settings.metric)
+        tell(self.study, self.optuna, number, records, [self.settings.metric])
 
 
 def pruner(optuna, settings: Values):

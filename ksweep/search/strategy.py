@@ -47,6 +47,17 @@ def check_settings(options: Values, new_sweep: bool) -> None:
     if not uses_optuna(options):
         return
     optuna_module()  # installed, or one line saying how
+    two = len(searchers.objectives(options)) == 2
+    if options.pruner != "none" and two:
+        raise StrategyError(
+            f"PRUNER={options.pruner} follows one metric epoch by epoch: METRIC={options.metric} names two "
+            "(a Pareto front); give one METRIC, or PRUNER=none"
+        )
+    if options.search == "nsga2" and not two:
+        raise StrategyError(
+            f"SEARCH=nsga2 searches two objectives: METRIC={options.metric} names one; give two "
+            "(METRIC=val_acc,total_time), or SEARCH=tpe for one"
+        )
     if options.search != "grid" and not options.samples and new_sweep:
         raise StrategyError(f"SEARCH={options.search} needs SAMPLES=N (the number of configs to propose)")
     if options.pruner != "none" and options.metric not in stoppers.EPOCH_METRICS:
@@ -103,13 +114,13 @@ def make_strategy(
     index = ConfigIndex(folder)
     storage = _journal(folder, optuna)
     searcher, stopper = searchers.GridSearcher(), stoppers.NoStopper()
-    direction = "minimize" if options.mode == "min" else "maximize"
+    directions = ["minimize" if mode == "min" else "maximize" for _, mode in searchers.objectives(options)]
     if options.search != "grid":
         study = optuna.create_study(
             storage=storage,
             study_name=searchers.STUDY,
             sampler=_sampler(optuna, options),
-            direction=direction,
+            directions=directions,
             load_if_exists=True,
         )
         searcher = searchers.OptunaSearcher(index, folder, options, epochs, study, optuna, refuses)
@@ -118,7 +129,7 @@ def make_strategy(
             storage=storage,
             study_name=stoppers.STUDY,
             pruner=stoppers.pruner(optuna, options),
-            direction=direction,
+            directions=directions,
             load_if_exists=True,
         )
         stopper = stoppers.OptunaStopper(index, folder, options, study, optuna)
@@ -140,6 +151,8 @@ def _journal(folder: SweepFolder, optuna):
 def _sampler(optuna, settings: Values):
     if settings.search == "tpe":
         return optuna.samplers.TPESampler(seed=settings.search_seed, constant_liar=True)
+    if settings.search == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=settings.search_seed)
     return optuna.samplers.RandomSampler(seed=settings.search_seed)
 
 

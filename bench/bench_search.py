@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""What random search, TPE and ASHA save against the full grid, on a sweep whose answer is known.
+"""What random search, TPE, TPE+ASHA and TPE over a continuous space spend to find what the
+full grid finds, on a space where luck does not find it.
 
-The sweep: defconfigs/mlp-digits-search-range (the README's worked example), MLP/digits
-runs of the built-in trainer, 6 epochs each, over LEARNING_RATE (a log range) x BATCH_SIZE
-x WEIGHT_DECAY x ADAM_BETA1: 120 configs, weight decay and beta1 barely mattering (a seed
-axis would be repeats of each config, never searched over). In one run of this script:
+The space (SPACE below): MLP/digits runs of the built-in trainer, 4 epochs each, over
+LEARNING_RATE (a coarse log range, 1e-4 to 0.5) x BATCH_SIZE x MLP_HIDDEN_SIZE x
+MLP_NUM_LAYERS: 144 configs, ranked on half of the training data held out
+(VAL_FRACTION=0.5: 898 images, 0.11 points each, so 0.5 points is 5 images, not one).
+The coarse steps keep the configs apart: the script counts how many of the grid's configs
+lie within 0.5 points of its best (on this machine, one), and with one such config, random
+search without repeats needs half the grid's epochs in the median. In one run:
 
-  1. the full grid, every run to its end: the true best val_acc, and the grid's epochs;
-  2. SEARCH=random, SEARCH=tpe, SEARCH=grid PRUNER=asha and SEARCH=tpe PRUNER=asha, the
-     searches from several SEARCH_SEEDs, SAMPLES runs each, one run at a time.
+  1. the full grid, every run to its end: the best val_acc, and the grid's epochs;
+  2. SEARCH=random, SEARCH=tpe, SEARCH=tpe PRUNER=asha, and SEARCH=tpe over the continuous
+     version of the space (LEARNING_RATE=1e-4~*0.5, BATCH_SIZE=16~256, MLP_HIDDEN_SIZE=8~128),
+     each from --seeds SEARCH_SEEDs, up to SAMPLES configs, one run at a time (JOBS=1: the
+     verdicts and proposals are the same on any machine).
 
-For each: the epochs trained until the first run within 0.5 points of the true best
-completed, as a fraction of the full grid's epochs ("-" where none did within SAMPLES),
-the median over the seeds. Targets: TPE+ASHA reaches it with at most a third of the
-grid's epochs (median); grid+ASHA never prunes a run that reaches the true best.
+It also times the verdict wait (ksweep/contract/verdict.py): the grid again with a stopper
+that never prunes, so that every epoch waits for its verdict; the difference per epoch.
 
-    .venv/bin/python bench/bench_search.py [--samples 120] [--seeds 3]
+For each: the epochs trained until the first completed run within 0.5 points of the
+grid's best, as a fraction of the grid's epochs ("-" where none did), the median over the
+seeds. Targets: random needs >= 0.5 (the workload discriminates); TPE+ASHA <= 0.33 and
+ahead of random.
+
+    .venv/bin/python bench/bench_search.py [--seeds 5] [--workers 2]
     .venv/bin/python bench/bench_search.py --quick      # a 12-point grid, so it cannot rot
 """
 
@@ -27,47 +36,59 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GRID = ROOT / "defconfigs/mlp-digits-search-range"  # the README's worked example
-QUICK_GRID = """CONFIG_MODEL_SELECT_MLP=y
+BASE = """CONFIG_MODEL_SELECT_MLP=y
 CONFIG_DATASET_SELECT_DIGITS=y
 CONFIG_OPTIMIZER_SELECT_ADAMW=y
-CONFIG_NUM_EPOCHS=2
-CONFIG_LEARNING_RATE=1e-4:*10:1e-2
-CONFIG_BATCH_SIZE=32|128
-CONFIG_SEED=1|2
+CONFIG_VAL_FRACTION="0.5"
+CONFIG_NUM_EPOCHS=4
 """
+SPACE = (
+    BASE
+    + """CONFIG_LEARNING_RATE=1e-4:*3:0.5
+CONFIG_BATCH_SIZE=16|64|256
+CONFIG_MLP_HIDDEN_SIZE=8|32|128
+CONFIG_MLP_NUM_LAYERS=1|2
+"""
+)
+CONTINUOUS = (
+    BASE
+    + """CONFIG_LEARNING_RATE=1e-4~*0.5
+CONFIG_BATCH_SIZE=16~256
+CONFIG_MLP_HIDDEN_SIZE=8~128
+CONFIG_MLP_NUM_LAYERS=1|2
+"""
+)
+QUICK_SPACE = (
+    BASE.replace("=4", "=2") + "CONFIG_LEARNING_RATE=1e-4:*10:1e-2\nCONFIG_BATCH_SIZE=32|64|128|256\n"
+)
+QUICK_CONTINUOUS = BASE.replace("=4", "=2") + "CONFIG_LEARNING_RATE=1e-4~*1e-2\nCONFIG_BATCH_SIZE=32~256\n"
 WITHIN = 0.5  # points of val_acc
 
 
-def generate(tmp: Path, text: str) -> Path:
-    (tmp / "range").write_text(text)
-    out = tmp / "sweep_configs"
-    script = ROOT / "scripts/generate_config_combinations.py"
-    subprocess.run(
-        [sys.executable, str(script), str(tmp / "range"), str(out)], check=True, capture_output=True
-    )
-    return out
-
-
-def sweep(configs: Path, results: Path, *flags: str) -> list[dict]:
-    """Run one sweep (one run at a time); its runs' records in the order they were planned."""
-    argv = [sys.executable, str(ROOT / "scripts/run_test_matrix.py"), "--config-dir", str(configs)]
-    argv += ["--output-dir", str(results), "--no-progress", "--jobs", "1", *flags]
-    done = subprocess.run(argv, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"error: the sweep {' '.join(flags) or 'grid'} failed: {done.stderr.strip()}")
-    (sweep_dir,) = results.glob("sweep_*")
-    plan = json.loads((sweep_dir / "plan.json").read_text())
-    return [
-        {
-            **json.loads((sweep_dir / run["run_dir"] / "training_metrics.json").read_text()),
-            "hash": run["config_hash"],
-        }
-        for run in plan
+def sweep(tmp: Path, name: str, range_text: str, *flags: str) -> list[dict]:
+    """One sweep, one run at a time; its runs' records in the order they were planned."""
+    folder = tmp / name
+    folder.mkdir()
+    (folder / "range").write_text(range_text)
+    argv = [
+        sys.executable,
+        str(ROOT / "scripts/sweep.py"),
+        str(folder / "range"),
+        "--output",
+        str(folder / "out"),
     ]
+    argv += ["--config-dir", str(folder / "configs"), "--no-progress", "--jobs", "1", *flags]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=folder)
+    if done.returncode != 0:
+        sys.exit(f"error: the sweep {name} failed: {done.stderr.strip()[-500:]}")
+    (sweep_dir,) = (folder / "out").glob("sweep_*")
+    plan = json.loads((sweep_dir / "plan.json").read_text())
+    return [json.loads((sweep_dir / run["run_dir"] / "training_metrics.json").read_text()) for run in plan]
 
 
 def epochs_until(runs: list[dict], target: float) -> int | None:
@@ -82,58 +103,69 @@ def epochs_until(runs: list[dict], target: float) -> int | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=120, help="runs per search")
-    parser.add_argument("--seeds", type=int, default=3, help="SEARCH_SEEDs per search")
+    parser.add_argument("--seeds", type=int, default=5, help="SEARCH_SEEDs per search (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="sweeps at once (each JOBS=1)")
     parser.add_argument(
         "--quick", action="store_true", help="a 12-point grid, 2 epochs: proves the script runs"
     )
     args = parser.parse_args()
-    grid_text = QUICK_GRID if args.quick else GRID.read_text()
-    if args.quick:
-        args.samples, args.seeds = 6, 1
+    space, continuous = (QUICK_SPACE, QUICK_CONTINUOUS) if args.quick else (SPACE, CONTINUOUS)
+    seeds = range(1 if args.quick else args.seeds)
     with tempfile.TemporaryDirectory(prefix="ksbench-") as name:
         tmp = Path(name)
-        configs = generate(tmp, grid_text)
-        full = sweep(configs, tmp / "grid")
+        started = time.monotonic()
+        full = sweep(tmp, "grid", space)
+        plain = time.monotonic() - started
+        started = time.monotonic()  # the same grid, each epoch waiting for a verdict that never prunes
+        waited_runs = sweep(tmp, "grid_waiting", space, "--pruner", "asha", "--pruner-min-epochs", "100")
+        waited = time.monotonic() - started
         best = max(r["final"]["val_acc"] for r in full if r["status"] == "completed")
         target = best - WITHIN
+        near = sum(r["status"] == "completed" and r["final"]["val_acc"] >= target for r in full)
         grid_epochs = sum(len(r["epochs"]) for r in full)
-        best_hashes = {
-            r["hash"] for r in full if r["status"] == "completed" and r["final"]["val_acc"] >= target
-        }
+        samples = ("--samples", str(len(full)))
         asha = ("--pruner", "asha", "--pruner-reduction", "3")
         strategies = {
-            "random": [("--search", "random", "--samples", str(args.samples))],
-            "tpe": [("--search", "tpe", "--samples", str(args.samples))],
-            "grid+asha": [asha],
-            "tpe+asha": [("--search", "tpe", "--samples", str(args.samples), *asha)],
+            "random": (space, ("--search", "random", *samples)),
+            "tpe": (space, ("--search", "tpe", *samples)),
+            "tpe+asha": (space, ("--search", "tpe", *samples, *asha)),
+            "tpe (cont.)": (continuous, ("--search", "tpe", *samples)),
         }
-        rows, grid_asha_pruned_best = [], None
-        for label, [flags] in strategies.items():
-            seeds = [0] if label == "grid+asha" else range(args.seeds)
-            fractions, spent_all = [], []
-            for seed in seeds:
-                runs = sweep(configs, tmp / f"{label}_{seed}", *flags, "--search-seed", str(seed))
-                until = epochs_until(runs, target)
-                fractions.append(until / grid_epochs if until is not None else float("inf"))
-                spent_all.append(sum(len(r.get("epochs") or []) for r in runs) / grid_epochs)
-                if label == "grid+asha":
-                    grid_asha_pruned_best = sorted(
-                        r["hash"][:8] for r in runs if r["status"] == "pruned" and r["hash"] in best_hashes
-                    )
-            rows.append((label, statistics.median(fractions), fractions, statistics.median(spent_all)))
+        jobs = [(label, seed) for label in strategies for seed in seeds]
+        with ThreadPoolExecutor(args.workers) as pool:
+            results = pool.map(
+                lambda job: sweep(tmp, f"{job[0]}_{job[1]}".replace(" ", ""), strategies[job[0]][0],
+                                  *strategies[job[0]][1], "--search-seed", str(job[1])),
+                jobs,
+            )  # fmt: skip
+            runs_of = dict(zip(jobs, results, strict=True))
     print(
-        f"grid: {len(full)} runs, {grid_epochs} epochs; true best val_acc {best:.2f} (target >= {target:.2f})"
+        f"grid: {len(full)} configs, {grid_epochs} epochs; best val_acc {best:.2f}; "
+        f"{near} within {WITHIN} of it (target >= {target:.2f})"
     )
-    print(f"{'strategy':10} {'to reach it (median)':>21} {'per seed':>24} {'all epochs spent':>17}")
-    for label, median, fractions, spent in rows:
+    per_epoch = (waited - plain) / grid_epochs * 1000
+    same = [r["final"]["val_acc"] for r in waited_runs] == [r["final"]["val_acc"] for r in full]
+    print(
+        f"verdict wait: {per_epoch:+.1f} ms per epoch (the grid {plain:.1f} s, waiting for verdicts "
+        f"{waited:.1f} s: {waited / plain:.2f}x); the same metrics: {same}"
+    )
+    print(f"{'strategy':12} {'to reach it (median)':>21} {'per seed':>34} {'all epochs spent':>17}")
+    medians = {}
+    for label in strategies:
+        fractions, spent = [], []
+        for seed in seeds:
+            runs = runs_of[(label, seed)]
+            until = epochs_until(runs, target)
+            fractions.append(until / grid_epochs if until is not None else float("inf"))
+            spent.append(sum(len(r.get("epochs") or []) for r in runs) / grid_epochs)
+        medians[label] = statistics.median(fractions)
         shown = " ".join("-" if f == float("inf") else f"{f:.2f}" for f in fractions)
-        median_text = "-" if median == float("inf") else f"{median:.2f}"
-        print(f"{label:10} {median_text:>21} {shown:>24} {spent:>17.2f}")
-    tpe_asha = next(median for label, median, _, _ in rows if label == "tpe+asha")
-    print(f"TPE+ASHA reaches the best within {tpe_asha:.2f} of the grid's epochs (target <= 0.33)")
-    verdict = "none" if not grid_asha_pruned_best else ", ".join(grid_asha_pruned_best)
-    print(f"grid+ASHA pruned runs that reach the true best: {verdict} (target: none)")
+        median_text = "-" if medians[label] == float("inf") else f"{medians[label]:.2f}"
+        print(f"{label:12} {median_text:>21} {shown:>34} {statistics.median(spent):>17.2f}")
+    discriminates = "target >= 0.5: the workload discriminates"
+    print(f"random needs {medians['random']:.2f} of the grid's epochs ({discriminates})")
+    ahead = "ahead of" if medians["tpe+asha"] < medians["random"] else "NOT ahead of"
+    print(f"TPE+ASHA needs {medians['tpe+asha']:.2f} (target <= 0.33), {ahead} random")
 
 
 if __name__ == "__main__":

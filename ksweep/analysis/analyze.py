@@ -446,15 +446,9 @@ def write_report(
             f"make sweep-analyze SWEEP={display(sweep_dir)}"
         ) from None
     texts = value_texts(sweep_dir, varied_keys(records))
-    records, axes = swept_axes(records)
-    ranked = rank_records(records, metric, mode)
-    best = ranked[0] if ranked else None
-    grouping = None
-    # Seeds are repeats (judged on every run, so configs pruned or failed whole still count):
-    # configs rank by their mean, effects use means.
-    if ranked and has_repeats(records, axes):
-        grouping = group_runs(ranked, axes, metric, mode == "max")
-        best = grouping.groups[0].runs[0]  # the best config's best seed: what the report shows and keeps
+    records, axes, ranked, grouping = ranking_of(records, metric, mode)
+    best = best_run(ranked, grouping)
+    if grouping:  # configs rank by their mean, effects use means
         effects = (
             parameter_effects(group_means(grouping), metric, mode, grouping.axes) if grouping.axes else {}
         )
@@ -512,6 +506,25 @@ def write_report(
         paths.analysis, best, metric, mode, pngs, best_model, records, context.best_ties, grouping,
         objectives, front,
     )  # fmt: skip
+
+
+def ranking_of(records: list[dict], metric: str, mode: str):
+    """(records with their swept axes, the axes, the ranked runs, and with repeats the configs
+    ranked by their mean: a Grouping, else None). Seeds are repeats, judged on every run, so
+    configs pruned or failed whole still count."""
+    records, axes = swept_axes(records)
+    ranked = rank_records(records, metric, mode)
+    grouping = (
+        group_runs(ranked, axes, metric, mode == "max") if ranked and has_repeats(records, axes) else None
+    )
+    return records, axes, ranked, grouping
+
+
+def best_run(ranked: list[dict], grouping) -> dict | None:
+    """The best run: with repeats, the best config's best seed (what the report shows and keeps)."""
+    if grouping:
+        return grouping.groups[0].runs[0]
+    return ranked[0] if ranked else None
 
 
 def report_after_run(sweep_dir: Path, metric: str, mode: str | None) -> None:

@@ -34,11 +34,19 @@ PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public n
 
 def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
     """The whole `make sweep` for `range_file` with the options `given` (by name); the exit code."""
+    return run_sweep(range_file, given, show_progress)[0]
+
+
+def run_sweep(
+    range_file: str, given: dict, show_progress: bool = True, publish_configs: bool = True
+) -> tuple[int, Path | None]:
+    """`make sweep`: the exit code and the sweep folder it made (None when it made none).
+    Without `publish_configs` the configs stay private (the Python API's: no shared sweep_configs/)."""
     values = resolve((*config_options.OPTIONS, *run_options.OPTIONS), given)
     public = Path(values.config_dir)
     refused = preflight(RunRequest(given=given))  # before sweep_configs/ is touched
     if refused is not None:
-        return refused
+        return refused, None
     public.parent.mkdir(parents=True, exist_ok=True)
     discard_abandoned(public)
     private = Path(
@@ -47,16 +55,16 @@ def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
     try:
         code = generate_into(range_file, private, public, values, given.get("search") or "grid")
         if code:
-            return code
-        if not given.get("dry_run"):
+            return code, None
+        if publish_configs and not given.get("dry_run"):
             publish(private, public)
         request = RunRequest(
             given={**given, "config_dir": str(private)},
             show_progress=show_progress,
             report=report_after_run,
-            config_dir_shown=public,
+            config_dir_shown=public if publish_configs else None,
         )
-        return run_stage(request)
+        return run_stage(request), request.worked_on
     finally:
         shutil.rmtree(private, ignore_errors=True)
 

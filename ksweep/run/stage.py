@@ -88,6 +88,7 @@ class RunRequest:
     report: Callable[[Path, str, str | None], None] | None = None  # the analysis, after the runs
     # What sweep.json names as the configs' folder (make sweep's public one, not its private copy).
     config_dir_shown: Path | None = None
+    worked_on: Path | None = None  # set by run_stage: the sweep folder it made or resumed, if any
 
     def __post_init__(self) -> None:
         self.now = resolve(OPTIONS, self.given)  # the command line's, with defaults
@@ -190,7 +191,10 @@ def run_stage(request: RunRequest) -> int:
             options, kept = check_request(request, folder)
             if request.dry_run:
                 return dry_run(request, folder, options, kept)
-            return plan_and_run(request, folder, options, kept, signals)
+            request.worked_on = sweep_dir
+            code = plan_and_run(request, folder, options, kept, signals)
+            request.worked_on = signals.sweep_dir or sweep_dir
+            return code
         except USAGE_ERRORS as err:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_USAGE
@@ -198,7 +202,7 @@ def run_stage(request: RunRequest) -> int:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_FAILED
         except Interrupted:
-            sweep_dir = signals.sweep_dir or sweep_dir
+            sweep_dir = request.worked_on = signals.sweep_dir or sweep_dir
             where = f"; nothing was lost. Resume with: {resume_command(sweep_dir)}" if sweep_dir else ""
             print(f"  STOP    interrupted{where}", file=sys.stderr)
             return EXIT_INTERRUPTED

@@ -2,8 +2,8 @@
 
 From the run folder and its sweep: config.txt (checked against the plan's copy, the config
 the run trained, and against the config hash its record holds), the sweep's trainer
-(TRAIN_COMMAND or the built-in one), the thread count the run had (env.threads →
-KSWEEP_THREADS), its seed (in the config). The code and the environment cannot be put
+(TRAIN_COMMAND or the built-in one, run where the sweep was started), the thread count the
+run had (env.threads → KSWEEP_THREADS), its seed (in the config). The code and the environment cannot be put
 back, only compared: the git commit the sweep recorded against HEAD, the python and
 torch versions and the device against this machine's. The run is trained into a temp
 folder and its metrics compared with the recorded ones, every epoch and the final block,
@@ -28,6 +28,7 @@ from ksweep.contract.project import PROJECT_ROOT
 from ksweep.contract.records import config_hash, config_values, read_metrics
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.folder.plan import load_plan, plan_text, read_manifest
+from ksweep.launchers.command import run_argv
 
 TIMINGS = ("seconds", "train_seconds")
 
@@ -108,8 +109,9 @@ def train_again(config: Path, manifest: dict, record: dict) -> dict:
     if isinstance(threads, int):
         env["KSWEEP_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory(prefix="ksweep-reproduce-") as out:
+        where = manifest.get("cwd") if command else None  # a TRAIN_COMMAND runs where its sweep started
         done = subprocess.run(
-            [*argv, "--config", str(config), "--output-dir", out], env=env, capture_output=True, text=True
+            run_argv(argv, str(config), out), cwd=where, env=env, capture_output=True, text=True
         )
         again = read_metrics(Path(out))
         if done.returncode != 0 or not again:

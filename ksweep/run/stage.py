@@ -45,7 +45,8 @@ from ksweep.folder.lock import LockError
 from ksweep.folder.paths import find_sweep
 from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers import options as launcher_options
-from ksweep.launchers.base import CommandError, LauncherError, check_train_command, project_env
+from ksweep.launchers.base import LauncherError, project_env
+from ksweep.launchers.command import CommandError, check_train_command, unset_placeholders
 from ksweep.launchers.registry import BackendError, check_backend, make_launcher
 from ksweep.options import Values, resolve
 from ksweep.run import options as run_options
@@ -226,7 +227,8 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 
 
 def check_usable(options: Values) -> None:
-    """The trainer command runs here, the backend is installed and answers, the trackers exist."""
+    """The trainer command runs here (its placeholders name symbols), the backend is installed
+    and answers, the trackers exist."""
     if options.train_command:
         check_train_command(options.train_command)
     check_backend(options)
@@ -260,6 +262,8 @@ def plan_and_run(
     check_edited_configs(request.config_dir, configs)
     if configs and not options.train_command:
         check_builtin_trainer_accepts(configs, kept["epochs"])
+    for note in unset_placeholders(options.train_command, configs):
+        print(f"  NOTE    {note}")
     if folder is not None:
         with folder.locked():
             added = extend(request, folder, configs, kept)

@@ -216,7 +216,8 @@ def config_source(config_dir: Path) -> dict:
     recorded = read_json(ConfigDirPaths(config_dir).provenance)
     if not isinstance(recorded, dict):
         return {}
-    return {key: recorded.get(key) for key in (*SOURCE_KEYS, "train_command", "epochs", "hashes")}
+    keys = (*SOURCE_KEYS, "train_command", "log_metrics", "epochs", "hashes")
+    return {key: recorded.get(key) for key in keys}
 
 
 def read_manifest(sweep_dir: Path) -> dict:

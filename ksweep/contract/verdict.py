@@ -27,7 +27,7 @@ from ksweep.contract.records import write_atomic
 ENV = "KSWEEP_VERDICTS"
 FILE = "verdict.json"
 WAIT_SECONDS = 600.0
-FIRST_POLL, LAST_POLL = 0.001, 0.02  # the trainer's waits between reads grow from, to
+FIRST_POLL, LAST_POLL = 0.0005, 0.005  # the trainer's waits between reads grow from, to
 
 
 def wanted() -> bool:

@@ -33,7 +33,7 @@ from ksweep.search.strategy import Strategy, grid_strategy
 
 KILL_GRACE_SECONDS = 3.0
 POLL_SECONDS = 0.25  # longest wait between checks of timeouts and stop requests
-VERDICT_POLL_SECONDS = 0.01  # while a stopper judges: a trainer waits for each epoch's verdict
+VERDICT_POLL_SECONDS = 0.004  # while a stopper judges: a trainer waits for each epoch's verdict
 NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 

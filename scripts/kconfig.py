@@ -24,7 +24,7 @@ import _cli  # noqa: F401 - puts the project on sys.path
 
 from ksweep.config.defconfigs import DEFCONFIG_DIR, find_defconfig, is_range_file, list_defconfigs
 from ksweep.config.kconf import check_value, load_kconfig, read_config
-from ksweep.contract.project import PROJECT_ROOT, NotFound, display
+from ksweep.contract.project import BUILTIN_ROOT, NotFound, display
 
 DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("olddefconfig", "menuconfig", "list"):
         sub.add_parser(name)
     args = parser.parse_args(argv)
-    os.environ.setdefault("srctree", str(PROJECT_ROOT))
+    os.environ.setdefault("srctree", str(BUILTIN_ROOT))
     try:
         if args.command == "defconfig":
             return defconfig(args.name)

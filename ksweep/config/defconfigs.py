@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ksweep.config.rangefile import read_lines
-from ksweep.contract.project import PROJECT_ROOT, NotFound, display
+from ksweep.contract.project import BUILTIN_ROOT, NotFound, display
 
-DEFCONFIG_DIR = PROJECT_ROOT / "defconfigs"
+DEFCONFIG_DIR = BUILTIN_ROOT / "defconfigs"
 CONFIG_DIR = Path("sweep_configs")
 
 

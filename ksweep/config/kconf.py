@@ -37,7 +37,7 @@ from pathlib import Path
 import kconfiglib
 
 from ksweep.config.rangefile import Axis, read_lines
-from ksweep.contract.project import PROJECT_ROOT
+from ksweep.contract.project import BUILTIN_ROOT
 from ksweep.contract.records import config_values
 
 CONFIG_PREFIX = "CONFIG_"
@@ -76,8 +76,8 @@ def _srctree(root: Path):
 
 
 def load_kconfig(root: Path | None = None) -> kconfiglib.Kconfig:
-    """Parse the Kconfig tree under `root` (the project by default); warnings collected, not printed."""
-    root = Path(root or PROJECT_ROOT)
+    """Parse the Kconfig tree under `root` (the built-in one by default); warnings collected, not printed."""
+    root = Path(root or BUILTIN_ROOT)
     with _srctree(root):
         kconf = kconfiglib.Kconfig(str(root / "Kconfig"), warn_to_stderr=False, suppress_traceback=True)
     return kconf

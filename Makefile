@@ -63,19 +63,19 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirement
 venv: $(STAMP) ## build the virtual environment (.venv) from the pinned requirements
 
 menuconfig: $(STAMP) ## edit .config in a terminal menu
-	$(Q)$(PY) scripts/kconfig.py menuconfig
+	$(Q)$(PY) scripts/kconfig.py menuconfig $(call flags,menuconfig)
 
 defconfig: $(STAMP) ## write .config from DEFCONFIG=name (default: lenet5-digits)
-	$(Q)$(PY) scripts/kconfig.py defconfig $(or $(DEFCONFIG),lenet5-digits)
+	$(Q)$(PY) scripts/kconfig.py defconfig $(call flags,defconfig) $(or $(DEFCONFIG),lenet5-digits)
 
 savedefconfig: $(STAMP) ## save .config's non-default values to ./defconfig
-	$(Q)$(PY) scripts/kconfig.py savedefconfig
+	$(Q)$(PY) scripts/kconfig.py savedefconfig $(call flags,savedefconfig)
 
 olddefconfig: $(STAMP) ## update .config, new symbols at their defaults
-	$(Q)$(PY) scripts/kconfig.py olddefconfig
+	$(Q)$(PY) scripts/kconfig.py olddefconfig $(call flags,olddefconfig)
 
 list-defconfigs: $(STAMP) ## list the defconfigs and range files
-	$(Q)$(PY) scripts/kconfig.py list
+	$(Q)$(PY) scripts/kconfig.py list $(call flags,list-defconfigs)
 
 # Each `make sweep` trains what it generated (its own private configs folder, published as
 # sweep_configs/; ksweep/cli/sweep.py): two started together each run their own range file.
@@ -102,7 +102,7 @@ sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,
 	$(Q)$(PY) scripts/export_sweep.py $(call flags,export) --tracker=$(call q,$(TRACKER))
 
 sweep-reproduce: $(STAMP) ## train RUN=dir again from its folder alone; says whether the metrics match bit for bit
-	$(Q)$(PY) scripts/reproduce_run.py $(call q,$(RUN))
+	$(Q)$(PY) scripts/reproduce_run.py $(call flags,reproduce) $(call q,$(RUN))
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
 	$(Q)$(PY) scripts/sweep_monitor.py $(call flags,monitor)

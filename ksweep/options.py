@@ -25,6 +25,7 @@ import difflib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 TRUE = ("1", "y", "yes", "true")
@@ -52,6 +53,7 @@ class Option:
     same_as: str | None = None  # another spelling of that option (PARALLEL is JOBS)
     make_only: bool = False  # a Make variable with no flag (V, QUICK): the Makefile uses it itself
     metavar: str | None = None
+    exists: bool = False  # a path that must exist (KCONFIG): checked as Make reads it, before anything
 
     @property
     def var(self) -> str:
@@ -81,6 +83,8 @@ class Option:
             raise OptionError(f"{self.var}={text}: expected {' or '.join(self.choices)}{each}")
         if self.kind in (int, float):
             return self._number(text)
+        if self.exists and text and not Path(text).exists():
+            raise OptionError(f"{self.var}={text}: no such file or folder")
         return text
 
     def _number(self, text: str) -> int | float:

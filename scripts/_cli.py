@@ -34,3 +34,17 @@ class Parser(argparse.ArgumentParser):
 
 def parser(doc: str, prog: str | None = None) -> Parser:
     return Parser(prog=prog, description=doc.splitlines()[0])
+
+
+def use_kconfig(args: argparse.Namespace) -> int | None:
+    """Choose the Kconfig the command works against (--kconfig, else ./Kconfig, else the
+    built-in one; ksweep.config.kconf.use_kconfig): None, or 2 with the one-line reason said."""
+    from ksweep.config.kconf import KconfigProblem
+    from ksweep.config.kconf import use_kconfig as choose
+
+    try:
+        choose(getattr(args, "kconfig", None))
+    except KconfigProblem as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return None

@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if (refused := _cli.use_kconfig(args)) is not None:
+        return refused
     try:
         sweep = find_sweep(args.sweep or args.sweep_dir, args.output)
         result = write_report(sweep, args.metric, args.mode, plots=not args.no_plots)

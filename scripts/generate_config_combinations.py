@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         values.repeats,
         run_seconds=args.run_minutes * 60,
         search=values.search,
+        kconfig=values.kconfig,
     )
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The kernel's Kconfig targets over this project's Kconfig, through kconfiglib.
+"""The kernel's Kconfig targets over the project's Kconfig, through kconfiglib.
 
 python scripts/kconfig.py defconfig NAME     NAME (path or defconfigs/ name) → .config
 python scripts/kconfig.py savedefconfig      .config → defconfig (only what differs from defaults)
@@ -20,11 +20,11 @@ import os
 import sys
 from pathlib import Path
 
-import _cli  # noqa: F401 - puts the project on sys.path
+import _cli
 
-from ksweep.config.defconfigs import DEFCONFIG_DIR, find_defconfig, is_range_file, list_defconfigs
-from ksweep.config.kconf import check_value, load_kconfig, read_config
-from ksweep.contract.project import BUILTIN_ROOT, NotFound, display
+from ksweep.config.defconfigs import defconfig_dir, find_defconfig, is_range_file, list_defconfigs
+from ksweep.config.kconf import KconfigProblem, check_value, kconfig_file, load_kconfig, read_config
+from ksweep.contract.project import NotFound, display
 
 DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
 
@@ -89,7 +89,7 @@ def _check_entries_by_help_rule(menu) -> None:
 def list_all() -> int:
     for path in list_defconfigs():
         kind = "range" if is_range_file(path) else "defconfig"
-        print(f"  {str(path.relative_to(DEFCONFIG_DIR)):45} {kind:9} {_first_sentence(path)}")
+        print(f"  {str(path.relative_to(defconfig_dir())):45} {kind:9} {_first_sentence(path)}")
     return 0
 
 
@@ -138,19 +138,24 @@ def _write(kconf, path: Path, message: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("defconfig").add_argument("name", nargs="?", default="lenet5-digits")
-    sub.add_parser("savedefconfig").add_argument("out", nargs="?", default="defconfig")
-    for name in ("olddefconfig", "menuconfig", "list"):
-        sub.add_parser(name)
+    for name, target in (("defconfig",) * 2, ("savedefconfig",) * 2, ("olddefconfig",) * 2,
+                         ("menuconfig",) * 2, ("list", "list-defconfigs")):  # fmt: skip
+        _cli.add_options(target_parser := sub.add_parser(name), target)
+        if name == "defconfig":
+            target_parser.add_argument("name", nargs="?", default="lenet5-digits")
+        if name == "savedefconfig":
+            target_parser.add_argument("out", nargs="?", default="defconfig")
     args = parser.parse_args(argv)
-    os.environ.setdefault("srctree", str(BUILTIN_ROOT))
+    if (refused := _cli.use_kconfig(args)) is not None:
+        return refused
+    os.environ.setdefault("srctree", str(kconfig_file().parent))
     try:
         if args.command == "defconfig":
             return defconfig(args.name)
         if args.command == "savedefconfig":
             return savedefconfig(args.out)
         return {"olddefconfig": olddefconfig, "menuconfig": menuconfig, "list": list_all}[args.command]()
-    except (NotFound, Refused) as err:
+    except (NotFound, Refused, KconfigProblem) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
 

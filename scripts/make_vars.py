@@ -26,7 +26,8 @@ TARGETS = {
     "sweep-run": ("run",), "sweep-resume": ("resume",), "sweep-analyze": ("analyze",),
     "sweep-export": ("export",), "sweep-reproduce": ("reproduce",), "sweep-monitor": ("monitor",),
     "sweep-watch": ("watch",), "sweep-leaderboard": ("leaderboard",), "sweep-compare": ("compare",),
-    "sweep-promote": ("promote",), "defconfig": ("defconfig",),
+    "sweep-promote": ("promote",), "defconfig": ("defconfig",), "savedefconfig": ("savedefconfig",),
+    "olddefconfig": ("olddefconfig",), "menuconfig": ("menuconfig",), "list-defconfigs": ("list-defconfigs",),
 }  # fmt: skip
 
 

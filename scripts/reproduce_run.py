@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import _cli  # noqa: F401 - puts the project on sys.path
+import _cli
 
 from ksweep.analysis.reproduce import ReproduceError, reproduce
 
@@ -19,7 +19,10 @@ from ksweep.analysis.reproduce import ReproduceError, reproduce
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="reproduce_run", description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path, help="a run folder: test_matrix_results/sweep_*/config_NNN_*")
+    _cli.add_options(parser, "reproduce")
     args = parser.parse_args(argv)
+    if (refused := _cli.use_kconfig(args)) is not None:
+        return refused
     print(f"  REPRO   {args.run_dir}: training it again ...", flush=True)
     try:
         verdict = reproduce(args.run_dir)

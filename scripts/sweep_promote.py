@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if (refused := _cli.use_kconfig(args)) is not None:
+        return refused
     try:
         sweep = find_sweep(args.sweep, args.output)
         result = promote(sweep, args.top or TOP, args.epochs, args.config_dir, args.metric, args.mode)

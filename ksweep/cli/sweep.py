@@ -81,6 +81,7 @@ def generate_into(range_file: str, private: Path, public: Path, values, search: 
         shown_as=public,
         seconds_per_epoch=per_epoch,
         search=search,
+        kconfig=values.kconfig,
     )
 
 

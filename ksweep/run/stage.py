@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ksweep.config import options as config_options
 from ksweep.config import trainer
-from ksweep.config.kconf import load_kconfig, read_config
+from ksweep.config.kconf import KconfigProblem, load_kconfig, read_config, use_kconfig
 from ksweep.contract import state, verdict
 from ksweep.contract.pause import pause_point
 from ksweep.contract.project import NotFound, display
@@ -166,6 +166,7 @@ class StopSignals:
 
 USAGE_ERRORS = (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError)
 USAGE_ERRORS += (BackendError, StrategyError, TrackerError)  # each one line, exit 2, nothing started
+USAGE_ERRORS += (KconfigProblem,)  # the Kconfig is not there, does not parse, or not the trainer's
 
 
 def preflight(request: RunRequest) -> int | None:
@@ -230,9 +231,13 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 
 
 def check_usable(options: Values) -> None:
-    """The trainer command runs here, the backend is installed and answers, the trackers exist."""
+    """The Kconfig parses (and its trainer can read it), the trainer command runs here, the
+    backend is installed and answers, the trackers exist."""
+    kconfig = use_kconfig(options.kconfig)
     if options.train_command:
         check_train_command(options.train_command)
+    elif problem := trainer.unreadable(load_kconfig(kconfig), display(kconfig)):
+        raise KconfigProblem(problem)
     check_backend(options)
     parse_trackers(options.tracker)
 

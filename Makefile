@@ -2,9 +2,10 @@
 
 VENV         ?= .venv
 PY           := $(VENV)/bin/python
+# The ksweep command (ksweep/cli/main.py), run from this checkout: each target is its subcommand.
+KSWEEP       := $(PY) -m ksweep
 STAMP        := $(VENV)/.requirements-stamp
 RESULTS      := test_matrix_results
-QUICK_RANGE  := defconfigs/lenet5-digits-quick-range
 
 # Quiet by default (one line per action), V=1 shows the commands.
 ifeq ($(V),1)
@@ -35,7 +36,6 @@ endif
 flag_of = $(if $($(firstword $(1))),$(call q,$(word 2,$(1))=$($(firstword $(1)))))
 flags = $(foreach pair,$(shell $(MAKE_VARS) flags $(1)),$(call flag_of,$(subst :, ,$(pair))))
 
-RANGE        = $(or $(RANGE_CONFIG),$(QUICK_RANGE))
 OUTPUT      ?= $(RESULTS)
 CONFIG_DIR  ?= sweep_configs
 
@@ -63,61 +63,61 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirement
 venv: $(STAMP) ## build the virtual environment (.venv) from the pinned requirements
 
 menuconfig: $(STAMP) ## edit .config in a terminal menu
-	$(Q)$(PY) scripts/kconfig.py menuconfig $(call flags,menuconfig)
+	$(Q)$(KSWEEP) menuconfig $(call flags,menuconfig)
 
 defconfig: $(STAMP) ## write .config from DEFCONFIG=name (default: lenet5-digits)
-	$(Q)$(PY) scripts/kconfig.py defconfig $(call flags,defconfig) $(or $(DEFCONFIG),lenet5-digits)
+	$(Q)$(KSWEEP) defconfig $(call flags,defconfig)
 
 savedefconfig: $(STAMP) ## save .config's non-default values to ./defconfig
-	$(Q)$(PY) scripts/kconfig.py savedefconfig $(call flags,savedefconfig)
+	$(Q)$(KSWEEP) savedefconfig $(call flags,savedefconfig)
 
 olddefconfig: $(STAMP) ## update .config, new symbols at their defaults
-	$(Q)$(PY) scripts/kconfig.py olddefconfig $(call flags,olddefconfig)
+	$(Q)$(KSWEEP) olddefconfig $(call flags,olddefconfig)
 
 list-defconfigs: $(STAMP) ## list the defconfigs and range files
-	$(Q)$(PY) scripts/kconfig.py list $(call flags,list-defconfigs)
+	$(Q)$(KSWEEP) list-defconfigs $(call flags,list-defconfigs)
 
 # Each `make sweep` trains what it generated (its own private configs folder, published as
 # sweep_configs/; ksweep/cli/sweep.py): two started together each run their own range file.
 # A dry run writes nothing, not even sweep_configs/.
 sweep: $(STAMP) ## generate, run and analyze RANGE_CONFIG (default: the quick embedded sweep)
-	$(Q)$(PY) scripts/sweep.py $(call q,$(RANGE)) $(call flags,sweep)
+	$(Q)$(KSWEEP) sweep $(call flags,sweep)
 
 sweep-generate: $(STAMP) ## expand RANGE_CONFIG into sweep_configs/
-	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call flags,generate)
+	$(Q)$(KSWEEP) generate $(call flags,generate)
 
 sweep-run: $(STAMP) ## run sweep_configs/ into a new sweep dir (or extend SWEEP=dir)
-	$(Q)$(PY) scripts/run_test_matrix.py $(call flags,run)
+	$(Q)$(KSWEEP) run $(call flags,run)
 
 sweep-parallel: ## make sweep with PARALLEL=N runs at once (default 2)
 	$(Q)$(MAKE) --no-print-directory sweep JOBS=$(or $(JOBS),$(PARALLEL),2) PARALLEL=
 
 sweep-resume: $(STAMP) ## continue the newest sweep (or SWEEP=dir) from its own plan
-	$(Q)$(PY) scripts/run_test_matrix.py --resume $(call flags,resume)
+	$(Q)$(KSWEEP) resume $(call flags,resume)
 
 sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plots
-	$(Q)$(PY) scripts/analyze_sweep.py $(call flags,analyze)
+	$(Q)$(KSWEEP) analyze $(call flags,analyze)
 
 sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard,wandb,trackio (again: no duplicates)
-	$(Q)$(PY) scripts/export_sweep.py $(call flags,export) --tracker=$(call q,$(TRACKER))
+	$(Q)$(KSWEEP) export $(call flags,export) --tracker=$(call q,$(TRACKER))
 
 sweep-reproduce: $(STAMP) ## train RUN=dir again from its folder alone; says whether the metrics match bit for bit
-	$(Q)$(PY) scripts/reproduce_run.py $(call flags,reproduce) $(call q,$(RUN))
+	$(Q)$(KSWEEP) reproduce $(call flags,reproduce)
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
-	$(Q)$(PY) scripts/sweep_monitor.py $(call flags,monitor)
+	$(Q)$(KSWEEP) monitor $(call flags,monitor)
 
 sweep-watch: $(STAMP) ## like sweep-monitor, refreshing every few seconds
-	$(Q)$(PY) scripts/sweep_monitor.py --watch $(call flags,watch)
+	$(Q)$(KSWEEP) watch $(call flags,watch)
 
 sweep-leaderboard: $(STAMP) ## best runs across all sweeps
-	$(Q)$(PY) scripts/sweep_leaderboard.py $(call flags,leaderboard)
+	$(Q)$(KSWEEP) leaderboard $(call flags,leaderboard)
 
 sweep-compare: $(STAMP) ## compare two sweeps: A=dir B=dir
-	$(Q)$(PY) scripts/sweep_compare.py $(call flags,compare) $(call q,$(A)) $(call q,$(B))
+	$(Q)$(KSWEEP) compare $(call flags,compare)
 
 sweep-promote: $(STAMP) ## top TOP=3 runs of a sweep → sweep_configs/ (EPOCHS=N to train them longer)
-	$(Q)$(PY) scripts/sweep_promote.py $(call flags,promote)
+	$(Q)$(KSWEEP) promote $(call flags,promote)
 
 sweep-clean: ## remove sweep_configs/ (results stay)
 	@echo "  CLEAN   $(CONFIG_DIR)/"

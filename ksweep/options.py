@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ class Option:
     make_only: bool = False  # a Make variable with no flag (V, QUICK): the Makefile uses it itself
     metavar: str | None = None
     exists: bool = False  # a path that must exist (KCONFIG): checked as Make reads it, before anything
+    environment: bool = False  # also set as the environment variable VAR (RAY_ADDRESS: Ray reads it there)
 
     @property
     def var(self) -> str:
@@ -218,6 +220,14 @@ class Values:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def export_environment(options: Iterable[Option], values: Values) -> None:
+    """Set the environment variable of each option that is one (RAY_ADDRESS) and has a value."""
+    for option in options:
+        value = values.get(option.name)
+        if option.environment and value:
+            os.environ[option.var] = str(value)
 
 
 def resolve(options: Iterable[Option], *sources: dict[str, Any]) -> Values:

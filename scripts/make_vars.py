@@ -67,7 +67,7 @@ def flags(command: str) -> str:
 
 def help_text() -> str:
     lines = [
-        "Variables (a stage's are also flags of its script: JOBS=N is --jobs N; booleans take"
+        "Variables (each is also a flag of the ksweep command: JOBS=N is --jobs N; booleans take"
         " 1/y/yes/true or 0/n/no/false):"
     ]
     for option in CATALOG.options.values():

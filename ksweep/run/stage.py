@@ -47,7 +47,7 @@ from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers import options as launcher_options
 from ksweep.launchers.base import CommandError, LauncherError, check_train_command, project_env
 from ksweep.launchers.registry import BackendError, check_backend, make_launcher
-from ksweep.options import Values, resolve
+from ksweep.options import Values, export_environment, resolve
 from ksweep.run import options as run_options
 from ksweep.run.dryrun import dry_run
 from ksweep.run.observers import ProgressBar, SummaryObserver
@@ -233,6 +233,7 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 def check_usable(options: Values) -> None:
     """The Kconfig parses (and its trainer can read it), the trainer command runs here, the
     backend is installed and answers, the trackers exist."""
+    export_environment(OPTIONS, options)
     kconfig = use_kconfig(options.kconfig)
     if options.train_command:
         check_train_command(options.train_command)

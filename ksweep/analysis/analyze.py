@@ -286,9 +286,11 @@ def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str], texts: 
     return (["# swept in this sweep:", *swept] if swept else []) + fixed
 
 
-def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None) -> str:
-    """The command that reruns `best` as it ran, typed from any directory: the project root,
-    the thread count it had (KSWEEP_THREADS=env.threads), the sweep's trainer, absolute paths."""
+def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None, cwd: str | None = None) -> str:
+    """The command that reruns `best` as it ran, typed from any directory: the folder it ran in
+    (the project root for the built-in trainer; for a TRAIN_COMMAND, `cwd`, the runner's folder,
+    when the sweep recorded it), the thread count it had (KSWEEP_THREADS=env.threads), the
+    sweep's trainer, absolute paths."""
     config = SweepPaths(sweep_dir.resolve()).run(best["run_dir"]).config
     output = Path("/tmp") / "ksweep_rerun" / f"{sweep_dir.resolve().name}_{best['config_file']}"
     command = train_command or trainer.command_text()
@@ -296,7 +298,8 @@ def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None) ->
     out = shlex.quote(str(output))
     paths = f"--config {shlex.quote(str(config))} --output-dir {out}"
     # A trainer may expect its output folder to exist, as the runner makes it for a run.
-    return f"cd {shlex.quote(str(PROJECT_ROOT))} && mkdir -p {out} && {threads}{command} {paths}"
+    where = cwd if train_command and cwd else PROJECT_ROOT
+    return f"cd {shlex.quote(str(where))} && mkdir -p {out} && {threads}{command} {paths}"
 
 
 # --- checks of what trainers wrote ----------------------------------------------------
@@ -476,7 +479,9 @@ def write_report(
         tie_break=tie_break(metric),
         best_ties=tied_with(ranked, 0, metric) if best else [],
         places=competition_ranks(ranked, metric)[: report.TOP_N],
-        reproduce=reproduce_command(sweep_dir, best, train_command) if best else None,
+        reproduce=reproduce_command(sweep_dir, best, train_command, (manifest or {}).get("cwd"))
+        if best
+        else None,
         train_command=train_command,
         warnings=metric_checks(records),
         search=search,

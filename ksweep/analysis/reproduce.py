@@ -104,12 +104,17 @@ def train_again(config: Path, manifest: dict, record: dict) -> dict:
     command = options.get("train_command")
     argv = shlex.split(command) if command else trainer.command()
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    ran_in = manifest.get("cwd")  # where the runner ran: a TRAIN_COMMAND's relative paths are from there
     threads = (record.get("env") or {}).get("threads")
     if isinstance(threads, int):
         env["KSWEEP_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory(prefix="ksweep-reproduce-") as out:
         done = subprocess.run(
-            [*argv, "--config", str(config), "--output-dir", out], env=env, capture_output=True, text=True
+            [*argv, "--config", str(config), "--output-dir", out],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=ran_in if command and ran_in and Path(ran_in).is_dir() else None,
         )
         again = read_metrics(Path(out))
         if done.returncode != 0 or not again:

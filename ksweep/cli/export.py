@@ -12,7 +12,7 @@ import sys
 from ksweep.cli import args as cli
 from ksweep.contract.project import NotFound, display
 from ksweep.folder.paths import find_sweep
-from ksweep.trackers.tracking import TrackerError, export, parse_trackers
+from ksweep.trackers.tracking import TrackerError, check_installed, export, parse_trackers
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         names = parse_trackers(args.tracker or "")
         if not names:
             raise TrackerError("TRACKER= is empty: name one or more of mlflow, tensorboard, wandb, trackio")
+        check_installed(names)
         sweep = find_sweep(args.sweep, args.output)
     except (TrackerError, NotFound) as err:
         print(f"error: {err}", file=sys.stderr)

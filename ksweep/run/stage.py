@@ -59,6 +59,7 @@ from ksweep.search import space, strategy
 from ksweep.search.strategy import StrategyError
 from ksweep.trackers import options as tracker_options
 from ksweep.trackers.tracking import TrackerError, TrackingObserver, parse_trackers
+from ksweep.trackers.tracking import check_installed as check_trackers_installed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Every option the stage takes, declared by its owners (ksweep.options).
@@ -232,7 +233,7 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 
 def check_usable(options: Values) -> None:
     """The Kconfig parses (and its trainer can read it), the trainer command runs here, the
-    backend is installed and answers, the trackers exist."""
+    backend is installed and answers, the search's and the trackers' packages are there."""
     export_environment(OPTIONS, options)
     kconfig = use_kconfig(options.kconfig)
     if options.train_command:
@@ -240,7 +241,8 @@ def check_usable(options: Values) -> None:
     elif problem := trainer.unreadable(load_kconfig(kconfig), display(kconfig)):
         raise KconfigProblem(problem)
     check_backend(options)
-    parse_trackers(options.tracker)
+    strategy.check_installed(options)
+    check_trackers_installed(parse_trackers(options.tracker))
 
 
 def check_search(options: Values, request: RunRequest, folder: SweepFolder | None) -> None:

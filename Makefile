@@ -4,7 +4,10 @@ VENV         ?= .venv
 PY           := $(VENV)/bin/python
 # The ksweep command (ksweep/cli/main.py), run from this checkout: each target is its subcommand.
 KSWEEP       := $(PY) -m ksweep
-STAMP        := $(VENV)/.requirements-stamp
+# What each target needs installed: the core (requirements.txt: torch, the analysis, the built-in
+# trainer) for a sweep, every extra and the test tools (requirements-dev.txt) for make test.
+STAMP        := $(VENV)/.core-stamp
+DEV_STAMP    := $(VENV)/.dev-stamp
 RESULTS      := test_matrix_results
 
 # Quiet by default (one line per action), V=1 shows the commands.
@@ -52,15 +55,21 @@ help: ## this list
 	@echo
 	@$(MAKE_VARS) help
 
-# The virtual environment, rebuilt when the pinned requirements change.
-$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
-          requirements-tracking.txt
-	@echo "  VENV    $(VENV) (first time: about 2 minutes)"
+# The virtual environment, brought up to date when its pinned requirements change: the core for
+# the sweep targets, and every extra with the test tools for make test, test-all, bench, gpu-check.
+$(STAMP): requirements.txt
+	@echo "  VENV    $(VENV): the core (first time: about 2 minutes)"
 	$(Q)test -x $(PY) || python3 -m venv $(VENV)
+	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(Q)touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
+              requirements-tracking.txt
+	@echo "  VENV    $(VENV): every extra and the test tools"
 	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(Q)touch $@
 
-venv: $(STAMP) ## build the virtual environment (.venv) from the pinned requirements
+venv: $(STAMP) ## build the virtual environment (.venv) with the core from the pinned requirements
 
 menuconfig: $(STAMP) ## edit .config in a terminal menu
 	$(Q)$(KSWEEP) menuconfig $(call flags,menuconfig)
@@ -128,21 +137,21 @@ sweep-clean: ## remove sweep_configs/ (results stay)
 # (what CI runs). Markers: pyproject.toml.
 FAST := not slow and not ray and not slurm and not browser and not gpu
 
-test: $(STAMP) ## ruff, the import contract and the fast tests (a few minutes)
+test: $(DEV_STAMP) ## ruff, the import contract and the fast tests (a few minutes)
 	$(Q)$(VENV)/bin/ruff check .
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q -m "$(FAST)"
 
-test-all: $(STAMP) ## everything: also end to end, real Ray, Slurm and Chromium (what CI runs)
+test-all: $(DEV_STAMP) ## everything: also end to end, real Ray, Slurm and Chromium (what CI runs)
 	$(Q)$(VENV)/bin/ruff check .
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q
 
-gpu-check: $(STAMP) ## on a GPU machine: the GPU tests and one table of GPU figures (bench/bench_gpu.py)
+gpu-check: $(DEV_STAMP) ## on a GPU machine: the GPU tests and one table of GPU figures (bench/bench_gpu.py)
 	$(Q)$(PY) -m pytest -q -rs -m gpu
 	$(Q)$(PY) bench/bench_gpu.py
 
-bench: $(STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
+bench: $(DEV_STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
 	$(Q)for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(if $(call truthy,$(QUICK)),--quick) || exit 1; done

@@ -10,6 +10,8 @@ import pytest
 
 from ksweep.cli.catalog import CATALOG
 from ksweep.cli.main import COMMANDS
+from ksweep.contract import project
+from ksweep.contract.project import command_line
 from tests.conftest import ROOT, run_ksweep, run_make, run_script
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -80,3 +82,14 @@ def test_list_defconfigs_through_the_command_and_make_agree():
     make = run_make("list-defconfigs")
     assert command.returncode == make.returncode == 0
     assert command.stdout == make.stdout and "lenet5-digits-quick-range" in command.stdout
+
+
+def test_hints_name_the_make_target_in_a_checkout_and_the_command_once_installed(monkeypatch):
+    assert (
+        command_line("sweep-resume", sweep="s", retry_failed=1) == "make sweep-resume SWEEP=s RETRY_FAILED=1"
+    )
+    monkeypatch.setattr(project, "CHECKOUT", False)
+    assert (
+        command_line("sweep-resume", sweep="s", retry_failed=1) == "ksweep resume --sweep s --retry-failed 1"
+    )
+    assert command_line("sweep") == "ksweep sweep" and command_line("menuconfig") == "ksweep menuconfig"

@@ -150,6 +150,7 @@ def test_installed_in_a_fresh_environment_ksweep_sweeps_digits_from_an_empty_fol
     (sweep_dir,) = (empty / "test_matrix_results").glob("sweep_*")
     analysis = (sweep_dir / "sweep_analysis.txt").read_text()
     assert "BEST CONFIGURATION:" in analysis and "-m ksweep_trainer.train --config" in analysis
+    assert "Train the best runs longer: ksweep promote --sweep " in analysis and "make " not in analysis
     summary = json.loads((sweep_dir / "sweep_summary.json").read_text())
     assert len(summary) == 36 and all(r["status"] == "completed" for r in summary)
     assert (empty / "sweep_configs" / "config_012").is_file()

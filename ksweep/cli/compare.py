@@ -11,7 +11,7 @@ import sys
 from ksweep.analysis.leaderboard import compare
 from ksweep.analysis.ranking import AnalyzeError
 from ksweep.cli import args as cli
-from ksweep.contract.project import NotFound
+from ksweep.contract.project import NotFound, command_line
 from ksweep.folder.paths import find_sweep
 
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     first = cli.one_of(parser, args.a, args.sweep_a, "A")
     second = cli.one_of(parser, args.b, args.sweep_b, "B")
     if not (first and second):
-        parser.error("give two sweeps: make sweep-compare A=dir B=dir")
+        parser.error(f"give two sweeps: {command_line('sweep-compare', a='dir', b='dir')}")
     try:
         a, b = (find_sweep(name, args.output) for name in (first, second))
         print(compare(a, b, args.metric, args.mode), end="")

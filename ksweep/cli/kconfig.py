@@ -25,7 +25,7 @@ from pathlib import Path
 from ksweep.cli import args as cli
 from ksweep.config.defconfigs import defconfig_dir, find_defconfig, is_range_file, list_defconfigs
 from ksweep.config.kconf import KconfigProblem, check_value, kconfig_file, load_kconfig, read_config
-from ksweep.contract.project import NotFound, display
+from ksweep.contract.project import NotFound, command_line, display
 
 DOT_CONFIG = Path(os.environ.get("KCONFIG_CONFIG", ".config"))
 DEFAULT_DEFCONFIG = "lenet5-digits"  # make defconfig without DEFCONFIG=
@@ -34,7 +34,8 @@ DEFAULT_DEFCONFIG = "lenet5-digits"  # make defconfig without DEFCONFIG=
 def defconfig(name: str) -> int:
     path = find_defconfig(name)
     if path.name.endswith("-range"):  # a range file by another name gets its lines' own errors
-        raise NotFound(f"{display(path)} is a range file: use `make sweep-generate RANGE_CONFIG={path.name}`")
+        generate = command_line("sweep-generate", range_config=path.name)
+        raise NotFound(f"{display(path)} is a range file: use `{generate}`")
     kconf = _load(path)
     return _write(kconf, DOT_CONFIG, f"configuration written to {DOT_CONFIG} (from {display(path)})")
 
@@ -52,7 +53,7 @@ def olddefconfig() -> int:
 
 def menuconfig() -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise Refused("make menuconfig needs a terminal (stdin and stdout are not one)")
+        raise Refused(f"{command_line('menuconfig')} needs a terminal (stdin and stdout are not one)")
     import menuconfig as kconfiglib_menuconfig  # kconfiglib's curses front end
 
     os.environ.setdefault("KCONFIG_CONFIG", str(DOT_CONFIG))
@@ -67,7 +68,7 @@ def menuconfig() -> int:
     kconfiglib_menuconfig.menuconfig(load_kconfig())
     if DOT_CONFIG.is_file():
         # What the menu saved is read as the trainer will read it (a hand edit may be in it too).
-        _load(DOT_CONFIG, then="fix it in `make menuconfig` (or the file) before training")
+        _load(DOT_CONFIG, then=f"fix it in `{command_line('menuconfig')}` (or the file) before training")
     return 0
 
 
@@ -127,7 +128,8 @@ def _load(path: Path, then: str = "nothing written"):
 
 def _load_dot_config():
     if not DOT_CONFIG.is_file():
-        raise NotFound(f"{DOT_CONFIG}: no such file: run `make defconfig` or `make menuconfig` first")
+        first = f"`{command_line('defconfig')}` or `{command_line('menuconfig')}`"
+        raise NotFound(f"{DOT_CONFIG}: no such file: run {first} first")
     return _load(DOT_CONFIG, then=f"{DOT_CONFIG} left as it was")
 
 

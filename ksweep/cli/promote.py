@@ -17,7 +17,7 @@ from ksweep.analysis.promote import epochs_text, promote
 from ksweep.analysis.ranking import AnalyzeError
 from ksweep.cli import args as cli
 from ksweep.config import trainer as builtin_trainer
-from ksweep.contract.project import NotFound
+from ksweep.contract.project import NotFound, command_line
 from ksweep.folder.paths import find_sweep
 
 TOP = 3  # runs promoted without TOP=
@@ -44,9 +44,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({result.metric} {score})")
     print(f"epochs: {epochs_text(result.epochs, result.source_epochs)}")
     trainer = result.train_command or builtin_trainer.DESCRIPTION
-    print(
-        f"trainer: {trainer}; make sweep-run without TRAIN_COMMAND uses it ({result.out_dir}/generate.json)"
-    )
+    run = command_line("sweep-run")
+    print(f"trainer: {trainer}; {run} without TRAIN_COMMAND uses it ({result.out_dir}/generate.json)")
     if result.tie_note:
         print(f"ties: {result.tie_note}")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ksweep.analysis.reproduce import ReproduceError, reproduce
 from ksweep.cli import args as cli
+from ksweep.contract.project import command_line
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     run_dir = cli.one_of(parser, args.run, args.run_dir, "RUN")
     if not run_dir:
-        parser.error("give the run folder to train again: make sweep-reproduce RUN=dir")
+        parser.error(f"give the run folder to train again: {command_line('sweep-reproduce', run='dir')}")
     if (refused := cli.use_kconfig(args)) is not None:
         return refused
     print(f"  REPRO   {run_dir}: training it again ...", flush=True)

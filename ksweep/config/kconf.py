@@ -44,7 +44,7 @@ from pathlib import Path
 import kconfiglib
 
 from ksweep.config.rangefile import Axis, read_lines
-from ksweep.contract.project import BUILTIN_ROOT, display
+from ksweep.contract.project import BUILTIN_ROOT, command_line, display
 from ksweep.contract.records import config_values
 
 CONFIG_PREFIX = "CONFIG_"
@@ -325,7 +325,7 @@ def read_config(kconf: kconfiglib.Kconfig, path: Path | str, text: str | None = 
         if reason is None and axis.is_swept:
             reason = (
                 f"{len(axis.values)} values in a config file, which takes one: "
-                "expand choices and ranges with `make sweep-generate RANGE_CONFIG=...`"
+                f"expand choices and ranges with `{command_line('sweep-generate', range_config='...')}`"
             )
         if reason:
             result.errors.append(f"{axis.where}: {axis.symbol}: {reason}")

@@ -26,6 +26,16 @@ BUILTIN_ROOT = CODE_ROOT if CHECKOUT else CODE_ROOT / "ksweep" / "_builtin"
 PROJECT_ROOT = CODE_ROOT if CHECKOUT else Path.cwd()
 
 
+def command_line(target: str, **variables: object) -> str:
+    """What the user types to run the Make target `target` with `variables` (values quoted by
+    the caller): `make sweep-resume SWEEP=dir` in a checkout, whose Makefile is its interface;
+    `ksweep resume --sweep dir` once installed, where there is no Makefile."""
+    if CHECKOUT:
+        return " ".join([f"make {target}", *(f"{name.upper()}={value}" for name, value in variables.items())])
+    flags = (f"--{name.replace('_', '-')} {value}" for name, value in variables.items())
+    return " ".join([f"ksweep {target.removeprefix('sweep-')}", *flags])
+
+
 class NotFound(Exception):
     """A file or sweep the user named does not exist; the message says where we looked."""
 

@@ -35,7 +35,7 @@ from ksweep.config import trainer
 from ksweep.config.kconf import KconfigProblem, load_kconfig, read_config, use_kconfig
 from ksweep.contract import state, verdict
 from ksweep.contract.pause import pause_point
-from ksweep.contract.project import NotFound, display
+from ksweep.contract.project import NotFound, command_line, display
 from ksweep.contract.records import config_hash
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import plural
@@ -298,7 +298,8 @@ def search_space(config_dir: Path) -> space.Space:
     """The space a search proposes from: the range file sweep_configs/ was generated from."""
     found = space.of_generated(config_dir)
     if found is None:
-        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
+        generate = command_line("sweep-generate")
+        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file ({generate})")
     return found
 
 
@@ -490,10 +491,10 @@ def no_work_hint(sweep_dir: Path, plan: list, retry_failed: bool) -> str:
     if failures and not retry_failed:
         return (
             f"  NOTE    every run is finished; {plural(len(failures), 'run')} failed or timed out: "
-            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir)} RETRY_FAILED=1)"
+            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir, retry_failed=1)})"
         )
     return "  NOTE    every run is finished: nothing to do"
 
 
-def resume_command(sweep_dir: Path) -> str:
-    return f"make sweep-resume SWEEP={shlex.quote(display(sweep_dir))}"
+def resume_command(sweep_dir: Path, **more) -> str:
+    return command_line("sweep-resume", sweep=shlex.quote(display(sweep_dir)), **more)

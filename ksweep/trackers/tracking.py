@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ksweep.contract import extras
+from ksweep.contract.project import command_line
 from ksweep.contract.records import config_hash, config_values, read_json
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import first_line
@@ -191,10 +192,8 @@ class TrackingObserver(Observer):
         self.queue.put(None)
         self.thread.join(DRAIN_SECONDS)
         if self.thread.is_alive():
-            print(
-                f"  TRACKER still logging after {DRAIN_SECONDS:.0f} s; left to `make sweep-export`",
-                file=sys.stderr,
-            )
+            export = command_line("sweep-export")
+            print(f"  TRACKER still logging after {DRAIN_SECONDS:.0f} s; left to `{export}`", file=sys.stderr)
 
     def _work(self) -> None:
         trackers = open_trackers(self.names, self.sweep_dir)

@@ -26,8 +26,8 @@ PROJECT = PYPROJECT["project"]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    """The wheel `pip wheel` builds from the repository's files (a copy: no build/ left here)."""
+def source(tmp_path_factory) -> Path:
+    """A copy of the repository's files (tracked and new, not ignored): builds leave build/ there."""
     source = tmp_path_factory.mktemp("source")
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -37,6 +37,12 @@ def wheel(tmp_path_factory) -> Path:
         if (ROOT / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, source / name)
+    return source
+
+
+@pytest.fixture(scope="module")
+def wheel(source, tmp_path_factory) -> Path:
+    """The wheel `pip wheel` builds from the repository's files."""
     out = tmp_path_factory.mktemp("dist")
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
@@ -114,16 +120,37 @@ def test_make_sweep_installs_the_core_alone_and_make_test_the_rest():
     assert all(f"-r requirements-{e}.txt" in dev for e in EXTRAS)
 
 
+def fresh_venv(where: Path) -> tuple[Path, list[str]]:
+    """A venv whose dependencies are this interpreter's (installed already): its python, and
+    the pip that installs into it."""
+    venv.create(where, with_pip=False)
+    python = where / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    site = Path(subprocess.check_output([python, "-c", purelib], text=True).strip())
+    (site / "reuse.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return python, [sys.executable, "-m", "pip", "--python", str(python)]
+
+
+def test_an_editable_install_runs_the_clones_trainer_from_any_folder(source, tmp_path):
+    python, pip = fresh_venv(tmp_path / "venv")
+    installed = subprocess.run(
+        [*pip, "install", "--no-deps", "--no-build-isolation", "--no-index", "-e", str(source)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "KSWEEP_KCONFIG")}
+    result = subprocess.run(
+        [tmp_path / "venv/bin/ksweep", "generate", "lenet5-digits-optimizers-range"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr  # the trainer's checks ran: models/ found beside ksweep/
+    assert "4 configs from 6 combinations, 2 folded" in result.stdout
+
+
 @pytest.mark.slow
 def test_installed_in_a_fresh_environment_ksweep_sweeps_digits_from_an_empty_folder(wheel, tmp_path):
     env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    where = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
-    site = Path(subprocess.check_output([python, "-c", where], text=True).strip())
-    # The dependencies are this interpreter's (installed already): only ksweep itself is new.
-    (site / "reuse.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    pip = [sys.executable, "-m", "pip", "--python", str(python)]
+    python, pip = fresh_venv(env_dir)  # only ksweep itself is new: its dependencies are this one's
     installed = subprocess.run(
         [*pip, "install", "--no-deps", "--no-index", str(wheel)], capture_output=True, text=True, timeout=300
     )

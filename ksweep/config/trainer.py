@@ -23,7 +23,7 @@ import shlex
 import sys
 from types import ModuleType
 
-from ksweep.contract.project import CHECKOUT
+from ksweep.contract.project import CHECKOUT, CODE_ROOT
 
 PACKAGE = "models" if CHECKOUT else "ksweep_trainer"
 TRAINER_MODULE = f"{PACKAGE}.train"  # run(config, output_dir), warmup(), main(argv)
@@ -47,12 +47,20 @@ def describe(train_command: str | None) -> str:
 
 def entry_point() -> ModuleType:
     """The trainer module the fork server warms up and calls in each forked run."""
-    return importlib.import_module(TRAINER_MODULE)
+    return _import(TRAINER_MODULE)
 
 
 def checks() -> ModuleType:
     """The trainer's torch-free config checks (its cross-symbol rules, dataset sizes)."""
-    return importlib.import_module(CHECKS_MODULE)
+    return _import(CHECKS_MODULE)
+
+
+def _import(name: str) -> ModuleType:
+    # A checkout's models/ sits beside ksweep/, which is not always on sys.path (an editable
+    # install finds ksweep alone); its runs get it through PYTHONPATH (launchers.base).
+    if CHECKOUT and str(CODE_ROOT) not in sys.path:
+        sys.path.insert(0, str(CODE_ROOT))
+    return importlib.import_module(name)
 
 
 def data_notes(texts: list[str]) -> list[str]:

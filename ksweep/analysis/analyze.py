@@ -86,6 +86,7 @@ from ksweep.config.kconf import non_default_values
 from ksweep.contract.project import PROJECT_ROOT, command_line, display
 from ksweep.contract.records import config_values, read_json, write_atomic
 from ksweep.contract.sweepdir import SweepPaths
+from ksweep.launchers.command import run_argv
 from ksweep.run.summary import (
     CONFIG_PREFIX,
     DEFAULT_METRIC,
@@ -287,19 +288,20 @@ def hyperparameter_lines(sweep_dir: Path, best: dict, varied: list[str], texts: 
 
 
 def reproduce_command(sweep_dir: Path, best: dict, train_command: str | None, cwd: str | None = None) -> str:
-    """The command that reruns `best` as it ran, typed from any directory: the folder it ran in
-    (the project root for the built-in trainer; for a TRAIN_COMMAND, `cwd`, the runner's folder,
-    when the sweep recorded it), the thread count it had (KSWEEP_THREADS=env.threads), the
-    sweep's trainer, absolute paths."""
+    """The command that reruns `best` as it ran, typed from any directory: the project root (a
+    TRAIN_COMMAND's: `cwd`, where the sweep was started), the thread count it had
+    (KSWEEP_THREADS=env.threads), the sweep's trainer with its arguments (run_argv), absolute paths."""
     config = SweepPaths(sweep_dir.resolve()).run(best["run_dir"]).config
     output = Path("/tmp") / "ksweep_rerun" / f"{sweep_dir.resolve().name}_{best['config_file']}"
-    command = train_command or trainer.command_text()
+    try:
+        command = shlex.split(train_command) if train_command else trainer.command()
+        argv = shlex.join(run_argv(command, str(config), str(output)))
+    except (ValueError, OSError):  # a record edited by hand, a config gone: the command as given
+        argv = f"{train_command} --config {shlex.quote(str(config))} --output-dir {shlex.quote(str(output))}"
     threads = f"KSWEEP_THREADS={best['threads']} " if is_number(best.get("threads")) else ""
-    out = shlex.quote(str(output))
-    paths = f"--config {shlex.quote(str(config))} --output-dir {out}"
     # A trainer may expect its output folder to exist, as the runner makes it for a run.
-    where = cwd if train_command and cwd else PROJECT_ROOT
-    return f"cd {shlex.quote(str(where))} && mkdir -p {out} && {threads}{command} {paths}"
+    where = shlex.quote(str(cwd if train_command and cwd else PROJECT_ROOT))
+    return f"cd {where} && mkdir -p {shlex.quote(str(output))} && {threads}{argv}"
 
 
 # --- checks of what trainers wrote ----------------------------------------------------

@@ -50,9 +50,14 @@ def _params(record: dict, varied: list[str], texts: dict | None = None) -> str:
 
 def train_command(sweep_dir: Path) -> str | None:
     """The sweep's TRAIN_COMMAND from sweep.json (None: the built-in trainer)."""
+    return sweep_option(sweep_dir, "train_command")
+
+
+def sweep_option(sweep_dir: Path, name: str) -> str | None:
+    """An option the sweep kept in sweep.json (None when it was not given)."""
     manifest = read_json(SweepPaths(Path(sweep_dir)).manifest)
     options = manifest.get("options") if isinstance(manifest, dict) else None
-    return (options.get("train_command") or None) if isinstance(options, dict) else None
+    return (options.get(name) or None) if isinstance(options, dict) else None
 
 
 def source_text(sweep_dir: Path) -> str:

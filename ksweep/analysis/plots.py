@@ -31,6 +31,7 @@ summary path and `make help` never pay for it. Figures use the Agg canvas direct
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 from ksweep.analysis.format import display_value, format_metric, short
@@ -47,6 +48,7 @@ PLOT_FILES = (CURVES_FILE, EFFECTS_FILE, SEARCH_FILE, MEANS_FILE, PARETO_FILE)
 FRONT_LABELLED = 15  # front points named beside them; more would overprint
 MEANS_TOP = 20
 MARKERS = ("o", "s", "^", "D", "v")
+LABEL_WIDTH = 90  # characters of a legend line
 CURVES_TOP = 5
 MAX_TICKS = 12
 DPI = 100
@@ -112,7 +114,9 @@ def plot_learning_curves(
         rank, record = runs[0]
         score = format_metric(metric, record[metric], unit=False)
         values = _values_text(record, list(axes), texts or {})
-        label = f"#{rank} {record['config_file']} ({metric} {score}) {values}"
+        # Wrapped: with many swept axes one line would be wider than the figure (no tight layout).
+        label = textwrap.fill(f"#{rank} {record['config_file']} ({metric} {score}) {values}", LABEL_WIDTH,
+                              subsequent_indent="   ")  # fmt: skip
         if len(runs) > 1:
             label += f"\n   {len(runs)} runs identical: " + ", ".join(r["config_file"] for _, r in runs)
         plot.plot(xs, ys, marker=MARKERS[i % len(MARKERS)], markersize=4, label=label)

@@ -14,10 +14,12 @@ their mean over seeds, ksweep.analysis.repeats) and writes
     sweep_configs/combinations_summary.txt    which run each config came from, and why
     sweep_configs/generate.json               provenance for the runner: promoted_from,
                                               runs, train_command (the source sweep's
-                                              TRAIN_COMMAND or null), epochs, created, count
+                                              TRAIN_COMMAND or null), log_metrics (its
+                                              LOG_METRICS or null), epochs, created, count
 
 `make sweep-run` with no TRAIN_COMMAND trains the promoted configs with the
-train_command generate.json names, so a custom trainer's sweep stays on its trainer.
+train_command (and log_metrics) generate.json names, so a custom trainer's sweep stays on
+its trainer and reads its metrics as it did.
 When the TOP cut falls inside a tie (the K-th run shares its score with runs left
 out), Promotion.tie_note says how the tie was broken (the report's rule: the lower
 val_loss, then the lower config number).
@@ -39,6 +41,7 @@ from pathlib import Path
 
 from ksweep.analysis.analyze import DEFAULT_METRIC, load_records, swept_axes
 from ksweep.analysis.format import display_value, format_metric
+from ksweep.analysis.leaderboard import sweep_option
 from ksweep.analysis.leaderboard import train_command as sweep_train_command
 from ksweep.analysis.ranking import AnalyzeError, objectives_of, rank_records, same_score, tie_break
 from ksweep.analysis.repeats import group_runs, has_repeats
@@ -58,6 +61,7 @@ class Promotion:
     out_dir: Path
     sources: dict[str, dict]
     train_command: str | None = None
+    log_metrics: str | None = None  # the source sweep's LOG_METRICS
     epochs: int | None = None  # None: as in the source runs
     source_epochs: tuple[int, ...] = ()  # the epochs the promoted runs trained
     tie_note: str | None = None  # how a tie across the TOP cut was broken
@@ -130,6 +134,7 @@ def provenance(sweep_dir: Path, promotion: Promotion) -> dict:
         "promoted_from": str(sweep_dir.resolve()),
         "runs": [str((sweep_dir / r["run_dir"]).resolve()) for r in promotion.sources.values()],
         "train_command": promotion.train_command,
+        "log_metrics": promotion.log_metrics,
         "epochs": promotion.epochs,
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "count": len(promotion.sources),
@@ -180,6 +185,7 @@ def promote(
         out,
         {name: record for name, (_, record) in configs.items()},
         train_command=sweep_train_command(sweep_dir),
+        log_metrics=sweep_option(sweep_dir, "log_metrics"),
         epochs=epochs,
         source_epochs=tuple(r["epochs"] for r in ranked if isinstance(r.get("epochs"), int)),
         tie_note=None if has_repeats(everything, axes) else tie_note(everything, top, metric),

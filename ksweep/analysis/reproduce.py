@@ -2,7 +2,8 @@
 
 From the run folder and its sweep: config.txt (checked against the plan's copy, the config
 the run trained, and against the config hash its record holds), the sweep's trainer
-(TRAIN_COMMAND or the built-in one), the thread count the run had (env.threads →
+(TRAIN_COMMAND or the built-in one, run where the sweep was started, its metrics read from
+its output under the sweep's LOG_METRICS), the thread count the run had (env.threads →
 KSWEEP_THREADS), its seed (in the config). The code and the environment cannot be put
 back, only compared: the git commit the sweep recorded against HEAD, the python and
 torch versions and the device against this machine's. The run is trained into a temp
@@ -28,6 +29,8 @@ from ksweep.contract.project import PROJECT_ROOT
 from ksweep.contract.records import config_hash, config_values, read_metrics
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.folder.plan import load_plan, plan_text, read_manifest
+from ksweep.launchers.command import run_argv
+from ksweep.run.logmetrics import parse_spec, read_output
 
 TIMINGS = ("seconds", "train_seconds")
 
@@ -103,20 +106,20 @@ def train_again(config: Path, manifest: dict, record: dict) -> dict:
     options = manifest.get("options") or {}
     command = options.get("train_command")
     argv = shlex.split(command) if command else trainer.command()
+    log_metrics = parse_spec(options["log_metrics"]) if options.get("log_metrics") else None
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    ran_in = manifest.get("cwd")  # where the runner ran: a TRAIN_COMMAND's relative paths are from there
     threads = (record.get("env") or {}).get("threads")
     if isinstance(threads, int):
         env["KSWEEP_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory(prefix="ksweep-reproduce-") as out:
+        where = manifest.get("cwd") if command else None  # a TRAIN_COMMAND runs where its sweep started
+        where = where if where and Path(where).is_dir() else None  # a sweep moved elsewhere: here
         done = subprocess.run(
-            [*argv, "--config", str(config), "--output-dir", out],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=ran_in if command and ran_in and Path(ran_in).is_dir() else None,
+            run_argv(argv, str(config), out), cwd=where, env=env, capture_output=True, text=True
         )
         again = read_metrics(Path(out))
+        if again is None and log_metrics and done.returncode == 0:  # its metrics are in its output
+            again = read_output(log_metrics, done.stdout + done.stderr)[0]
         if done.returncode != 0 or not again:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise ReproduceError(f"the run did not train again (exit {done.returncode}): {tail[0]}")

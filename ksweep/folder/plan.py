@@ -200,7 +200,7 @@ def write_manifest(
         "created": old.get("created") or dt.datetime.now().isoformat(timespec="seconds"),
         **({k: old.get(k) for k in ("git_commit", "git_dirty", "git_diff_sha256")} if old else git_state()),
         "config_dir": old.get("config_dir") or (str(shown_as or config_dir) if config_dir else None),
-        "cwd": old.get("cwd") or os.getcwd(),  # where the runner ran: a TRAIN_COMMAND's paths are from here
+        "cwd": old.get("cwd") or os.getcwd(),  # where a TRAIN_COMMAND ran: its relative paths are from here
         **{key: old.get(key, source.get(key)) for key in SOURCE_KEYS},
         "extended_from": old.get("extended_from", []),
         "count": count,
@@ -220,7 +220,8 @@ def config_source(config_dir: Path) -> dict:
     recorded = read_json(ConfigDirPaths(config_dir).provenance)
     if not isinstance(recorded, dict):
         return {}
-    return {key: recorded.get(key) for key in (*SOURCE_KEYS, "train_command", "epochs", "hashes")}
+    keys = (*SOURCE_KEYS, "train_command", "log_metrics", "epochs", "hashes")
+    return {key: recorded.get(key) for key in keys}
 
 
 def read_manifest(sweep_dir: Path) -> dict:

@@ -22,7 +22,8 @@ a server process (ksweep.launchers.forkserver) that forks each run:
 
 - the built-in trainer: the server imports it and warms torch up once, then forks a
   child per run (about 0.02 s instead of the 4 s of a fresh Python with torch);
-- a TRAIN_COMMAND: the server forks and execs `command --config FILE --output-dir DIR`.
+- a TRAIN_COMMAND: the server forks and execs `command --config FILE --output-dir DIR`, or the
+  command with its placeholders filled (ksweep.launchers.command.run_argv makes every run's argv).
 
 The server is the runs' guard: when a run's main process exits it kills the run's whole
 group (helpers, DataLoader workers), and when the runner is gone (its pipe closes, even
@@ -36,8 +37,6 @@ import contextlib
 import json
 import os
 import select
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from tqdm import tqdm
 from ksweep.contract.cpus import usable_cpus
 from ksweep.contract.project import PROJECT_ROOT
 from ksweep.launchers import gpumem
+from ksweep.launchers.command import run_argv, split_command
 
 GPU_SAMPLE_SECONDS = 1.0
 
@@ -92,10 +92,6 @@ class LauncherError(RuntimeError):
     """The launcher cannot start or follow runs any more (its server died)."""
 
 
-class CommandError(ValueError):
-    """TRAIN_COMMAND cannot start; the message says why."""
-
-
 class Launcher(Protocol):
     def capacity(self) -> list[dict[str, str]]: ...
     def admits(self, slot_env: dict[str, str]) -> bool: ...
@@ -116,19 +112,6 @@ def describe_exit(code: int | None) -> str:
         except ValueError:
             return f"killed by signal {-code}"
     return f"exited with code {code}"
-
-
-def check_train_command(command: str) -> list[str]:
-    """TRAIN_COMMAND as argv, or CommandError saying why it cannot start."""
-    try:
-        argv = shlex.split(command)
-    except ValueError as err:
-        raise CommandError(f"TRAIN_COMMAND={command!r}: {err} (check its quotes)") from None
-    if not argv:
-        raise CommandError("TRAIN_COMMAND is empty")
-    if shutil.which(argv[0]) is None:
-        raise CommandError(f"TRAIN_COMMAND={command!r}: {argv[0]}: no such program (not found on PATH)")
-    return argv
 
 
 def visible_gpus() -> list[str]:
@@ -180,7 +163,7 @@ class LocalLauncher:
     """Runs on this machine, forked by a ksweep.launchers.forkserver process (see the module docstring)."""
 
     def __init__(self, train_command: str | None, jobs: int | None = None, jobs_per_gpu: int = 1):
-        self.argv = check_train_command(train_command) if train_command else None
+        self.argv = split_command(train_command) if train_command else None
         self.slots = slot_envs(jobs, jobs_per_gpu, visible_gpus())
         self.jobs_per_gpu = jobs_per_gpu
         self.on_gpu: dict[Handle, str] = {}
@@ -257,7 +240,7 @@ class LocalLauncher:
             self.pending += self._receive(None)
         request = {"op": "run", **asdict(job)}
         if self.argv:
-            request["argv"] = [*self.argv, "--config", job.config, "--output-dir", job.output_dir]
+            request["argv"] = run_argv(self.argv, job.config, job.output_dir)
         self._send(request)
         while True:
             messages = self._receive(None)

@@ -38,6 +38,7 @@ import sys
 import traceback
 
 from ksweep.config import trainer
+from ksweep.launchers.command import run_argv
 
 _PR_SET_PDEATHSIG = 1
 
@@ -199,7 +200,7 @@ class Server:
             os.environ.update(request["env"])
             if "argv" in request:
                 exec_command(request["argv"])
-            code = self.train.main(["--config", request["config"], "--output-dir", request["output_dir"]])
+            code = self.train.main(run_argv([], request["config"], request["output_dir"]))
         except SystemExit as exit:
             code = exit.code if isinstance(exit.code, int) else 1
         except BaseException:

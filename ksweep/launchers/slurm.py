@@ -54,7 +54,8 @@ import submitit
 from ksweep.config import trainer
 from ksweep.contract.project import PROJECT_ROOT
 from ksweep.contract.sweepdir import SweepPaths
-from ksweep.launchers.base import Ended, Handle, Job, LauncherError, check_train_command
+from ksweep.launchers.base import Ended, Handle, Job, LauncherError
+from ksweep.launchers.command import split_command
 from ksweep.launchers.registry import BackendError
 from ksweep.launchers.slurm_task import RunTask
 from ksweep.options import Values
@@ -182,7 +183,7 @@ class SlurmLauncher:
     def __init__(self, options: Values, runs: int):
         self.options = options
         self.partition = check(options)
-        self.argv = check_train_command(options.train_command) if options.train_command else trainer.command()
+        self.argv = split_command(options.train_command) if options.train_command else trainer.command()
         self.cpus = options.slurm_cpus
         self.slots = [{"KSWEEP_THREADS": str(self.cpus)} for _ in range(max(1, runs))]
         self.tasks: dict[Handle, Task] = {}  # until they end

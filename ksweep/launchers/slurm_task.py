@@ -4,7 +4,7 @@ RunTask is what ksweep.launchers.slurm submits (pickled by submitit) for each ru
 calls it in the task's Python on the node:
 
 - it starts the trainer as a subprocess (`python -m models.train --config FILE --output-dir
-  DIR`, or TRAIN_COMMAND's argv plus the same two arguments) in the runner's working
+  DIR`, or TRAIN_COMMAND's, ksweep.launchers.command.run_argv) in the runner's working
   directory, with the run's environment (Job.env) added, its stdout and stderr into the
   run's output.log (appended to on a retry), in a session of its own;
 - it returns the trainer's exit code (negative: the signal that killed it), which submitit
@@ -28,6 +28,7 @@ from dataclasses import replace
 import submitit
 
 from ksweep.launchers.base import Job
+from ksweep.launchers.command import run_argv
 
 TRAINER_STOP_SECONDS = 10.0  # on preemption: TERM, then KILL after this
 
@@ -42,7 +43,7 @@ class RunTask(submitit.helpers.Checkpointable):
         self.process: subprocess.Popen | None = None
 
     def __call__(self) -> int:
-        argv = [*self.argv, "--config", self.job.config, "--output-dir", self.job.output_dir]
+        argv = run_argv(self.argv, self.job.config, self.job.output_dir)
         with open(self.job.log, "a" if self.job.append_log else "w") as log:
             self.process = subprocess.Popen(
                 argv,

@@ -69,6 +69,7 @@ class ProgressBar(Observer):
         self.running: set[str] = set()
         self.total = self.done = self.finished_here = 0
         self.started = self.said_at = 0.0
+        self.said_trainer_wins = False
 
     def sweep_started(self, total: int, done: int) -> None:
         self.total, self.done = total, done
@@ -102,6 +103,12 @@ class ProgressBar(Observer):
         elif status in FINISHED:
             self.counts["failed"] += 1
         self.bar.write(f"  RUN     {run.run_dir}: {result_text(metrics)}")
+        if metrics.get("runner", {}).get("metrics_from") == "trainer" and not self.said_trainer_wins:
+            self.said_trainer_wins = True
+            self.bar.write(
+                f"  NOTE    LOG_METRICS: {run.run_dir} wrote its own training_metrics.json: the trainer's "
+                "record wins, its output is not read (said once; each run's runner.metrics_from says which)"
+            )
         if status in FINISHED:
             self.bar.update(1)
             self.done += 1
@@ -145,5 +152,9 @@ def result_text(metrics: dict) -> str:
     return (
         f"{status.upper()} after {seconds:.1f} s"
         + (f": {error[0]}" if error else "")
-        + (f" (last output: {tail[-1].strip()})" if tail else "")
+        + (
+            f" (last output: {tail[-1].strip()})"
+            if tail and tail[-1].strip() not in "".join(error[:1])
+            else ""
+        )
     )

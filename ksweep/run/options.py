@@ -26,7 +26,11 @@ OPTIONS = (
     Option("stop_on_failure", bool, default=False, owner="run", commands=RUNNING,
            help="start nothing more after a run fails"),
     Option("train_command", kept=True, owner="run", commands=RUNNING, metavar="'cmd'",
-           help="run this instead of the built-in trainer (the trainer contract: --config, --output-dir)"),
+           help="run this instead of the built-in trainer (the trainer contract: --config, --output-dir; "
+                "or placeholders: {LEARNING_RATE}, {output_dir}, {config})"),
+    Option("log_metrics", kept=True, owner="run", commands=RUNNING, metavar="'name=REGEX;...'",
+           help="a TRAIN_COMMAND that writes no training_metrics.json: its metrics from its output, "
+                "each REGEX's one group per epoch, the last match final (val_acc=Accuracy: ([\\d.]+)%)"),
     Option("dry_run", bool, default=False, owner="run", commands=RUNNING,
            help="list the runs, their states and an estimate; write nothing"),
     Option("output", default="test_matrix_results", owner="run", metavar="dir",

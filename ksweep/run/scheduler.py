@@ -27,6 +27,7 @@ from ksweep.folder.plan import PlannedRun
 from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers.base import Ended, Handle, Job, Launcher, LauncherError
 from ksweep.options import Values
+from ksweep.run.logmetrics import parse_spec
 from ksweep.run.settle import Outcome, settle, worth_retrying
 from ksweep.search.strategy import Strategy, grid_strategy
 
@@ -72,6 +73,7 @@ class Scheduler:
         stop_now: Callable[[], bool] = lambda: False,
     ):
         self.strategy = strategy or grid_strategy(folder)
+        self.log_metrics = parse_spec(options.log_metrics) if options.get("log_metrics") else None
         self.strategy.expect(queue)
         self.folder, self.paths, self.options, self.launcher = folder, folder.paths, options, launcher
         self.observers, self.base_env, self.stop_requested = observers, base_env, stop_requested
@@ -266,8 +268,6 @@ class Scheduler:
     def _finish(self, flight: InFlight, end: Ended) -> None:
         self.free.append(flight.slot)
         self.free.sort()
-        for row in self._new_rows(flight, force=True):  # its last epochs, written as it ended
-            self.observers.run_epoch(flight.run, row)
         run_paths = self.paths.run(flight.run.run_dir)
         outcome = Outcome(
             exit_code=end.code,
@@ -283,7 +283,10 @@ class Scheduler:
             gpu=end.gpu,
         )
         try:
-            metrics = settle(run_paths, outcome)
+            metrics = settle(run_paths, outcome, self.log_metrics)
+            # Its last epochs, written as it ended (or read from its output by LOG_METRICS).
+            for row in self._new_rows(flight, force=True):
+                self.observers.run_epoch(flight.run, row)
             if worth_retrying(metrics) and flight.attempt <= self.options.retries and not self.stopping:
                 self.queue.appendleft((flight.run, flight.attempt + 1))
                 self.observers.run_retrying(flight.run, metrics, flight.attempt)

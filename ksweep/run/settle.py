@@ -10,6 +10,12 @@ The trainer writes the record; the runner settles it when the run's process is g
 - anything else (a crash, a silent exit) is `failed`, with the exit code or signal in
   `error` and the log's last lines in `log_tail`.
 
+A trainer that writes no record, run with LOG_METRICS, gets one made from its output.log
+(ksweep.run.logmetrics): completed when it exited 0 and every named metric matched, else
+failed (`LOG_METRICS: no match for val_acc (last lines: ...)`); a NaN or infinite value is
+`diverged`. A trainer that wrote its own record keeps it: the trainer's record wins, and
+the runner block says where the metrics came from (`metrics_from`: trainer or log).
+
 A custom trainer's file that cannot be used (not JSON, not an object, an unknown status,
 a metric that is a string, NaN, outside 0-100 or a fraction where percent is meant)
 makes the run `failed` with the reason naming the key; the trainer's own file is kept
@@ -27,6 +33,7 @@ from ksweep.contract import state
 from ksweep.contract.records import new_metrics, read_tail, write_json_atomic
 from ksweep.contract.sweepdir import RunPaths
 from ksweep.launchers.base import describe_exit
+from ksweep.run.logmetrics import LogMetric, last_attempt, read_output
 
 LOG_TAIL_LINES = 5
 REFUSED_EXIT = 2  # the trainer contract's "refused the config before training": not worth a retry
@@ -54,9 +61,14 @@ def log_tail(paths: RunPaths, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join((read_tail(paths.log) or "").splitlines()[-lines:])
 
 
-def settle(paths: RunPaths, outcome: Outcome) -> dict:
-    """Settle the run's status in its training_metrics.json, add the runner's record, return it."""
-    metrics, problem = read_trainer_record(paths)
+def settle(paths: RunPaths, outcome: Outcome, log_metrics: list[LogMetric] | None = None) -> dict:
+    """Settle the run's status in its training_metrics.json, add the runner's record, return it.
+    With `log_metrics` (LOG_METRICS), a run that wrote no record gets one from its output."""
+    from_log = bool(log_metrics) and not paths.metrics.exists()
+    if from_log:
+        metrics, problem = record_from_log(paths, outcome, log_metrics), None
+    else:
+        metrics, problem = read_trainer_record(paths)
     status = metrics.get("status")
     if problem:
         os.replace(paths.metrics, paths.invalid_metrics)
@@ -96,7 +108,35 @@ def settle(paths: RunPaths, outcome: Outcome) -> dict:
         "peak_rss_mb": outcome.peak_rss_mb,
         **(outcome.gpu or {}),
     }
+    if log_metrics:
+        metrics["runner"]["metrics_from"] = "log" if from_log else "trainer"
     write_json_atomic(paths.metrics, metrics)
+    return metrics
+
+
+def record_from_log(paths: RunPaths, outcome: Outcome, log_metrics: list[LogMetric]) -> dict:
+    """The record LOG_METRICS reads from the run's output (its last attempt's): completed, or
+    failed or diverged saying why, when the command exited 0 unstopped; else `running`, for
+    settle to say how it ended (a timeout, a crash), its epochs so far kept."""
+    try:
+        text = paths.log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    metrics, missing, problem = read_output(log_metrics, last_attempt(text))
+    ended_alone = outcome.killed_for is None and not (outcome.lost or outcome.cancelled)
+    if not ended_alone or outcome.exit_code != 0:
+        return metrics
+    if problem:
+        metrics.update(status=problem.status, error=problem.error, log_tail=log_tail(paths))
+    elif missing:
+        tail = " | ".join(line.strip() for line in log_tail(paths, 3).splitlines() if line.strip())
+        error = f"LOG_METRICS: no match for {', '.join(missing)} (last lines: {tail or 'none'})"
+        metrics.update(status=state.FAILED, error=error, log_tail=log_tail(paths))
+    elif unusable := metric_problem(metrics):
+        error = unusable.replace("training_metrics.json", "LOG_METRICS")
+        metrics.update(status=state.FAILED, error=error, log_tail=log_tail(paths))
+    else:
+        metrics["status"] = state.COMPLETED
     return metrics
 
 

@@ -6,7 +6,7 @@
     make sweep-run DRY_RUN=1              what would run, and why the trainer would refuse it
     python scripts/run_test_matrix.py --config-dir sweep_configs --output-dir DIR
 
-The stage, in order: check the request (TRAIN_COMMAND, METRIC) before anything is
+The stage, in order: check the request (TRAIN_COMMAND, LOG_METRICS, METRIC) before anything is
 written; plan (a new sweep folder appears whole, its options before its plan, see
 ksweep.folder.plan; an existing one is extended by config hash); take the sweep's lock; run
 what is not finished (ksweep.run.scheduler, through a launcher, ksweep.launchers.base, with the
@@ -45,9 +45,11 @@ from ksweep.folder.lock import LockError
 from ksweep.folder.paths import find_sweep
 from ksweep.folder.sweep import SweepFolder
 from ksweep.launchers import options as launcher_options
-from ksweep.launchers.base import CommandError, LauncherError, check_train_command, project_env
+from ksweep.launchers.base import LauncherError, project_env
+from ksweep.launchers.command import CommandError, check_train_command, unset_placeholders
 from ksweep.launchers.registry import BackendError, check_backend, make_launcher
 from ksweep.options import Values, export_environment, resolve
+from ksweep.run import logmetrics
 from ksweep.run import options as run_options
 from ksweep.run.dryrun import dry_run
 from ksweep.run.observers import ProgressBar, SummaryObserver
@@ -166,7 +168,7 @@ class StopSignals:
 
 
 USAGE_ERRORS = (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError)
-USAGE_ERRORS += (BackendError, StrategyError, TrackerError)  # each one line, exit 2, nothing started
+USAGE_ERRORS += (BackendError, StrategyError, TrackerError, logmetrics.LogMetricsError)  # one line, exit 2
 USAGE_ERRORS += (KconfigProblem,)  # the Kconfig is not there, does not parse, or not the trainer's
 
 
@@ -232,14 +234,16 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 
 
 def check_usable(options: Values) -> None:
-    """The Kconfig parses (and its trainer can read it), the trainer command runs here, the
-    backend is installed and answers, the search's and the trackers' packages are there."""
+    """The Kconfig parses (and its trainer can read it), the trainer command runs here (its
+    placeholders name symbols), LOG_METRICS can read its output, the backend is installed and
+    answers, the search's and the trackers' packages are there."""
     export_environment(OPTIONS, options)
     kconfig = use_kconfig(options.kconfig)
     if options.train_command:
         check_train_command(options.train_command)
     elif problem := trainer.unreadable(load_kconfig(kconfig), display(kconfig)):
         raise KconfigProblem(problem)
+    logmetrics.check_options(options)
     check_backend(options)
     strategy.check_installed(options)
     check_trackers_installed(parse_trackers(options.tracker))
@@ -272,6 +276,8 @@ def plan_and_run(
     check_edited_configs(request.config_dir, configs)
     if configs and not options.train_command:
         check_builtin_trainer_accepts(configs, kept["epochs"])
+    for note in unset_placeholders(options.train_command, configs):
+        print(f"  NOTE    {note}")
     if folder is not None:
         with folder.locked():
             added = extend(request, folder, configs, kept)

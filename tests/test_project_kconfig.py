@@ -108,6 +108,18 @@ def test_the_built_in_trainer_on_a_project_kconfig_is_refused_naming_train_comma
     assert not (project / "sweep_configs").exists()
 
 
+def test_train_command_placeholders_name_the_projects_own_symbols(project):
+    result = run_ksweep(
+        "sweep", "lr-momentum-range", "--train-command", f"{TRAIN} --lr {{LEARNIG_RATE}}", cwd=project
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == "error: TRAIN_COMMAND: {LEARNIG_RATE} names no Kconfig symbol (did you mean {LEARNING_RATE}?)\n"
+    )
+    assert not (project / "sweep_configs").exists()
+
+
 def test_repeats_need_a_seed_symbol_in_the_projects_kconfig(project):
     kconfig = project / "Kconfig"
     kconfig.write_text(kconfig.read_text().split("config SEED")[0])

@@ -2,9 +2,13 @@
 
 VENV         ?= .venv
 PY           := $(VENV)/bin/python
-STAMP        := $(VENV)/.requirements-stamp
+# The ksweep command (ksweep/cli/main.py), run from this checkout: each target is its subcommand.
+KSWEEP       := $(PY) -m ksweep
+# What each target needs installed: the core (requirements.txt: torch, the analysis, the built-in
+# trainer) for a sweep, every extra and the test tools (requirements-dev.txt) for make test.
+STAMP        := $(VENV)/.core-stamp
+DEV_STAMP    := $(VENV)/.dev-stamp
 RESULTS      := test_matrix_results
-QUICK_RANGE  := defconfigs/lenet5-digits-quick-range
 
 # Quiet by default (one line per action), V=1 shows the commands.
 ifeq ($(V),1)
@@ -35,7 +39,6 @@ endif
 flag_of = $(if $($(firstword $(1))),$(call q,$(word 2,$(1))=$($(firstword $(1)))))
 flags = $(foreach pair,$(shell $(MAKE_VARS) flags $(1)),$(call flag_of,$(subst :, ,$(pair))))
 
-RANGE        = $(or $(RANGE_CONFIG),$(QUICK_RANGE))
 OUTPUT      ?= $(RESULTS)
 CONFIG_DIR  ?= sweep_configs
 
@@ -52,72 +55,78 @@ help: ## this list
 	@echo
 	@$(MAKE_VARS) help
 
-# The virtual environment, rebuilt when the pinned requirements change.
-$(STAMP): requirements.txt requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
-          requirements-tracking.txt
-	@echo "  VENV    $(VENV) (first time: about 2 minutes)"
+# The virtual environment, brought up to date when its pinned requirements change: the core for
+# the sweep targets, and every extra with the test tools for make test, test-all, bench, gpu-check.
+$(STAMP): requirements.txt
+	@echo "  VENV    $(VENV): the core (first time: about 2 minutes)"
 	$(Q)test -x $(PY) || python3 -m venv $(VENV)
+	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(Q)touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt requirements-ray.txt requirements-slurm.txt requirements-search.txt \
+              requirements-tracking.txt
+	@echo "  VENV    $(VENV): every extra and the test tools"
 	$(Q)$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	$(Q)touch $@
 
-venv: $(STAMP) ## build the virtual environment (.venv) from the pinned requirements
+venv: $(STAMP) ## build the virtual environment (.venv) with the core from the pinned requirements
 
 menuconfig: $(STAMP) ## edit .config in a terminal menu
-	$(Q)$(PY) scripts/kconfig.py menuconfig
+	$(Q)$(KSWEEP) menuconfig $(call flags,menuconfig)
 
 defconfig: $(STAMP) ## write .config from DEFCONFIG=name (default: lenet5-digits)
-	$(Q)$(PY) scripts/kconfig.py defconfig $(or $(DEFCONFIG),lenet5-digits)
+	$(Q)$(KSWEEP) defconfig $(call flags,defconfig)
 
 savedefconfig: $(STAMP) ## save .config's non-default values to ./defconfig
-	$(Q)$(PY) scripts/kconfig.py savedefconfig
+	$(Q)$(KSWEEP) savedefconfig $(call flags,savedefconfig)
 
 olddefconfig: $(STAMP) ## update .config, new symbols at their defaults
-	$(Q)$(PY) scripts/kconfig.py olddefconfig
+	$(Q)$(KSWEEP) olddefconfig $(call flags,olddefconfig)
 
 list-defconfigs: $(STAMP) ## list the defconfigs and range files
-	$(Q)$(PY) scripts/kconfig.py list
+	$(Q)$(KSWEEP) list-defconfigs $(call flags,list-defconfigs)
 
 # Each `make sweep` trains what it generated (its own private configs folder, published as
 # sweep_configs/; ksweep/cli/sweep.py): two started together each run their own range file.
 # A dry run writes nothing, not even sweep_configs/.
 sweep: $(STAMP) ## generate, run and analyze RANGE_CONFIG (default: the quick embedded sweep)
-	$(Q)$(PY) scripts/sweep.py $(call q,$(RANGE)) $(call flags,sweep)
+	$(Q)$(KSWEEP) sweep $(call flags,sweep)
 
 sweep-generate: $(STAMP) ## expand RANGE_CONFIG into sweep_configs/
-	$(Q)$(PY) scripts/generate_config_combinations.py $(call q,$(RANGE)) $(call flags,generate)
+	$(Q)$(KSWEEP) generate $(call flags,generate)
 
 sweep-run: $(STAMP) ## run sweep_configs/ into a new sweep dir (or extend SWEEP=dir)
-	$(Q)$(PY) scripts/run_test_matrix.py $(call flags,run)
+	$(Q)$(KSWEEP) run $(call flags,run)
 
 sweep-parallel: ## make sweep with PARALLEL=N runs at once (default 2)
 	$(Q)$(MAKE) --no-print-directory sweep JOBS=$(or $(JOBS),$(PARALLEL),2) PARALLEL=
 
 sweep-resume: $(STAMP) ## continue the newest sweep (or SWEEP=dir) from its own plan
-	$(Q)$(PY) scripts/run_test_matrix.py --resume $(call flags,resume)
+	$(Q)$(KSWEEP) resume $(call flags,resume)
 
 sweep-analyze: $(STAMP) ## write sweep_summary.json, sweep_analysis.txt and plots
-	$(Q)$(PY) scripts/analyze_sweep.py $(call flags,analyze)
+	$(Q)$(KSWEEP) analyze $(call flags,analyze)
 
 sweep-export: $(STAMP) ## log the newest sweep (or SWEEP=dir) to TRACKER=mlflow,tensorboard,wandb,trackio (again: no duplicates)
-	$(Q)$(PY) scripts/export_sweep.py $(call flags,export) --tracker=$(call q,$(TRACKER))
+	$(Q)$(KSWEEP) export $(call flags,export) --tracker=$(call q,$(TRACKER))
 
 sweep-reproduce: $(STAMP) ## train RUN=dir again from its folder alone; says whether the metrics match bit for bit
-	$(Q)$(PY) scripts/reproduce_run.py $(call q,$(RUN))
+	$(Q)$(KSWEEP) reproduce $(call flags,reproduce)
 
 sweep-monitor: $(STAMP) ## show the progress of the newest sweep (or SWEEP=dir) once
-	$(Q)$(PY) scripts/sweep_monitor.py $(call flags,monitor)
+	$(Q)$(KSWEEP) monitor $(call flags,monitor)
 
 sweep-watch: $(STAMP) ## like sweep-monitor, refreshing every few seconds
-	$(Q)$(PY) scripts/sweep_monitor.py --watch $(call flags,watch)
+	$(Q)$(KSWEEP) watch $(call flags,watch)
 
 sweep-leaderboard: $(STAMP) ## best runs across all sweeps
-	$(Q)$(PY) scripts/sweep_leaderboard.py $(call flags,leaderboard)
+	$(Q)$(KSWEEP) leaderboard $(call flags,leaderboard)
 
 sweep-compare: $(STAMP) ## compare two sweeps: A=dir B=dir
-	$(Q)$(PY) scripts/sweep_compare.py $(call flags,compare) $(call q,$(A)) $(call q,$(B))
+	$(Q)$(KSWEEP) compare $(call flags,compare)
 
 sweep-promote: $(STAMP) ## top TOP=3 runs of a sweep → sweep_configs/ (EPOCHS=N to train them longer)
-	$(Q)$(PY) scripts/sweep_promote.py $(call flags,promote)
+	$(Q)$(KSWEEP) promote $(call flags,promote)
 
 sweep-clean: ## remove sweep_configs/ (results stay)
 	@echo "  CLEAN   $(CONFIG_DIR)/"
@@ -128,21 +137,21 @@ sweep-clean: ## remove sweep_configs/ (results stay)
 # (what CI runs). Markers: pyproject.toml.
 FAST := not slow and not ray and not slurm and not browser and not gpu
 
-test: $(STAMP) ## ruff, the import contract and the fast tests (a few minutes)
+test: $(DEV_STAMP) ## ruff, the import contract and the fast tests (a few minutes)
 	$(Q)$(VENV)/bin/ruff check .
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q -m "$(FAST)"
 
-test-all: $(STAMP) ## everything: also end to end, real Ray, Slurm and Chromium (what CI runs)
+test-all: $(DEV_STAMP) ## everything: also end to end, real Ray, Slurm and Chromium (what CI runs)
 	$(Q)$(VENV)/bin/ruff check .
 	$(Q)$(VENV)/bin/ruff format --check .
 	$(Q)$(VENV)/bin/lint-imports --no-cache >/dev/null || $(VENV)/bin/lint-imports --no-cache
 	$(Q)$(PY) -m pytest -q
 
-gpu-check: $(STAMP) ## on a GPU machine: the GPU tests and one table of GPU figures (bench/bench_gpu.py)
+gpu-check: $(DEV_STAMP) ## on a GPU machine: the GPU tests and one table of GPU figures (bench/bench_gpu.py)
 	$(Q)$(PY) -m pytest -q -rs -m gpu
 	$(Q)$(PY) bench/bench_gpu.py
 
-bench: $(STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
+bench: $(DEV_STAMP) ## the benchmarks (print figures against same-run baselines); QUICK=1: small sizes
 	$(Q)for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b $(if $(call truthy,$(QUICK)),--quick) || exit 1; done

@@ -23,8 +23,10 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 TRUE = ("1", "y", "yes", "true")
@@ -52,6 +54,8 @@ class Option:
     same_as: str | None = None  # another spelling of that option (PARALLEL is JOBS)
     make_only: bool = False  # a Make variable with no flag (V, QUICK): the Makefile uses it itself
     metavar: str | None = None
+    exists: bool = False  # a path that must exist (KCONFIG): checked as Make reads it, before anything
+    environment: bool = False  # also set as the environment variable VAR (RAY_ADDRESS: Ray reads it there)
 
     @property
     def var(self) -> str:
@@ -81,6 +85,8 @@ class Option:
             raise OptionError(f"{self.var}={text}: expected {' or '.join(self.choices)}{each}")
         if self.kind in (int, float):
             return self._number(text)
+        if self.exists and text and not Path(text).exists():
+            raise OptionError(f"{self.var}={text}: no such file or folder")
         return text
 
     def _number(self, text: str) -> int | float:
@@ -214,6 +220,14 @@ class Values:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def export_environment(options: Iterable[Option], values: Values) -> None:
+    """Set the environment variable of each option that is one (RAY_ADDRESS) and has a value."""
+    for option in options:
+        value = values.get(option.name)
+        if option.environment and value:
+            os.environ[option.var] = str(value)
 
 
 def resolve(options: Iterable[Option], *sources: dict[str, Any]) -> Values:

@@ -36,10 +36,12 @@ from pathlib import Path
 import kconfiglib
 
 from ksweep.config.kconf import load_kconfig, read_config, symbol_values
-from models import sizes
+from ksweep.contract.project import PROJECT_ROOT
+
+from . import sizes
 
 # Where the trainer runs (the runner starts it in the project folder): a relative DATA_DIR is under it.
-TRAINER_DIR = Path(__file__).resolve().parent.parent
+TRAINER_DIR = PROJECT_ROOT
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 _DEVICE_FORMS = "auto, cpu, cuda or cuda:N"
@@ -57,6 +59,19 @@ CHECKED_SYMBOLS = (
     "BATCH_SIZE",
     "VAL_FRACTION",
 )
+
+
+# What a Kconfig must define for this trainer to read its configs (config_from_values): a member
+# of each choice, and the numbers every run uses. A project's own Kconfig may be a copy of ours.
+CHOICES = ("MODEL_SELECT_", "DATASET_SELECT_", "OPTIMIZER_SELECT_", "SCHEDULER_SELECT_")
+REQUIRED_SYMBOLS = ("NUM_EPOCHS", "BATCH_SIZE", "LEARNING_RATE", "SEED", "VAL_FRACTION")
+
+
+def missing_symbols(kconf: kconfiglib.Kconfig) -> list[str]:
+    """The symbols (`MODEL_SELECT_*` for a choice) this trainer reads that `kconf` does not define."""
+    defined = {sym.name for sym in kconf.unique_defined_syms}
+    missing = [f"{prefix}*" for prefix in CHOICES if not any(name.startswith(prefix) for name in defined)]
+    return missing + [name for name in REQUIRED_SYMBOLS if name not in defined]
 
 
 class ConfigError(Exception):

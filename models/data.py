@@ -50,7 +50,7 @@ import torchvision.datasets
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 # The sizes live in a torch-free module so config checks need no torch; re-exported here.
-from models.sizes import (  # noqa: F401
+from .sizes import (  # noqa: F401
     CIFAR10_DIR,
     CIFAR10_FILES,
     DIGITS_SIZE,

@@ -31,7 +31,8 @@ import torch
 from ksweep.contract import gitstate
 from ksweep.contract.cpus import usable_cpus
 from ksweep.contract.records import config_hash
-from models.config import ConfigError
+
+from .config import ConfigError
 
 
 def seed_everything(seed: int) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import torch
 
-from models.config import TrainConfig
+from .config import TrainConfig
 
 
 class AdamWPrune(torch.optim.AdamW):

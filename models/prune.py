@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from models.config import TrainConfig
-from models.optim import moment_importance
+from .config import TrainConfig
+from .optim import moment_importance
 
 
 def prunable_weights(model: nn.Module) -> list[nn.Parameter]:

@@ -36,10 +36,11 @@ import numpy as np
 import torch
 
 from ksweep.contract.records import config_hash
-from models.config import TrainConfig
+
+from .config import TrainConfig
 
 if TYPE_CHECKING:
-    from models.train import Loop
+    from .train import Loop
 
 FORMAT = 1  # bump when the contents change; an older file is then ignored, not misread
 

@@ -62,10 +62,11 @@ from ksweep.contract import verdict
 from ksweep.contract.pause import pause_point
 from ksweep.contract.records import FINAL_KEYS, METRICS_FILE, new_metrics, write_json_atomic
 from ksweep.contract.sweepdir import CHECKPOINT_FILE, LAST_EPOCH_FILE, RunPaths
-from models import data, env, lenet5, mlp, resnet18, resume
-from models.config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
-from models.optim import LRSchedule, build_optimizer, set_lr
-from models.prune import Pruner, measured_sparsity, prunable_weights
+
+from . import data, env, lenet5, mlp, resnet18, resume
+from .config import ConfigError, TrainConfig, check_schedule, default_config, load_train_config
+from .optim import LRSchedule, build_optimizer, set_lr
+from .prune import Pruner, measured_sparsity, prunable_weights
 
 EXIT_COMPLETED, EXIT_FAILED, EXIT_REJECTED, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EVAL_BATCH = 1000

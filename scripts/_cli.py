@@ -1,7 +1,7 @@
-"""What the command-line scripts share: importing the project from any working directory,
-and each command's flags from the one declaration of every option (ksweep.options)."""
+"""What the command-line scripts share: this checkout's ksweep first on sys.path (from any
+working directory), and the one implementation of each command, ksweep.cli.<module>: what
+the `ksweep` command and the Makefile run too, with the same messages and exit codes."""
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -9,28 +9,9 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from ksweep.cli.catalog import CATALOG  # noqa: E402
-from ksweep.options import add_flags, resolve  # noqa: E402
 
+def run(module: str, guarded: bool = False, **fixed) -> int:
+    """ksweep.cli.<module>'s main over this script's arguments; its exit code."""
+    from ksweep.cli.main import run_module  # the standard library only, until the module loads
 
-def add_options(parser: argparse.ArgumentParser, command: str) -> None:
-    """The flags of every option `command` takes (`--metric`, `--output`, ...)."""
-    add_flags(parser, CATALOG.for_command(command))
-
-
-def with_defaults(args: argparse.Namespace, command: str) -> argparse.Namespace:
-    """Each option `command` takes that was not given, at its declared default
-    (Make passes --mode= when MODE is unset: that is not given either)."""
-    vars(args).update(resolve(CATALOG.for_command(command), vars(args)).as_dict())
-    return args
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with the project's one-line errors: `error: argument --jobs: must be at least 1`."""
-
-    def error(self, message: str):
-        self.exit(2, f"error: {message}\n")
-
-
-def parser(doc: str, prog: str | None = None) -> Parser:
-    return Parser(prog=prog, description=doc.splitlines()[0])
+    return run_module(f"ksweep.cli.{module}", sys.argv[1:], guarded=guarded, **fixed)

@@ -26,7 +26,8 @@ TARGETS = {
     "sweep-run": ("run",), "sweep-resume": ("resume",), "sweep-analyze": ("analyze",),
     "sweep-export": ("export",), "sweep-reproduce": ("reproduce",), "sweep-monitor": ("monitor",),
     "sweep-watch": ("watch",), "sweep-leaderboard": ("leaderboard",), "sweep-compare": ("compare",),
-    "sweep-promote": ("promote",), "defconfig": ("defconfig",),
+    "sweep-promote": ("promote",), "defconfig": ("defconfig",), "savedefconfig": ("savedefconfig",),
+    "olddefconfig": ("olddefconfig",), "menuconfig": ("menuconfig",), "list-defconfigs": ("list-defconfigs",),
 }  # fmt: skip
 
 
@@ -66,7 +67,7 @@ def flags(command: str) -> str:
 
 def help_text() -> str:
     lines = [
-        "Variables (a stage's are also flags of its script: JOBS=N is --jobs N; booleans take"
+        "Variables (each is also a flag of the ksweep command: JOBS=N is --jobs N; booleans take"
         " 1/y/yes/true or 0/n/no/false):"
     ]
     for option in CATALOG.options.values():

@@ -1,55 +1,13 @@
 #!/usr/bin/env python3
-"""Promote the top runs of a sweep to a new sweep_configs/ (quick sweep, then full training).
+"""Promote the top runs of a sweep to a new sweep_configs/ (ksweep promote).
 
-    python scripts/sweep_promote.py [--sweep DIR] [--top 3] [--epochs N] [--out sweep_configs]
-
-Then `make sweep-run` trains them, with the source sweep's trainer. See ksweep/analysis/promote.py.
+python scripts/sweep_promote.py [--sweep DIR] [--top 3] [--epochs N] [--out sweep_configs]
+    (ksweep/cli/promote.py)
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 
 import _cli
 
-from ksweep.analysis.format import format_metric
-from ksweep.analysis.promote import epochs_text, promote
-from ksweep.analysis.ranking import AnalyzeError
-from ksweep.config import trainer as builtin_trainer
-from ksweep.contract.project import NotFound
-from ksweep.folder.paths import find_sweep
-
-PROG = "sweep_promote"
-TOP = 3  # runs promoted without TOP=
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _cli.parser(__doc__, PROG)
-    _cli.add_options(parser, "promote")
-    return _cli.with_defaults(parser.parse_args(argv), "promote")
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        sweep = find_sweep(args.sweep, args.output)
-        result = promote(sweep, args.top or TOP, args.epochs, args.config_dir, args.metric, args.mode)
-    except (AnalyzeError, NotFound, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for name, record in result.sources.items():
-        score = format_metric(result.metric, record[result.metric])
-        print(f"{result.out_dir}/{name} <- {sweep}/{record['run_dir']} ({result.metric} {score})")
-    print(f"epochs: {epochs_text(result.epochs, result.source_epochs)}")
-    trainer = result.train_command or builtin_trainer.DESCRIPTION
-    print(
-        f"trainer: {trainer}; make sweep-run without TRAIN_COMMAND uses it ({result.out_dir}/generate.json)"
-    )
-    if result.tie_note:
-        print(f"ties: {result.tie_note}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_cli.run("promote"))

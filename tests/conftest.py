@@ -31,6 +31,24 @@ def run_script(
     )
 
 
+def run_ksweep(
+    *args: str, cwd: Path | str = ROOT, timeout: float = 120, env: dict | None = None, code: str = ""
+):
+    """The `ksweep` command of this checkout (`python -m ksweep ARGS`, as the Makefile runs it),
+    from any folder; `code` runs first in the same interpreter (to block an import, say)."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    full_env = {**os.environ, "PYTHONPATH": path, **(env or {})}
+    prelude = f"{code}; " if code else ""
+    command = [
+        sys.executable,
+        "-c",
+        f"import sys; {prelude}from ksweep.cli.main import main; sys.exit(main())",
+    ]
+    return subprocess.run(
+        [*command, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+    )
+
+
 def run_make(*args, timeout: float = 300, env: dict | None = None):
     """`make -s -C <project> ARGS...` as a user types it; the CompletedProcess (text)."""
     return subprocess.run(

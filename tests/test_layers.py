@@ -75,8 +75,8 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_import_ksweep_and_its_commands_catalog_import_no_torch():
     code = (
-        "import sys, ksweep, ksweep.cli.catalog, ksweep.run.stage, ksweep.analysis.ranking; "
-        "heavy = [m for m in ('torch', 'torchvision', 'models') if m in sys.modules]; "
+        "import sys, ksweep, ksweep.cli.catalog, ksweep.cli.main, ksweep.run.stage, ksweep.analysis.ranking; "
+        "heavy = [m for m in ('torch', 'torchvision', 'models', 'ksweep_trainer') if m in sys.modules]; "
         "assert not heavy, heavy"
     )
     result = subprocess.run(

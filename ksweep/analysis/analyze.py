@@ -83,7 +83,7 @@ from ksweep.analysis.ranking import (
 from ksweep.analysis.repeats import group_runs, has_repeats
 from ksweep.config import trainer
 from ksweep.config.kconf import non_default_values
-from ksweep.contract.project import PROJECT_ROOT, display
+from ksweep.contract.project import PROJECT_ROOT, command_line, display
 from ksweep.contract.records import config_values, read_json, write_atomic
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.launchers.command import run_argv
@@ -448,7 +448,7 @@ def write_report(
             raise
         raise AnalyzeError(
             f"no space left ({paths.summary}): nothing was written; free some and run: "
-            f"make sweep-analyze SWEEP={display(sweep_dir)}"
+            + command_line("sweep-analyze", sweep=display(sweep_dir))
         ) from None
     texts = value_texts(sweep_dir, varied_keys(records))
     records, axes, ranked, grouping = ranking_of(records, metric, mode)
@@ -506,7 +506,7 @@ def write_report(
         where = f" ({err.filename})" if err.filename else ""
         raise AnalyzeError(
             f"no space left{where}: {paths.analysis.name} is written, the plots or the HTML report are not; "
-            f"free some and run: make sweep-analyze SWEEP={display(sweep_dir)}"
+            "free some and run: " + command_line("sweep-analyze", sweep=display(sweep_dir))
         ) from None
     pngs, best_model = context.plots, context.best_model
     return ReportResult(

@@ -43,6 +43,7 @@ from ksweep.analysis.format import display_value, format_metric, short
 from ksweep.analysis.pareto import front_text
 from ksweep.analysis.ranking import finite, spread_of_means
 from ksweep.config import trainer
+from ksweep.contract.project import command_line
 from ksweep.contract.state import FAILURES, FINISHED, PRUNED, STATES
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.run.summary import default_mode, format_duration, is_number, last_log_line
@@ -557,12 +558,13 @@ def files_lines(ctx: ReportContext) -> list[str]:
         )
     lines += [f"Plot: {path}" for path in ctx.plots]
     if ctx.ranked:
-        ranking = "" if ctx.metric == "val_acc" else f" METRIC={ctx.metric}"
+        ranking = {} if ctx.metric == "val_acc" else {"metric": ctx.metric}
         if ctx.mode != default_mode(ctx.metric):
-            ranking += f" MODE={ctx.mode}"
+            ranking["mode"] = ctx.mode
         epochs = promote_epochs(ctx.ranked)
-        promote = f"make sweep-promote SWEEP={shlex.quote(str(ctx.sweep_dir))} TOP=3 EPOCHS={epochs}{ranking}"
-        lines.append(f"Train the best runs longer: {promote} && make sweep-run")
+        sweep = shlex.quote(str(ctx.sweep_dir))
+        promote = command_line("sweep-promote", sweep=sweep, top=3, epochs=epochs, **ranking)
+        lines.append(f"Train the best runs longer: {promote} && {command_line('sweep-run')}")
     return lines + [""]
 
 

@@ -113,6 +113,7 @@ def train_again(config: Path, manifest: dict, record: dict) -> dict:
         env["KSWEEP_THREADS"] = str(threads)
     with tempfile.TemporaryDirectory(prefix="ksweep-reproduce-") as out:
         where = manifest.get("cwd") if command else None  # a TRAIN_COMMAND runs where its sweep started
+        where = where if where and Path(where).is_dir() else None  # a sweep moved elsewhere: here
         done = subprocess.run(
             run_argv(argv, str(config), out), cwd=where, env=env, capture_output=True, text=True
         )

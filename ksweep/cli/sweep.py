@@ -1,5 +1,6 @@
-"""make sweep: generate, run and analyze a range file, with configs of the command's own.
+"""Generate, run and analyze a range file, with configs of this command's own (make sweep).
 
+    ksweep sweep [RANGE_CONFIG] [--jobs N] [--epochs N] [--repeats k] [--dry-run] ...
     make sweep RANGE_CONFIG=defconfigs/lr-range        # in one terminal
     make sweep RANGE_CONFIG=defconfigs/wd-range        # in another, at the same time
 
@@ -16,12 +17,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 from ksweep.analysis.analyze import report_after_run
+from ksweep.cli import args as cli
 from ksweep.config import generate
 from ksweep.config import options as config_options
+from ksweep.config.defconfigs import default_range
+from ksweep.contract.project import NotFound
 from ksweep.contract.records import replace_dir
 from ksweep.folder.lock import maker_gone
 from ksweep.folder.paths import seconds_per_epoch
@@ -32,21 +37,26 @@ from ksweep.run.stage import RunRequest, preflight, run_stage
 PRIVATE = "{name}.{pid}."  # a private folder's name after its dot: the public name, the maker's pid
 
 
-def sweep(range_file: str, given: dict, show_progress: bool = True) -> int:
+def sweep(range_file: str | None, given: dict, show_progress: bool = True) -> int:
     """The whole `make sweep` for `range_file` with the options `given` (by name); the exit code."""
     return run_sweep(range_file, given, show_progress)[0]
 
 
 def run_sweep(
-    range_file: str, given: dict, show_progress: bool = True, publish_configs: bool = True
+    range_file: str | None, given: dict, show_progress: bool = True, publish_configs: bool = True
 ) -> tuple[int, Path | None]:
     """`make sweep`: the exit code and the sweep folder it made (None when it made none).
     Without `publish_configs` the configs stay private (the Python API's: no shared sweep_configs/)."""
     values = resolve((*config_options.OPTIONS, *run_options.OPTIONS), given)
     public = Path(values.config_dir)
-    refused = preflight(RunRequest(given=given))  # before sweep_configs/ is touched
+    refused = preflight(RunRequest(given=given))  # before sweep_configs/ is touched (the Kconfig chosen)
     if refused is not None:
         return refused, None
+    try:
+        range_file = range_file or values.range_config or default_range()
+    except NotFound as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1, None
     public.parent.mkdir(parents=True, exist_ok=True)
     discard_abandoned(public)
     private = Path(
@@ -81,6 +91,7 @@ def generate_into(range_file: str, private: Path, public: Path, values, search: 
         shown_as=public,
         seconds_per_epoch=per_epoch,
         search=search,
+        kconfig=values.kconfig,
     )
 
 
@@ -100,3 +111,16 @@ def discard_abandoned(public: Path) -> None:
     for path in public.parent.glob("." + PRIVATE.format(name=public.name, pid="*") + "*"):
         if maker_gone(path, f".{public.name}."):
             shutil.rmtree(path, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = cli.parser(__doc__, prog)
+    parser.add_argument(
+        "range_file", nargs="?", help="range defconfig: a path or a name under defconfigs/ (RANGE_CONFIG)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs stay line by line)")
+    cli.add_options(parser, "sweep")
+    args = parser.parse_args(argv)
+    range_file = cli.one_of(parser, args.range_config, args.range_file, "RANGE_CONFIG")
+    given = {k: v for k, v in vars(args).items() if k not in ("range_file", "no_progress")}
+    return sweep(range_file, given, show_progress=not args.no_progress)

@@ -62,13 +62,17 @@ from pathlib import Path
 import kconfiglib
 
 from ksweep.config import trainer as builtin_trainer
-from ksweep.config.defconfigs import find_defconfig
+from ksweep.config.defconfigs import default_range, find_defconfig
 from ksweep.config.kconf import (
+    KconfigProblem,
     config_text,
+    defined_symbol,
     help_text,
+    kconfig_file,
     load_kconfig,
     symbol_problem,
     unmet_dependency,
+    use_kconfig,
     value_rule,
 )
 from ksweep.config.options import DEFAULT_MAX_CONFIGS
@@ -186,7 +190,11 @@ def with_repeats(
     if given is not None and given.is_swept:
         reason = f"REPEATS={repeats} and a swept seed are one setting (the seeds are the repeats): give one"
         raise RangeFileError(given.path, given.line, given.symbol, reason)
-    base = given.values[0] if given else (kconf or load_kconfig()).syms["SEED"].str_value
+    kconf = kconf or load_kconfig()
+    if defined_symbol(kconf, "SEED") is None:
+        reason = f"REPEATS={repeats} sweeps the seed, and {display(kconfig_file())} defines no SEED symbol"
+        raise RangeFileError(source, 0, "CONFIG_SEED", reason)
+    base = given.values[0] if given else kconf.syms["SEED"].str_value
     if not base.isdigit():
         raise RangeFileError(
             source, given.line if given else 0, "CONFIG_SEED", f"REPEATS needs a whole seed, not {base}"
@@ -484,12 +492,16 @@ def grid_epochs(sweep: Expansion, kconf: kconfiglib.Kconfig | None = None) -> fl
     return float(sym.str_value) if sym is not None and sym.str_value.isdigit() else 1.0
 
 
-def trainer_warnings(sweep: Expansion, configs: list[GeneratedConfig]) -> list[str]:
+def trainer_warnings(
+    sweep: Expansion, configs: list[GeneratedConfig], kconf: kconfiglib.Kconfig | None = None
+) -> list[str]:
     """What the built-in trainer's cross-symbol checks (models.config, torch-free) say about
     `configs`: how many it would refuse, grouped by reason with its fix, and where a
     step-based pruning warmup falls in epochs. Results are cached per template and checked
     leaf values, so 20,000 configs cost a few hundred checks."""
     trainer = builtin_trainer.checks()
+    if trainer.missing_symbols(kconf or load_kconfig()):
+        return []  # a project's own Kconfig: its trainer (TRAIN_COMMAND) is the judge
 
     checked = [a for a in sweep.leaves if a.is_swept and a.name in trainer.CHECKED_SYMBOLS]
     cache: dict[tuple, tuple[tuple[str, ...], str | None]] = {}
@@ -748,7 +760,7 @@ def print_report(sweep: Expansion, configs: list[GeneratedConfig], out_dir: str 
 
 
 def generate_and_report(
-    range_file: str | Path,
+    range_file: str | Path | None,
     out_dir: Path,
     max_configs: int = DEFAULT_MAX_CONFIGS,
     repeats: int = 1,
@@ -756,10 +768,19 @@ def generate_and_report(
     run_seconds: float = TYPICAL_RUN_SECONDS,
     seconds_per_epoch: float | None = None,
     search: str = "grid",
+    kconfig: str | Path | None = None,
 ) -> int:
     """The generate stage as a command runs it: generate() into `out_dir`, then its GEN lines
     (naming `shown_as`, the folder people read, when the configs go to a private one) or the
-    one-line reason; the exit code (0, or 1 with nothing changed)."""
+    one-line reason; the exit code (0, or 1 with nothing changed). `kconfig` is the Kconfig
+    to check against (ksweep.config.kconf.use_kconfig; None: ./Kconfig, else the built-in);
+    without `range_file`, the quick embedded sweep."""
+    try:
+        use_kconfig(kconfig)
+        range_file = range_file or default_range()
+    except (KconfigProblem, NotFound) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     given = Path(range_file)
     try:
         if not given.is_file() and given.parent != Path("."):  # a bare name is a defconfigs/ name
@@ -772,7 +793,7 @@ def generate_and_report(
     except RangeFileError as err:
         print(str(err), file=sys.stderr)
         return 1
-    except (NotFound, SweepTooLarge) as err:
+    except (NotFound, SweepTooLarge, KconfigProblem) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     except OSError as err:

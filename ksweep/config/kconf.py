@@ -14,6 +14,12 @@ text, the one place the generator and the trainer both read:
     >>> check_value(kconf.syms["LEARNING_RATE"], "fast")
     'fast is not a number'
 
+Which Kconfig: the one a command names (`--kconfig PATH`, Make's KCONFIG=), else the
+project's own `Kconfig` in the working directory, else ksweep's built-in one. The command
+chooses once (`use_kconfig`: the file must parse, or its file:line is the one error) and
+exports its choice as KSWEEP_KCONFIG, so its runs (the built-in trainer reads its configs
+here too) and every later `load_kconfig()` of the process read the same tree.
+
 `read_config` is the one reader of a .config or defconfig file: `make defconfig`,
 `make olddefconfig`, `make savedefconfig` and the trainer all load files through it.
 It reads lines as the range-file parser does (ksweep.config.rangefile: quotes optional for
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import math
 import os
 import re
@@ -37,10 +44,13 @@ from pathlib import Path
 import kconfiglib
 
 from ksweep.config.rangefile import Axis, read_lines
-from ksweep.contract.project import PROJECT_ROOT
+from ksweep.contract.project import BUILTIN_ROOT, command_line, display
 from ksweep.contract.records import config_values
 
 CONFIG_PREFIX = "CONFIG_"
+KCONFIG = "Kconfig"  # a project's top-level file, as in the kernel
+KCONFIG_ENV = "KSWEEP_KCONFIG"  # the chosen Kconfig (absolute), for this process and its runs
+BUILTIN_KCONFIG = BUILTIN_ROOT / KCONFIG
 _SRCTREE_VAR = "srctree"
 
 _RULE_LINE = re.compile(r"^Type:\s*(?P<rule>.+?)\.?$")
@@ -75,12 +85,60 @@ def _srctree(root: Path):
             os.environ[_SRCTREE_VAR] = saved
 
 
-def load_kconfig(root: Path | None = None) -> kconfiglib.Kconfig:
-    """Parse the Kconfig tree under `root` (the project by default); warnings collected, not printed."""
-    root = Path(root or PROJECT_ROOT)
-    with _srctree(root):
-        kconf = kconfiglib.Kconfig(str(root / "Kconfig"), warn_to_stderr=False, suppress_traceback=True)
-    return kconf
+class KconfigProblem(Exception):
+    """The Kconfig to use is not there, or kconfiglib cannot parse it; the message says where."""
+
+
+def kconfig_file(given: str | Path | None = None) -> Path:
+    """The Kconfig file `given` names (a file, or a folder holding a Kconfig), else the current
+    choice: KSWEEP_KCONFIG (what the command chose), ./Kconfig, the built-in one. Absolute."""
+    if given is None or str(given) == "":
+        chosen = os.environ.get(KCONFIG_ENV)
+        return Path(chosen) if chosen else _default_kconfig()
+    path = Path(given)
+    if path.is_dir():
+        path = path / KCONFIG
+    if not path.is_file():
+        where = f" (a folder without a {KCONFIG})" if Path(given).is_dir() else ""
+        raise KconfigProblem(f"KCONFIG={given}: no such file{where}")
+    return path.resolve()
+
+
+def use_kconfig(given: str | Path | None = None) -> Path:
+    """Choose the Kconfig this command works against: `given` (--kconfig, KCONFIG=), else the
+    project's ./Kconfig, else the built-in one. It must parse (KconfigProblem: its file:line);
+    the choice is exported (KSWEEP_KCONFIG) for the runs and every later load_kconfig()."""
+    path = kconfig_file(given) if given else _default_kconfig()
+    _check_parses(str(path), path.stat().st_mtime_ns)
+    os.environ[KCONFIG_ENV] = str(path)
+    return path
+
+
+def _default_kconfig() -> Path:
+    return (Path(KCONFIG) if Path(KCONFIG).is_file() else BUILTIN_KCONFIG).resolve()
+
+
+@functools.lru_cache(maxsize=8)
+def _check_parses(path: str, mtime_ns: int) -> None:
+    load_kconfig(path)
+
+
+def load_kconfig(path: str | Path | None = None) -> kconfiglib.Kconfig:
+    """Parse the Kconfig tree of `path` (a file or its folder; the chosen one by default, see
+    kconfig_file); warnings collected, not printed. KconfigProblem when it does not parse."""
+    path = kconfig_file(path)
+    with _srctree(path.parent):
+        try:
+            return kconfiglib.Kconfig(str(path), warn_to_stderr=False)
+        except (kconfiglib.KconfigError, OSError) as err:
+            raise KconfigProblem(_short_error(err, path.parent)) from None
+
+
+def _short_error(err: Exception, srctree: Path) -> str:
+    """kconfiglib's message on one line, `file:line: why`, its paths shown short."""
+    text = " ".join(str(err).split())
+    text = text.replace(f"{srctree}/", "" if display(srctree) == "." else f"{display(srctree)}/")
+    return re.sub(r"^(\S+:\d+): error: ", r"\1: ", text)
 
 
 def defined_symbol(kconf: kconfiglib.Kconfig, name: str) -> kconfiglib.Symbol | None:
@@ -267,7 +325,7 @@ def read_config(kconf: kconfiglib.Kconfig, path: Path | str, text: str | None = 
         if reason is None and axis.is_swept:
             reason = (
                 f"{len(axis.values)} values in a config file, which takes one: "
-                "expand choices and ranges with `make sweep-generate RANGE_CONFIG=...`"
+                f"expand choices and ranges with `{command_line('sweep-generate', range_config='...')}`"
             )
         if reason:
             result.errors.append(f"{axis.where}: {axis.symbol}: {reason}")

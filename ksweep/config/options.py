@@ -3,13 +3,18 @@
 from ksweep.options import Option
 
 DEFAULT_MAX_CONFIGS = 1000
+# The commands that read the Kconfig: the stages, and the kernel's Kconfig targets.
+KCONFIG_COMMANDS = ("sweep", "generate", "run", "resume", "analyze", "promote", "reproduce", "defconfig",
+                    "savedefconfig", "olddefconfig", "menuconfig", "list-defconfigs")  # fmt: skip
 
 OPTIONS = (
+    Option("kconfig", help="the project's Kconfig: a file, or a folder holding one (default: ./Kconfig "
+           "where there is one, else ksweep's own)", metavar="file", owner="config", exists=True,
+           commands=KCONFIG_COMMANDS),
     Option("range_config", help="the range file: a path, or a name under defconfigs/ (default: the quick "
-           "embedded sweep)", metavar="file", owner="generate", commands=("sweep", "generate"),
-           make_only=True),
+           "embedded sweep)", metavar="file", owner="generate", commands=("sweep", "generate")),
     Option("defconfig", help="the defconfig .config is written from (default lenet5-digits)", metavar="name",
-           owner="config", commands=("defconfig",), make_only=True),
+           owner="config", commands=("defconfig",)),
     Option("max_configs", int, at_least=1, default=DEFAULT_MAX_CONFIGS, owner="generate",
            help=f"refuse a grid larger than this (default {DEFAULT_MAX_CONFIGS}; the estimate says how long)",
            commands=("sweep", "generate")),

@@ -5,6 +5,15 @@ the trainer contract of any TRAIN_COMMAND) or as the fork server's entry point, 
 its torch-free config checks before a sweep starts (a config the trainer would refuse
 is said once, not run by run). The modules are looked up when used, so the library
 installs and imports without models/ and no static import runs from ksweep into it.
+
+Its name: `models` in a checkout of the repository (where the README runs `python -m
+models.train`), `ksweep_trainer` once installed (pyproject.toml maps models/ to it, so
+no package installs a module with a name as common as `models`). Its code imports itself
+relatively, so both names run the same files.
+
+It reads configs of the built-in Kconfig, or of a project's own Kconfig that defines its
+symbols; a project's Kconfig without them is swept with a TRAIN_COMMAND of its own
+(`unreadable` says so before anything is generated or run).
 """
 
 from __future__ import annotations
@@ -14,9 +23,12 @@ import shlex
 import sys
 from types import ModuleType
 
-TRAINER_MODULE = "models.train"  # run(config, output_dir), warmup(), main(argv)
-CHECKS_MODULE = "models.config"  # cross_checks(text, epochs, name), torch-free
-DESCRIPTION = "built-in (python -m models.train)"
+from ksweep.contract.project import CHECKOUT, CODE_ROOT
+
+PACKAGE = "models" if CHECKOUT else "ksweep_trainer"
+TRAINER_MODULE = f"{PACKAGE}.train"  # run(config, output_dir), warmup(), main(argv)
+CHECKS_MODULE = f"{PACKAGE}.config"  # cross_checks(text, epochs, name), missing_symbols(kconf), torch-free
+DESCRIPTION = f"built-in (python -m {TRAINER_MODULE})"
 
 
 def command() -> list[str]:
@@ -35,12 +47,20 @@ def describe(train_command: str | None) -> str:
 
 def entry_point() -> ModuleType:
     """The trainer module the fork server warms up and calls in each forked run."""
-    return importlib.import_module(TRAINER_MODULE)
+    return _import(TRAINER_MODULE)
 
 
 def checks() -> ModuleType:
     """The trainer's torch-free config checks (its cross-symbol rules, dataset sizes)."""
-    return importlib.import_module(CHECKS_MODULE)
+    return _import(CHECKS_MODULE)
+
+
+def _import(name: str) -> ModuleType:
+    # A checkout's models/ sits beside ksweep/, which is not always on sys.path (an editable
+    # install finds ksweep alone); its runs get it through PYTHONPATH (launchers.base).
+    if CHECKOUT and str(CODE_ROOT) not in sys.path:
+        sys.path.insert(0, str(CODE_ROOT))
+    return importlib.import_module(name)
 
 
 def data_notes(texts: list[str]) -> list[str]:
@@ -54,3 +74,16 @@ def data_notes(texts: list[str]) -> list[str]:
         f"{count} of {len(texts)} runs: {note}, which fails offline (put the files there first)"
         for note, count in found.items()
     ]
+
+
+def unreadable(kconf, kconfig_shown: str) -> str | None:
+    """Why the built-in trainer cannot train configs of `kconf` (a project's own Kconfig that
+    lacks its symbols), or None when it can."""
+    missing = checks().missing_symbols(kconf)
+    if not missing:
+        return None
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return (
+        f"the built-in trainer reads symbols that {kconfig_shown} does not define ({', '.join(missing[:3])}"
+        f"{more}): give your own trainer with TRAIN_COMMAND (the trainer contract: --config, --output-dir)"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ksweep.contract.project import NotFound
+from ksweep.contract.project import NotFound, command_line
 from ksweep.contract.records import config_values, read_json
 from ksweep.contract.sweepdir import RunPaths, SweepPaths
 
@@ -36,7 +36,7 @@ def newest_sweep(results_dir: Path | str = RESULTS_DIR) -> Path:
         return max(sweeps, key=lambda p: (_created(p), p.name))
     if root.is_dir() and has_runs(root):
         return root
-    raise NotFound(f"no sweep found under {root}: run `make sweep` first, or pass SWEEP=dir")
+    raise NotFound(f"no sweep found under {root}: run `{command_line('sweep')}` first, or pass SWEEP=dir")
 
 
 def find_sweep(name: str | Path | None, results_dir: Path | str = RESULTS_DIR) -> Path:

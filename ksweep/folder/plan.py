@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ksweep.contract.gitstate import git_state
+from ksweep.contract.project import command_line
 from ksweep.contract.records import config_hash, config_values, read_json, write_atomic, write_json_atomic
 from ksweep.contract.sweepdir import ConfigDirPaths, SweepPaths
 from ksweep.folder.lock import lock_holder, maker_gone
@@ -106,10 +107,13 @@ def _umask() -> int:
 def read_config_dir(config_dir: Path) -> list[tuple[str, str]]:
     """(name, text) of every config_NNN in a generated folder, in number order."""
     if not config_dir.is_dir():
-        raise PlanError(f"{config_dir}/: no such folder: run `make sweep-generate RANGE_CONFIG=...` first")
+        generate = command_line("sweep-generate", range_config="...")
+        raise PlanError(f"{config_dir}/: no such folder: run `{generate}` first")
     files = [p for p in config_dir.iterdir() if _CONFIG_NAME.match(p.name)]
     if not files:
-        raise PlanError(f"{config_dir}/ holds no config_NNN files: run `make sweep-generate` first")
+        raise PlanError(
+            f"{config_dir}/ holds no config_NNN files: run `{command_line('sweep-generate')}` first"
+        )
     return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(files, key=lambda p: int(p.name[7:]))]
 
 

@@ -8,7 +8,7 @@ RUNNING = ("sweep", "run", "resume")
 OPTIONS = (
     Option("backend", choices=BACKENDS, default="local", owner="launchers", commands=RUNNING,
            help="where runs execute (default local)"),
-    Option("ray_address", owner="launchers.ray", metavar="host:port", make_only=True, commands=RUNNING,
+    Option("ray_address", owner="launchers.ray", metavar="host:port", environment=True, commands=RUNNING,
            help="BACKEND=ray: the cluster to join (Ray reads it from the environment; default: a Ray of "
                 "its own)"),
     Option("slurm_partition", owner="launchers.slurm", metavar="p", commands=RUNNING,

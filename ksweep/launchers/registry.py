@@ -11,9 +11,9 @@ names the package when it is missing.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import dataclass
 
+from ksweep.contract import extras
 from ksweep.launchers.base import Launcher, LocalLauncher
 from ksweep.launchers.options import BACKENDS
 from ksweep.options import Values
@@ -22,13 +22,13 @@ from ksweep.options import Values
 @dataclass(frozen=True)
 class Backend:
     module: str  # has launcher(options, runs) and maybe check(options)
-    package: str  # what must be installed
-    requirements: str  # the file that installs it
+    package: str  # what must be installed (the extra named as the backend installs it)
+    title: str  # its name in messages
 
 
 EXTERNAL = {
-    "ray": Backend("ksweep.launchers.ray", "ray", "requirements-ray.txt"),
-    "slurm": Backend("ksweep.launchers.slurm", "submitit", "requirements-slurm.txt"),
+    "ray": Backend("ksweep.launchers.ray", "ray", "Ray"),
+    "slurm": Backend("ksweep.launchers.slurm", "submitit", "submitit"),
 }
 
 
@@ -45,11 +45,9 @@ def check_backend(options: Values, ask_backend: bool = True) -> None:
     backend = EXTERNAL.get(options.backend)
     if backend is None:
         return
-    if importlib.util.find_spec(backend.package) is None:
-        raise BackendError(
-            f"BACKEND={options.backend} needs the {backend.package} package, which is not installed: "
-            f"pip install -r {backend.requirements}"
-        )
+    problem = extras.missing(f"BACKEND={options.backend}", backend.package, backend.title, options.backend)
+    if problem:
+        raise BackendError(problem)
     check = getattr(importlib.import_module(backend.module), "check", None)
     if ask_backend and check is not None:
         check(options)

@@ -32,10 +32,10 @@ from pathlib import Path
 
 from ksweep.config import options as config_options
 from ksweep.config import trainer
-from ksweep.config.kconf import load_kconfig, read_config
+from ksweep.config.kconf import KconfigProblem, load_kconfig, read_config, use_kconfig
 from ksweep.contract import state, verdict
 from ksweep.contract.pause import pause_point
-from ksweep.contract.project import NotFound, display
+from ksweep.contract.project import NotFound, command_line, display
 from ksweep.contract.records import config_hash
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import plural
@@ -48,7 +48,7 @@ from ksweep.launchers import options as launcher_options
 from ksweep.launchers.base import LauncherError, project_env
 from ksweep.launchers.command import CommandError, check_train_command, unset_placeholders
 from ksweep.launchers.registry import BackendError, check_backend, make_launcher
-from ksweep.options import Values, resolve
+from ksweep.options import Values, export_environment, resolve
 from ksweep.run import logmetrics
 from ksweep.run import options as run_options
 from ksweep.run.dryrun import dry_run
@@ -61,6 +61,7 @@ from ksweep.search import space, strategy
 from ksweep.search.strategy import StrategyError
 from ksweep.trackers import options as tracker_options
 from ksweep.trackers.tracking import TrackerError, TrackingObserver, parse_trackers
+from ksweep.trackers.tracking import check_installed as check_trackers_installed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 # Every option the stage takes, declared by its owners (ksweep.options).
@@ -168,6 +169,7 @@ class StopSignals:
 
 USAGE_ERRORS = (NotFound, sweep_plan.PlanError, LockError, CommandError, MetricError)
 USAGE_ERRORS += (BackendError, StrategyError, TrackerError, logmetrics.LogMetricsError)  # one line, exit 2
+USAGE_ERRORS += (KconfigProblem,)  # the Kconfig is not there, does not parse, or not the trainer's
 
 
 def preflight(request: RunRequest) -> int | None:
@@ -232,13 +234,19 @@ def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Valu
 
 
 def check_usable(options: Values) -> None:
-    """The trainer command runs here (its placeholders name symbols), LOG_METRICS can read its
-    output, the backend is installed and answers, the trackers exist."""
+    """The Kconfig parses (and its trainer can read it), the trainer command runs here (its
+    placeholders name symbols), LOG_METRICS can read its output, the backend is installed and
+    answers, the search's and the trackers' packages are there."""
+    export_environment(OPTIONS, options)
+    kconfig = use_kconfig(options.kconfig)
     if options.train_command:
         check_train_command(options.train_command)
+    elif problem := trainer.unreadable(load_kconfig(kconfig), display(kconfig)):
+        raise KconfigProblem(problem)
     logmetrics.check_options(options)
     check_backend(options)
-    parse_trackers(options.tracker)
+    strategy.check_installed(options)
+    check_trackers_installed(parse_trackers(options.tracker))
 
 
 def check_search(options: Values, request: RunRequest, folder: SweepFolder | None) -> None:
@@ -296,7 +304,8 @@ def search_space(config_dir: Path) -> space.Space:
     """The space a search proposes from: the range file sweep_configs/ was generated from."""
     found = space.of_generated(config_dir)
     if found is None:
-        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file (make sweep-generate)")
+        generate = command_line("sweep-generate")
+        raise StrategyError(f"SEARCH= needs {config_dir}/ generated from a range file ({generate})")
     return found
 
 
@@ -488,10 +497,10 @@ def no_work_hint(sweep_dir: Path, plan: list, retry_failed: bool) -> str:
     if failures and not retry_failed:
         return (
             f"  NOTE    every run is finished; {plural(len(failures), 'run')} failed or timed out: "
-            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir)} RETRY_FAILED=1)"
+            f"rerun them with RETRY_FAILED=1 ({resume_command(sweep_dir, retry_failed=1)})"
         )
     return "  NOTE    every run is finished: nothing to do"
 
 
-def resume_command(sweep_dir: Path) -> str:
-    return f"make sweep-resume SWEEP={shlex.quote(display(sweep_dir))}"
+def resume_command(sweep_dir: Path, **more) -> str:
+    return command_line("sweep-resume", sweep=shlex.quote(display(sweep_dir)), **more)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from ksweep.contract import extras
 from ksweep.folder.plan import PlannedRun
 from ksweep.folder.sweep import SweepFolder
 from ksweep.options import Values
@@ -32,11 +33,20 @@ def uses_optuna(options: Values) -> bool:
     return options.search != "grid" or options.pruner != "none"
 
 
+def check_installed(options: Values) -> None:
+    """Optuna is there when SEARCH or PRUNER needs it: else one line naming the extra."""
+    if uses_optuna(options):
+        setting = f"SEARCH={options.search}" if options.search != "grid" else f"PRUNER={options.pruner}"
+        problem = extras.missing(setting, "optuna", "Optuna", "search")
+        if problem:
+            raise StrategyError(problem)
+
+
 def optuna_module():
     try:
         import optuna  # optional extra: only for SEARCH/PRUNER
     except ImportError:
-        raise StrategyError("SEARCH/PRUNER need Optuna: pip install -r requirements-search.txt") from None
+        raise StrategyError(f"SEARCH/PRUNER need Optuna: {extras.install_command('search')}") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
@@ -46,7 +56,8 @@ def check_settings(options: Values, new_sweep: bool) -> None:
     stopper's METRIC written every epoch. One line, before anything is written."""
     if not uses_optuna(options):
         return
-    optuna_module()  # installed, or one line saying how
+    check_installed(options)  # installed, or one line saying how
+    optuna_module()
     two = len(searchers.objectives(options)) == 2
     if options.pruner != "none" and two:
         raise StrategyError(

@@ -14,8 +14,9 @@ Live, a tracker is given each epoch as the trainer writes it (`log_epoch`: the r
 its curves while it trains, in MLflow a child RUNNING from its first epoch), then the
 whole run when it ends (`log_run`, which completes or replaces what the epochs began).
 Tracking is an observer of the sweep (ksweep.run.observers), on a thread of its own: a slow
-or unreachable tracker never slows or fails the sweep. A tracker whose package is not
-installed, or whose server does not answer, says so once and steps aside.
+or unreachable tracker never slows or fails the sweep. A tracker whose server does not
+answer says so once and steps aside; one whose package is not installed is refused before
+the sweep starts (`check_installed`: one line naming the `tracking` extra).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ksweep.contract import extras
+from ksweep.contract.project import command_line
 from ksweep.contract.records import config_hash, config_values, read_json
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.contract.text import first_line
@@ -40,7 +43,9 @@ TRACKERS = {
     "wandb": "ksweep.trackers.wandb",
     "trackio": "ksweep.trackers.trackio",
 }
-EXTRAS = {"mlflow": "mlflow", "tensorboard": "tensorboard", "wandb": "wandb", "trackio": "trackio"}
+# What each tracker imports (the `tracking` extra installs them all), and its name in messages.
+PACKAGES = {"mlflow": ("mlflow", "MLflow"), "tensorboard": ("tensorboard", "TensorBoard"),
+            "wandb": ("wandb", "W&B (wandb)"), "trackio": ("trackio", "trackio")}  # fmt: skip
 DRAIN_SECONDS = 120.0  # at the sweep's end, how long the runner waits for its trackers
 
 
@@ -127,6 +132,15 @@ def parse_trackers(text: str | None) -> list[str]:
     return names
 
 
+def check_installed(names: list[str]) -> None:
+    """Each tracker's package is installed: else one line naming the extra (before any sweep folder)."""
+    for name in names:
+        module, title = PACKAGES[name]
+        problem = extras.missing(f"TRACKER={name}", module, title, "tracking")
+        if problem:
+            raise TrackerError(problem)
+
+
 def open_trackers(names: list[str], sweep_dir: Path, say=None) -> list:
     """The trackers that can work now; for each that cannot, one line saying why."""
     say = say or (lambda line: print(line, file=sys.stderr))
@@ -135,7 +149,8 @@ def open_trackers(names: list[str], sweep_dir: Path, say=None) -> list:
         try:
             module = importlib.import_module(TRACKERS[name])
         except ImportError as err:
-            say(f"  TRACKER {name}: not installed ({err.name}): pip install {EXTRAS[name]}; not tracking")
+            install = extras.install_command("tracking")
+            say(f"  TRACKER {name}: not installed ({err.name}): {install}; not tracking")
             continue
         try:
             opened.append(module.Tracker(sweep_dir, read_manifest(sweep_dir)))
@@ -177,10 +192,8 @@ class TrackingObserver(Observer):
         self.queue.put(None)
         self.thread.join(DRAIN_SECONDS)
         if self.thread.is_alive():
-            print(
-                f"  TRACKER still logging after {DRAIN_SECONDS:.0f} s; left to `make sweep-export`",
-                file=sys.stderr,
-            )
+            export = command_line("sweep-export")
+            print(f"  TRACKER still logging after {DRAIN_SECONDS:.0f} s; left to `{export}`", file=sys.stderr)
 
     def _work(self) -> None:
         trackers = open_trackers(self.names, self.sweep_dir)

@@ -31,10 +31,10 @@ from ksweep.analysis.analyze import best_run, load_records, load_sweep, ranking_
 from ksweep.analysis.ranking import objectives_of
 from ksweep.cli.catalog import CATALOG
 from ksweep.cli.sweep import run_sweep
+from ksweep.config.defconfigs import QUICK_RANGE
 from ksweep.contract.sweepdir import SweepPaths
 from ksweep.run.stage import EXIT_INTERRUPTED, EXIT_USAGE, RunRequest, run_stage
 
-DEFAULT_RANGE = "lenet5-digits-quick-range"  # as make sweep without RANGE_CONFIG
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class Sweep:
         }
 
 
-def sweep(range_config: str | Path = DEFAULT_RANGE, *, progress: bool = True, **options) -> Sweep:
+def sweep(range_config: str | Path = QUICK_RANGE, *, progress: bool = True, **options) -> Sweep:
     """Generate, run and analyze `range_config` (a path or a name under defconfigs/), as
     `make sweep RANGE_CONFIG=...` does with `options`; the sweep it made."""
     given = _given("sweep", options)

@@ -36,7 +36,6 @@ from ksweep.contract.sweepdir import SweepPaths
 from ksweep.run.stage import EXIT_INTERRUPTED, EXIT_USAGE, RunRequest, run_stage
 
 
-
 @dataclass(frozen=True)
 class Sweep:
     """A sweep folder, read when asked (its runs may still be training)."""

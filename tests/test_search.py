@@ -248,3 +248,16 @@ def test_a_search_of_two_objectives_tells_optuna_both_and_the_analysis_draws_the
     assert {t.values[0] for t in done} == {r["final"]["val_acc"] for r in records(sweep_dir).values()}
     assert "PARETO FRONT" in (sweep_dir / "sweep_analysis.txt").read_text()
     assert (sweep_dir / "pareto_front.png").is_file()
+
+
+def test_a_two_objective_search_resumed_without_metric_goes_on_with_both(sweep):
+    sweep.generate("1", SPACE)
+    _, sweep_dir = search(sweep, "--search", "tpe", "--samples", "4", "--metric", "val_acc,total_time")
+    resumed = sweep.run("--resume", "--output-dir", sweep.results, "--samples", "6", "--no-progress",
+                        env=SCORED)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "did not match the number of the objectives" not in resumed.stderr
+    trials = study_of(sweep_dir).trials
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert all(len(t.values) == 2 for t in trials) and len(planned(sweep_dir)) == 6
+    assert "PARETO FRONT" in (sweep_dir / "sweep_analysis.txt").read_text()

@@ -144,6 +144,7 @@ def test_a_grid_refuses_a_continuous_range_naming_its_line(tmp_path):
         ("CONFIG_WEIGHT_DECAY=a~0.1", "CONFIG_WEIGHT_DECAY: a continuous range needs two numbers, low~high"),
         ("CONFIG_BATCH_SIZE=16.5~64", "CONFIG_BATCH_SIZE"),
         ("CONFIG_WEIGHT_DECAY=0.01|0.02~0.1", "a continuous range stands alone, not in a choice list"),
+        ("CONFIG_SEED=1~100", "CONFIG_SEED: a seed is never searched (its luck is not a setting)"),
     ],
 )
 def test_a_bad_continuous_range_is_one_line_naming_file_and_line(tmp_path, line, says):
@@ -152,3 +153,31 @@ def test_a_bad_continuous_range_is_one_line_naming_file_and_line(tmp_path, line,
     last = result.stderr.strip().splitlines()[-1]
     assert "range:4:" in last and says in last, result.stderr
     assert not out.exists() or not list(out.glob("sweep_*"))
+
+
+def test_a_search_refused_by_its_settings_leaves_sweep_configs_as_it_was(tmp_path):
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / "config_001").write_text("CONFIG_SEED=1\n")
+    for flags, says in [
+        (("--search", "nsga2", "--samples", "4"), "error: SEARCH=nsga2 searches two objectives"),
+        (("--search", "tpe"), "error: SEARCH=tpe needs SAMPLES=N"),
+        (("--search", "tpe", "--samples", "2", "--pruner", "asha", "--metric", "val_acc,total_time"),
+         "error: PRUNER=asha follows one metric epoch by epoch"),
+    ]:  # fmt: skip
+        result, out = sweep(tmp_path, CONTINUOUS, *flags)
+        assert result.returncode == 2 and result.stderr.startswith(says), result.stderr
+        assert sorted(p.name for p in configs.iterdir()) == ["config_001"]  # not replaced by a space
+        assert not out.exists()
+
+
+def test_a_generated_search_space_run_without_search_says_how_to_run_it(tmp_path):
+    (tmp_path / "range").write_text(CONTINUOUS)
+    made = run_script(
+        "generate_config_combinations.py", tmp_path / "range", tmp_path / "configs", "--search", "tpe"
+    )
+    assert made.returncode == 0, made.stderr
+    result = run_script("run_test_matrix.py", "--config-dir", tmp_path / "configs", "--dry-run", cwd=tmp_path)
+    assert result.returncode != 0
+    space = "holds a search space (generated with SEARCH=), no configs"
+    assert f"{space}: run it with `make sweep-run SEARCH=tpe SAMPLES=N`" in result.stderr

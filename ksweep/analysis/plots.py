@@ -347,8 +347,9 @@ def plot_pareto_front(sweep_dir: Path, front) -> Path | None:
         axes.invert_xaxis()
     if y_mode == "min":
         axes.invert_yaxis()
-    axes.set_xlabel(f"{x_key} ({x_mode}) →")
-    axes.set_ylabel(f"{y_key} ({y_mode}) →")
+    better = {"max": "higher is better", "min": "lower is better"}  # not "(min)": read as minutes
+    axes.set_xlabel(f"{x_key} ({better[x_mode]}) →")
+    axes.set_ylabel(f"{y_key} ({better[y_mode]}) →")
     named = "; #N: its row in PARETO FRONT" if front.by_config else ""
     axes.set_title(
         f"{sweep_dir.name}: Pareto front of {x_key} and {y_key}\n(better: up and to the right{named})"

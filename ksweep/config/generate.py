@@ -723,6 +723,11 @@ def expand_for_search(
     kconf = kconf or load_kconfig()
     for axis in axes:
         checked_symbol(kconf, axis)
+        if axis.name == "SEED" and axis.kind in CONTINUOUS:
+            reason = (
+                "a seed is never searched (its luck is not a setting): give the seeds (1|2|3) or REPEATS=k"
+            )
+            raise RangeFileError(axis.path, axis.line, axis.symbol, reason)
     cut = {a.name for a in by_value_axes(axes, kconf)}
     cut_axes = [Axis(a.name, a.values[:1], a.path, a.line, a.quoted) if a.name in cut else a for a in axes]
     return expand_sweep(cut_axes, kconf, source=source)

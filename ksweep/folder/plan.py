@@ -110,6 +110,11 @@ def read_config_dir(config_dir: Path) -> list[tuple[str, str]]:
         generate = command_line("sweep-generate", range_config="...")
         raise PlanError(f"{config_dir}/: no such folder: run `{generate}` first")
     files = [p for p in config_dir.iterdir() if _CONFIG_NAME.match(p.name)]
+    if not files and (read_json(ConfigDirPaths(config_dir).provenance) or {}).get("search"):
+        run = command_line("sweep-run", search="tpe", samples="N")
+        raise PlanError(
+            f"{config_dir}/ holds a search space (generated with SEARCH=), no configs: run it with `{run}`"
+        )
     if not files:
         raise PlanError(
             f"{config_dir}/ holds no config_NNN files: run `{command_line('sweep-generate')}` first"

@@ -38,9 +38,9 @@ OPTIONS = (
            help="where sweeps are written and found (default test_matrix_results)"),
     Option("sweep", owner="run", metavar="dir", commands=("run", *FOUND),
            help="one sweep folder (default: the newest); sweep-run extends it"),
-    Option("metric", default="val_acc", owner="run", metavar="name[,name]", commands=RANKING,
+    Option("metric", default="val_acc", kept=True, owner="run", metavar="name[,name]", commands=RANKING,
            help="the record key runs are ranked (and searched, pruned) by (default val_acc); "
                 "two (val_acc,total_time): the first ranks, the analysis adds their Pareto front"),
-    Option("mode", choices=("max", "min"), listed=True, owner="run", commands=RANKING,
+    Option("mode", choices=("max", "min"), listed=True, kept=True, owner="run", commands=RANKING,
            help="max or min (default by metric: min for losses and times, else max); one per metric"),
 )  # fmt: skip

@@ -95,6 +95,7 @@ class RunRequest:
 
     def __post_init__(self) -> None:
         self.now = resolve(OPTIONS, self.given)  # the command line's, with defaults
+        self.metric = self.now.metric  # a resume's is the sweep's own unless given (check_request)
         self.mode = self.now.mode  # settled by check_request (a loss ranks lowest first)
 
     @property
@@ -112,10 +113,6 @@ class RunRequest:
     @property
     def dry_run(self) -> bool:
         return bool(self.now.dry_run)
-
-    @property
-    def metric(self) -> str:
-        return self.now.metric
 
 
 class StopSignals:
@@ -174,11 +171,12 @@ USAGE_ERRORS += (KconfigProblem,)  # the Kconfig is not there, does not parse, o
 
 def preflight(request: RunRequest) -> int | None:
     """What can be refused before configs are even generated (make sweep asks this first, so a
-    bad TRACKER, METRIC, TRAIN_COMMAND or BACKEND leaves sweep_configs/ as it was): the exit
+    bad TRACKER, METRIC, TRAIN_COMMAND, BACKEND, SEARCH or PRUNER leaves sweep_configs/ as it was): the exit
     code of the refusal, said in one line, or None."""
     try:
         request.mode = check_objectives(request.metric, request.mode)
         check_usable(request.now)
+        strategy.check_settings(request.now.replace(mode=request.mode), new_sweep=True)
     except USAGE_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -226,6 +224,9 @@ def chosen_sweep(request: RunRequest) -> Path | None:
 def check_request(request: RunRequest, folder: SweepFolder | None) -> tuple[Values, dict]:
     """Refuse what cannot work before anything is written or trained; the options to run with
     and those the sweep keeps (options_for)."""
+    saved = folder.options if folder else {}
+    if request.given.get("metric") is None and saved.get("metric"):  # what the sweep searched
+        request.metric, request.mode = saved["metric"], request.given.get("mode") or saved.get("mode")
     request.mode = check_objectives(request.metric, request.mode)
     options, kept = options_for(request, folder)
     check_usable(options)

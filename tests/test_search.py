@@ -184,6 +184,7 @@ def test_a_dry_run_of_a_search_says_how_many_of_the_grid_it_will_propose_and_wri
     assert not sweep.results.exists()
 
 
+@pytest.mark.slow  # whole sweeps through the runner: make test-all
 def test_a_run_that_trained_every_epoch_is_never_pruned_and_is_ranked(sweep):
     # Six one-epoch runs in descending quality, each lingering after its last epoch (a test
     # pass, a checkpoint save): ASHA's rung is their last epoch, and none may be pruned there.
@@ -196,6 +197,7 @@ def test_a_run_that_trained_every_epoch_is_never_pruned_and_is_ranked(sweep):
     assert len(re.findall(r"^\s+\d+=?\s+config_\d+", top, re.M)) == 6
 
 
+@pytest.mark.slow  # whole sweeps through the runner: make test-all
 def test_a_stale_optuna_lock_with_a_relative_path_does_not_hold_a_resume(sweep):
     sweep.generate("1", WD.format("0.30:0.01:0.35"))
     relative = os.path.relpath(sweep.results)  # a sweep named by a relative path, as SWEEP= often is
@@ -210,6 +212,7 @@ def test_a_stale_optuna_lock_with_a_relative_path_does_not_hold_a_resume(sweep):
     assert len(planned(sweep_dir)) == 4 and not lock.exists()
 
 
+@pytest.mark.slow  # whole sweeps through the runner: make test-all
 def test_with_repeats_a_pruner_stops_a_configs_seeds_together_and_ranks_none_on_lucky_survivors(sweep):
     decays = "0.69|0.30|0.60|0.31|0.50|0.32"  # good and bad configs alternate
     (sweep.configs.parent / "range").write_text(WD.format(decays) + "CONFIG_NUM_EPOCHS=4\n")
@@ -235,6 +238,7 @@ def test_with_repeats_a_pruner_stops_a_configs_seeds_together_and_ranks_none_on_
     assert "(mean ± sd of 3 seeds)" in analysis.split("Best config over seeds:")[1].splitlines()[0]
 
 
+@pytest.mark.slow  # whole sweeps through the runner: make test-all
 @pytest.mark.parametrize("sampler", ["tpe", "nsga2", "random"])
 def test_a_search_of_two_objectives_tells_optuna_both_and_the_analysis_draws_their_front(sweep, sampler):
     sweep.generate("1", SPACE)
@@ -250,6 +254,7 @@ def test_a_search_of_two_objectives_tells_optuna_both_and_the_analysis_draws_the
     assert (sweep_dir / "pareto_front.png").is_file()
 
 
+@pytest.mark.slow  # whole sweeps through the runner: make test-all
 def test_a_two_objective_search_resumed_without_metric_goes_on_with_both(sweep):
     sweep.generate("1", SPACE)
     _, sweep_dir = search(sweep, "--search", "tpe", "--samples", "4", "--metric", "val_acc,total_time")
